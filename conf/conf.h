@@ -1,0 +1,148 @@
+/*
+ * Configuration of vartrack-watcher: one YAML file (DESIGN.md §4), sections
+ * watcher, platforms, datasources, rules. Only the supervisor parses it
+ * (conf_parse.c is the config's libyaml user); workers receive their slice
+ * over IPC.
+ *
+ * Ownership: conf_load() returns a struct vtw_conf that must be freed with
+ * conf_free(). Every string is owned by the struct.
+ */
+#ifndef VTW_CONF_H
+#define VTW_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH		"/etc/vartrack/watcher.yaml"
+#define CONF_DEFAULT_POLL_MS		60000
+#define CONF_DEFAULT_ADMIN_ADDR		":9091"
+#define CONF_DEFAULT_ORCH_ADDR		"localhost:50051"
+#define CONF_DEFAULT_HEAL_TIMEOUT_MS	30000
+#define CONF_DEFAULT_SANDBOX_USER	"nobody"
+#define CONF_DEFAULT_CACHE_DIR		"/var/cache/vartrack-watcher"
+#define CONF_DEFAULT_CONNECT_TIMEOUT_MS	5000
+#define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
+
+struct conf_pair {
+	char	*key;
+	char	*val;
+};
+
+enum secret_src { SECRET_NONE = 0, SECRET_LITERAL, SECRET_ENV, SECRET_FILE };
+
+/* A secret, given as a literal (warns), {env: NAME} or {file: PATH};
+ * resolved at load time. value is NULL when src == SECRET_NONE. */
+struct conf_secret {
+	enum secret_src	 src;
+	char		*ref;		/* env var name or file path; NULL for literals */
+	char		*value;		/* never logged */
+};
+
+struct conf_platform {
+	char			*name;
+	char			*type;		/* local|github|gitlab|gitea|bitbucket */
+	char			*endpoint;
+	char			*org_name;
+	struct conf_secret	 token;
+	int			 line, col;
+};
+
+struct conf_datasource {
+	char			*name;		/* what rules[].datasource names */
+	char			*type;		/* redis (mongo, zookeeper, ... later) */
+	char			**hosts;	/* "host:port" */
+	size_t			 nhosts;
+	struct conf_secret	 password;
+	int			 db;
+	uint64_t		 connect_timeout_ms;
+	uint64_t		 command_timeout_ms;
+	int			 line, col;
+};
+
+struct conf_rule {
+	unsigned int	 id;		/* index in vtw_conf.rules */
+	char		*name;		/* given, or "{datasource}:{file}" */
+	char		*platform;
+	char		*datasource;
+	int		 self_heal;
+	char		*repo_url;
+	char		*branch;	/* default "main" */
+	char		**files;	/* file_name, or files: [...] */
+	size_t		 nfiles;
+	char		*tenant_id;	/* default "default" */
+	char		*env;		/* explicit env, NULL if not given */
+	struct conf_pair *branch_map;
+	size_t		 nbranch_map;
+	struct conf_pair *file_path_map;
+	size_t		 nfile_path_map;
+	int		 env_as_branch, env_as_pr, env_as_tags;
+	char		*root_key;	/* NULL = default "vartrack" */
+	struct conf_pair *variables_map; /* key = new name, val = source key */
+	size_t		 nvariables_map;
+	char		*destination_template;
+	char		*key_format;	/* NULL = sink default */
+	/* redis layout (interop §3.2) */
+	char		*redis_data_structure;	/* HASH (default) | STRING | JSON */
+	char		*redis_hash_key;	/* default "vartrack" */
+	char		*redis_key_prefix;	/* default "" */
+	/* other orchestrator rule_config keys, kept verbatim for later sinks */
+	struct conf_pair *layout_extra;
+	size_t		 nlayout_extra;
+	int		 detect_extra;		/* STRING: SCAN for extra keys */
+	char		**sensitive_keys;
+	size_t		 nsensitive_keys;
+	uint64_t	 poll_interval_ms;	/* 0 = watcher.poll_interval */
+	int		 line, col;
+};
+
+struct vtw_conf {
+	char			*path;
+	uint64_t		 poll_interval_ms;
+	char			*admin_addr;
+	char			*orchestrator_addr;
+	uint64_t		 heal_timeout_ms;
+	char			*log_level;		/* NULL = info */
+	char			*app_env;		/* default "development" */
+	char			*tls_ca_file, *tls_cert_file, *tls_key_file;
+	char			*sandbox_user;
+	char			*cache_dir;
+	char			*worker_dir;		/* NULL = the supervisor's own dir */
+	struct conf_platform	*platforms;
+	size_t			 nplatforms;
+	struct conf_datasource	*datasources;
+	size_t			 ndatasources;
+	struct conf_rule	*rules;
+	size_t			 nrules;
+};
+
+/* Error list: each message is "file:line:col: text". */
+struct conf_errors {
+	char	**msgs;
+	size_t	 n;
+	char	**warnings;	/* e.g. literal secrets; same format */
+	size_t	 nwarnings;
+	char	**infos;	/* e.g. ignored orchestrator keys; same format */
+	size_t	 ninfos;
+};
+
+/*
+ * Load and validate path, then apply the environment overrides
+ * (POLL_INTERVAL, ADMIN_ADDR, LOG_LEVEL, ORCHESTRATOR_ADDR, HEAL_TIMEOUT,
+ * APP_ENV, TLS_CA_FILE, TLS_CERT_FILE, TLS_KEY_FILE).
+ * Returns 0 and *out (free with conf_free()) when there is no error;
+ * -1 otherwise. errs is always filled (free with conf_errors_free()).
+ */
+int	conf_load(struct vtw_conf **out, const char *path, struct conf_errors *errs);
+/* Same, from a memory buffer; name is used in messages. */
+int	conf_load_buf(struct vtw_conf **out, const char *name, const char *buf,
+	    size_t len, struct conf_errors *errs);
+void	conf_free(struct vtw_conf *);
+void	conf_errors_free(struct conf_errors *);
+
+/* Go-style durations: "500ms", "2s", "5m", "1h", "1m30s". 0 ok, -1 bad. */
+int	conf_parse_duration(const char *, uint64_t *ms);
+
+const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
+const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);
+
+#endif

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install every build and test dependency of vartrack-watcher (Debian 12).
+# Idempotent: apt-get skips what is already installed.
+set -eu
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PKGS="build-essential cmake pkg-config git ca-certificates curl \
+ libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev \
+ libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
+ libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev \
+ redis-server redis-tools prometheus python3 python3-grpcio valgrind procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	$SUDO apt-get update -q
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $PKGS
+fi

@@ -1,0 +1,1 @@
+vtw_test(test_kvmap SOURCES unit/test_kvmap.c LIBS vtw_common)

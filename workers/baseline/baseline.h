@@ -1,0 +1,94 @@
+/*
+ * Baseline: turn a Git file into the expected key/value map in a datasource's
+ * own key space, exactly as the varTrack orchestrator does
+ * (../shared/spec/vartrack-interop.md §7, §2.3, §3.2).
+ *
+ * Pure functions over memory: no I/O, no globals, so Criterion can drive
+ * them. Runs inside the sandboxed git worker; everything here handles
+ * untrusted input and must fail with a message, never crash, and stay within
+ * the limits below in memory and time.
+ */
+#ifndef VTW_BASELINE_H
+#define VTW_BASELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmap.h"
+
+#define BL_DEFAULT_MAX_FILE_BYTES	(16u * 1024 * 1024)
+#define BL_DEFAULT_MAX_KEYS		(1000000u)
+#define BL_DEFAULT_MAX_DEPTH		256u
+#define BL_DEFAULT_MAX_OUTPUT_BYTES	(256u * 1024 * 1024)
+
+struct bl_limits {
+	size_t	max_file_bytes;		/* larger input: error, not parsed */
+	size_t	max_keys;		/* flattened keys per file */
+	size_t	max_depth;		/* nesting of maps/lists */
+	size_t	max_output_bytes;	/* sum of flattened key+value bytes */
+};
+
+struct bl_pair {
+	const char	*key;
+	const char	*val;
+};
+
+struct bl_rule {
+	const char		*sink;		/* datasource type: "redis", ... */
+	const char		*root_key;	/* NULL = default "vartrack" */
+	const char		*env;		/* resolved env (bl_resolve_env) */
+	const struct bl_pair	*variables_map;	/* key = new name, val = source */
+	size_t			 nvariables_map;
+	const char		*key_format;	/* NULL/"" = sink default */
+	const char		*data_structure;/* redis: HASH|STRING|JSON (any case) */
+	const char		*key_prefix;	/* redis: resolved prefix */
+	struct bl_limits	 limits;	/* zero fields = defaults */
+};
+
+enum bl_format {
+	BL_FMT_UNKNOWN = 0, BL_FMT_YAML, BL_FMT_JSON, BL_FMT_KV, BL_FMT_INI,
+	BL_FMT_TOML, BL_FMT_XML, BL_FMT_HCL, BL_FMT_SNIFF
+};
+
+/* Format detection as interop §7.2, from the repo-relative path. */
+enum bl_format bl_detect_format(const char *path);
+
+/*
+ * Parse one file (path decides the format), apply root_key, env slicing,
+ * flattening and stringification (§7.3-§7.7), variables_map, the sink's key
+ * format (§2.3) and its key space (for redis: HASH -> field names,
+ * STRING -> "{prefix}:{key}", JSON -> dotted keys), and merge the result
+ * into out (later files win, as later writes do).
+ * Returns 0 on success (*skipped set to 1 when the orchestrator would skip
+ * the file, e.g. a missing non-default root_key), -1 on error with a
+ * message naming the place ("config/app.yaml:3:5: ...") in err.
+ */
+int	bl_build_file(struct kvmap *out, const struct bl_rule *rule,
+	    const char *path, const char *data, size_t len, int *skipped,
+	    char *err, size_t errlen);
+
+/* Env resolution (§7.4) for the watcher: explicit env, then
+ * branch_map[branch], then file_path_map[file], then env_as_branch ->
+ * branch, else "default". Returns a borrowed pointer. */
+const char *bl_resolve_env(const char *explicit_env, const char *branch,
+	    const struct bl_pair *branch_map, size_t nbranch_map,
+	    const struct bl_pair *file_path_map, size_t nfile_path_map,
+	    const char *file, int env_as_branch);
+
+/* Redis key prefix (§3.2): destination_template (raw env) if set, else
+ * key_prefix if non-empty, else "{tenant}:{datasource}:{env}".
+ * *out must be freed with free(). -1 with err on a bad template. */
+int	bl_redis_prefix(char **out, const char *tenant, const char *datasource,
+	    const char *env, const char *destination_template,
+	    const char *key_prefix, char *err, size_t errlen);
+
+/* str.format with only {tenant} and {env}; -1 and err on anything else. */
+int	bl_format_template(char **out, const char *tmpl, const char *tenant,
+	    const char *env, char *err, size_t errlen);
+
+/* Key format names: "dot", "flat", "slash", "slash_dot". Default per sink
+ * (§2.3); -1 with err when the format is not allowed for the sink. */
+int	bl_key_format_check(const char *sink, const char *data_structure,
+	    const char *key_format, char *err, size_t errlen);
+
+#endif
