@@ -1,0 +1,137 @@
+/*
+ * IPC message codec: C structs <-> protobuf-c Envelope. This file pair is
+ * the only user of protobuf-c and of vtw_ipc.pb-c.h.
+ *
+ * ipc_msg_decode() validates everything a peer can get wrong (size, type,
+ * payload case, enum ranges, string and byte lengths, UTF-8 of names) and
+ * returns -1 with a message instead of crashing. A decoded message borrows
+ * its strings from an internal buffer: release it with ipc_msg_release().
+ */
+#ifndef VTW_MSG_H
+#define VTW_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc.h"
+
+struct ipc_bytes {
+	const char	*p;
+	size_t		 len;
+};
+
+struct ipc_pair {
+	const char	*key;
+	const char	*val;
+};
+
+struct ipc_value {
+	struct ipc_bytes key;
+	int		 present;
+	struct ipc_bytes val;
+	int		 truncated;
+	uint64_t	 full_len;
+	uint64_t	 digest;
+};
+
+enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
+enum ipc_structure { IPC_ST_HASH = 0, IPC_ST_STRING = 1, IPC_ST_JSON = 2 };
+enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1 };
+
+struct ipc_hello {
+	const char	*kind;
+	uint32_t	 pid;
+	uint32_t	 proto_version;
+};
+
+struct ipc_conf_platform {
+	const char	*name, *type, *endpoint, *token;
+};
+
+struct ipc_conf_datasource {
+	const char	*name, *type, *host, *password;
+	uint32_t	 port, db, connect_timeout_ms, command_timeout_ms;
+};
+
+struct ipc_conf_git {
+	const char	*cache_dir;
+	uint64_t	 max_file_bytes, max_keys;
+};
+
+struct ipc_baseline_request {
+	uint32_t		 rule_id;
+	const char		*platform, *repo_url, *branch;
+	const char *const	*files;
+	size_t			 nfiles;
+	const char		*sink, *root_key;
+	int			 root_key_set;
+	const char		*env;
+	const struct ipc_pair	*variables_map;
+	size_t			 nvariables_map;
+	const char		*key_format, *data_structure, *key_prefix;
+	const char		*known_commit;
+};
+
+struct ipc_baseline_reply {
+	uint32_t		 rule_id;
+	enum ipc_baseline_status status;
+	const char		*commit, *error;
+	const struct ipc_pair	*entries;
+	size_t			 nentries;
+	int			 last;
+	uint64_t		 total;
+};
+
+struct ipc_poll_request {
+	uint32_t		 rule_id;
+	const char		*datasource;
+	enum ipc_structure	 structure;
+	const char		*target, *marker;
+	int			 detect_extra;
+	const struct ipc_bytes	*keys;
+	size_t			 nkeys;
+	int			 last;
+	uint64_t		 total;
+};
+
+struct ipc_poll_reply {
+	uint32_t		 rule_id;
+	enum ipc_poll_status	 status;
+	const char		*error;
+	const struct ipc_value	*values;
+	size_t			 nvalues;
+	const struct ipc_value	*extras;
+	size_t			 nextras;
+	int			 marker_present;
+	int			 last;
+};
+
+struct ipc_msg {
+	enum ipc_msg_type	 type;
+	uint64_t		 seq;
+	union {
+		struct ipc_hello		 hello;
+		struct ipc_conf_platform	 conf_platform;
+		struct ipc_conf_datasource	 conf_datasource;
+		struct ipc_conf_git		 conf_git;
+		struct ipc_baseline_request	 baseline_request;
+		struct ipc_baseline_reply	 baseline_reply;
+		struct ipc_poll_request		 poll_request;
+		struct ipc_poll_reply		 poll_reply;
+	} u;
+	/* decoder-owned storage */
+	void			*priv_env;
+	void			*priv_arr1, *priv_arr2;
+};
+
+/* Encode m into a malloc'd buffer (*out, *outlen); -1 on OOM or if the
+ * result would exceed IPC_MAX_MSG_BYTES. */
+int	ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m);
+/* Decode and validate untrusted bytes. 0 ok, -1 with err. */
+int	ipc_msg_decode(struct ipc_msg *out, const void *buf, size_t len,
+	    char *err, size_t errlen);
+void	ipc_msg_release(struct ipc_msg *);
+/* Rough encoded size of one entry, for chunking. */
+size_t	ipc_value_cost(size_t keylen, size_t vallen);
+
+#endif

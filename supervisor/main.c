@@ -1,0 +1,424 @@
+/*
+ * vartrack-watcher: the supervisor. See README.md and DESIGN.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "conf.h"
+#include "log.h"
+#include "sup.h"
+
+#define SUP_TICK_MS	1000
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: vartrack-watcher [-nv] [-f FILE]\n"
+"\n"
+"Polls every configured datasource, compares live values key by key with the\n"
+"Git baseline, logs and counts drift (Prometheus metrics on ADMIN_ADDR).\n"
+"\n"
+"  -f FILE   configuration file (default: $CONFIG_PATH, else %s)\n"
+"  -n        check the configuration and exit (0 when valid)\n"
+"  -v        with -n: print the canonical configuration\n"
+"  -V        print the version and exit\n"
+"  -h        this help\n"
+"\n"
+"Environment (overrides the file): CONFIG_PATH, POLL_INTERVAL, ADMIN_ADDR,\n"
+"LOG_LEVEL, ORCHESTRATOR_ADDR, HEAL_TIMEOUT, APP_ENV, TLS_CA_FILE,\n"
+"TLS_CERT_FILE, TLS_KEY_FILE. Durations: 500ms, 2s, 5m, 1h.\n"
+"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n",
+	    CONF_DEFAULT_PATH);
+}
+
+static void
+print_conf_messages(const struct conf_errors *e, int as_log)
+{
+	size_t i;
+
+	for (i = 0; i < e->ninfos; i++)
+		if (as_log)
+			log_info("%s", e->infos[i]);
+		else
+			fprintf(stderr, "%s\n", e->infos[i]);
+	for (i = 0; i < e->nwarnings; i++)
+		if (as_log)
+			log_warnx("%s", e->warnings[i]);
+		else
+			fprintf(stderr, "%s\n", e->warnings[i]);
+	for (i = 0; i < e->n; i++)
+		fprintf(stderr, "%s\n", e->msgs[i]);
+}
+
+static struct vtw_conf *
+load_conf(const char *path, int as_log)
+{
+	struct vtw_conf *c = NULL;
+	struct conf_errors e;
+
+	memset(&e, 0, sizeof(e));
+	if (conf_load(&c, path, &e) == -1) {
+		print_conf_messages(&e, 0);
+		fprintf(stderr, "%s: %zu error%s\n", path, e.n,
+		    e.n == 1 ? "" : "s");
+		conf_errors_free(&e);
+		return NULL;
+	}
+	print_conf_messages(&e, as_log);
+	conf_errors_free(&e);
+	return c;
+}
+
+static int
+find_self_dir(struct sup *sup, const char *argv0)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n <= 0) {
+		if (realpath(argv0, buf) == NULL)
+			return -1;
+	} else
+		buf[n] = '\0';
+	snprintf(sup->self_dir, sizeof(sup->self_dir), "%s", dirname(buf));
+	return 0;
+}
+
+/* Workers sit next to the supervisor (build tree) or in libexec (install). */
+static void
+find_worker_dir(struct sup *sup)
+{
+	char p[PATH_MAX + 64];
+
+	if (sup->conf->worker_dir != NULL)
+		return;
+	snprintf(p, sizeof(p), "%s/vartrack-worker-git", sup->self_dir);
+	if (access(p, X_OK) == 0)
+		return;
+	snprintf(p, sizeof(p), "%s/../libexec/vartrack-watcher/vartrack-worker-git",
+	    sup->self_dir);
+	if (access(p, X_OK) == 0) {
+		size_t l = strlen(sup->self_dir);
+
+		snprintf(sup->self_dir + l, sizeof(sup->self_dir) - l,
+		    "/../libexec/vartrack-watcher");
+	}
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* The git worker writes its cache as the sandbox user. */
+static int
+prepare_cache_dir(const struct vtw_conf *c)
+{
+	struct passwd *pw;
+
+	if (mkdir_p(c->cache_dir, 0750) == -1) {
+		log_warn("cache directory %s", c->cache_dir);
+		return -1;
+	}
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(c->sandbox_user)) == NULL) {
+			log_warnx("sandbox user '%s' does not exist",
+			    c->sandbox_user);
+			return -1;
+		}
+		if (chown(c->cache_dir, pw->pw_uid, pw->pw_gid) == -1) {
+			log_warn("chown %s", c->cache_dir);
+			return -1;
+		}
+	} else if (access(c->cache_dir, W_OK) == -1) {
+		log_warn("cache directory %s is not writable", c->cache_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sup_shutdown_done(struct sup *sup)
+{
+	event_base_loopbreak(sup->base);
+}
+
+static void
+shutdown_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup *sup = arg;
+
+	(void)fd;
+	(void)ev;
+	if (sup_workers_alive(sup) > 0) {
+		log_warnx("workers did not stop in time; killing them");
+		sup_workers_stop(sup, SIGKILL);
+	}
+	sup_shutdown_done(sup);
+}
+
+static void
+sig_term_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct sup *sup = arg;
+	struct timeval tv = { SUP_SHUTDOWN_GRACE_MS / 1000,
+	    (SUP_SHUTDOWN_GRACE_MS % 1000) * 1000 };
+
+	(void)ev;
+	if (sup->stopping)
+		return;
+	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
+	    "SIGTERM");
+	sup->stopping = 1;	/* readiness answers 503 from now on */
+	sup_workers_stop(sup, SIGTERM);
+	if (sup_workers_alive(sup) == 0) {
+		sup_shutdown_done(sup);
+		return;
+	}
+	sup->ev_shutdown = evtimer_new(sup->base, shutdown_timeout_cb, sup);
+	evtimer_add(sup->ev_shutdown, &tv);
+}
+
+static void
+sig_chld_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct sup *sup = arg;
+
+	(void)sig;
+	(void)ev;
+	sup_workers_reap(sup);
+	if (sup->stopping && sup_workers_alive(sup) == 0)
+		sup_shutdown_done(sup);
+}
+
+static void
+sup_reload(struct sup *sup)
+{
+	struct vtw_conf *nc;
+	char err[512];
+	size_t i;
+
+	log_info("received SIGHUP, reloading %s", sup->conf_path);
+	if ((nc = load_conf(sup->conf_path, 1)) == NULL) {
+		log_warnx("reload failed; keeping the running configuration");
+		return;
+	}
+	/* retire the current workers: their pids are forgotten, they are
+	 * reaped later as unknown children; their rules' polls end unknown */
+	for (i = 0; i < WK__COUNT; i++) {
+		struct sup_worker *w = &sup->workers[i];
+
+		if (w->pid > 0)
+			kill(w->pid, SIGTERM);
+		w->pid = 0;
+	}
+	for (i = 0; i < sup->nrules; i++) {
+		const char *rl[] = { sup->rules[i].ds->name,
+		    sup->rules[i].conf->name };
+
+		metrics_remove_series(sup->metrics, METRIC_DRIFTED_KEYS, rl);
+		metrics_remove_series(sup->metrics,
+		    METRIC_LAST_POLL_TIMESTAMP_SECONDS, rl);
+	}
+	sup_rules_free(sup);
+	sup_workers_free(sup);
+	conf_free(sup->conf);
+	sup->conf = nc;
+	if (nc->log_level != NULL && log_level_parse(nc->log_level) >= 0)
+		log_setlevel(log_level_parse(nc->log_level));
+	find_worker_dir(sup);
+	if (prepare_cache_dir(nc) == -1)
+		log_warnx("git baselines will fail until the cache "
+		    "directory is usable");
+	if (sup_rules_init(sup, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s", err);
+		return;
+	}
+	sup_workers_init(sup);
+	sup_workers_start(sup);
+	sup_rules_start(sup);
+	log_info("configuration reloaded: %zu rules", sup->nrules);
+}
+
+static void
+sig_hup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct sup *sup = arg;
+
+	(void)sig;
+	(void)ev;
+	if (!sup->stopping)
+		sup_reload(sup);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup *sup = arg;
+	enum metric_id id;
+
+	(void)fd;
+	(void)ev;
+	sup_workers_tick(sup);
+	while (metrics_take_overflow(sup->metrics, &id) == 1)
+		log_warnx("metric family %s is full; new series are dropped",
+		    metrics_desc[id].name);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sup sup;
+	const char *path = NULL, *lvl;
+	char err[512];
+	int ch, check = 0, verbose = 0, level = LOG_LVL_INFO;
+	struct timeval tick = { SUP_TICK_MS / 1000, 0 };
+
+	memset(&sup, 0, sizeof(sup));
+	if ((lvl = getenv("LOG_LEVEL")) != NULL && log_level_parse(lvl) >= 0)
+		level = log_level_parse(lvl);
+	log_init("supervisor", level);
+	while ((ch = getopt(argc, argv, "f:nvVh")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("vartrack-watcher %s\n", VTW_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (path == NULL && (path = getenv("CONFIG_PATH")) == NULL)
+		path = CONF_DEFAULT_PATH;
+	sup.conf_path = path;
+	if ((sup.conf = load_conf(path, !check)) == NULL)
+		return 1;
+	if (check) {
+		if (verbose)
+			conf_print(stdout, sup.conf);
+		fprintf(stderr, "%s: configuration OK (%zu platforms, %zu "
+		    "datasources, %zu rules)\n", path, sup.conf->nplatforms,
+		    sup.conf->ndatasources, sup.conf->nrules);
+		conf_free(sup.conf);
+		return 0;
+	}
+	if (sup.conf->log_level != NULL &&
+	    log_level_parse(sup.conf->log_level) >= 0)
+		log_setlevel(log_level_parse(sup.conf->log_level));
+	if (find_self_dir(&sup, argv[0]) == -1)
+		fatal("cannot find my own executable");
+	find_worker_dir(&sup);
+	snprintf(sup.run_dir, sizeof(sup.run_dir), "%s/vartrack-watcher.XXXXXX",
+	    getenv("RUNTIME_DIRECTORY") ? getenv("RUNTIME_DIRECTORY") : "/tmp");
+	if (mkdtemp(sup.run_dir) == NULL)
+		fatal("mkdtemp %s", sup.run_dir);
+	if (prepare_cache_dir(sup.conf) == -1)
+		log_warnx("git baselines will fail until the cache directory "
+		    "is usable");
+	signal(SIGPIPE, SIG_IGN);
+	if ((sup.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((sup.metrics = metrics_new()) == NULL)
+		fatalx("metrics_new");
+	{
+		const char *bl[] = { VTW_VERSION };
+
+		metrics_set(sup.metrics, METRIC_BUILD_INFO, bl, 1);
+	}
+	if (sup_rules_init(&sup, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	sup_workers_init(&sup);
+	if (sup_http_start(&sup, sup.conf->admin_addr, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	sup.ev_sigterm = evsignal_new(sup.base, SIGTERM, sig_term_cb, &sup);
+	sup.ev_sigint = evsignal_new(sup.base, SIGINT, sig_term_cb, &sup);
+	sup.ev_sighup = evsignal_new(sup.base, SIGHUP, sig_hup_cb, &sup);
+	sup.ev_sigchld = evsignal_new(sup.base, SIGCHLD, sig_chld_cb, &sup);
+	sup.ev_tick = event_new(sup.base, -1, EV_PERSIST, tick_cb, &sup);
+	if (!sup.ev_sigterm || !sup.ev_sigint || !sup.ev_sighup ||
+	    !sup.ev_sigchld || !sup.ev_tick)
+		fatalx("event_new");
+	evsignal_add(sup.ev_sigterm, NULL);
+	evsignal_add(sup.ev_sigint, NULL);
+	evsignal_add(sup.ev_sighup, NULL);
+	evsignal_add(sup.ev_sigchld, NULL);
+	evtimer_add(sup.ev_tick, &tick);
+	log_info("vartrack-watcher %s starting: %zu rules, poll interval %llu ms",
+	    VTW_VERSION, sup.nrules,
+	    (unsigned long long)sup.conf->poll_interval_ms);
+	sup_workers_start(&sup);
+	sup_rules_start(&sup);
+
+	event_base_dispatch(sup.base);
+
+	sup_workers_reap(&sup);
+	sup_rules_free(&sup);
+	sup_workers_free(&sup);
+	sup_http_stop(&sup);
+	if (sup.ev_shutdown)
+		event_free(sup.ev_shutdown);
+	event_free(sup.ev_sigterm);
+	event_free(sup.ev_sigint);
+	event_free(sup.ev_sighup);
+	event_free(sup.ev_sigchld);
+	event_free(sup.ev_tick);
+	metrics_free(sup.metrics);
+	event_base_free(sup.base);
+	rmdir(sup.run_dir);
+	conf_free(sup.conf);
+	log_info("stopped");
+	return sup.exit_code;
+}

@@ -1,0 +1,567 @@
+/*
+ * Rule scheduler and the poll cycle of one rule (DESIGN.md §3):
+ *   timer -> baseline from the git worker (cached by commit there)
+ *         -> the exact keys to the datasource worker
+ *         -> diff key by key -> "OK" line, or drift line + metrics
+ * A worker that is down, a datasource that cannot be read or a baseline
+ * that cannot be built makes the poll "unknown": counted as a poll error,
+ * never as OK and never as drift.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "baseline.h"
+#include "diff.h"
+#include "log.h"
+#include "redact.h"
+#include "sup.h"
+
+#define RULE_LOG_MAX_KEYS	50
+#define RULE_START_SPREAD_MS	1000	/* first polls spread over this */
+
+static void rule_timer_cb(evutil_socket_t, short, void *);
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static enum worker_kind
+kind_of(const char *type)
+{
+	(void)type;	/* only redis today; the config rejects the rest */
+	return WK_REDIS;
+}
+
+static void
+rule_reset_read(struct sup_rule *r)
+{
+	kvmap_free(r->actual);
+	kvmap_free(r->extra);
+	r->actual = r->extra = NULL;
+	free(r->trunc);
+	r->trunc = NULL;
+	r->ntrunc = r->trunc_cap = 0;
+	r->nvalues_received = 0;
+	r->marker_present = 0;
+}
+
+int
+sup_rules_init(struct sup *sup, char *err, size_t errlen)
+{
+	struct vtw_conf *c = sup->conf;
+	struct bl_pair *bm = NULL, *fm = NULL;
+	size_t i, j;
+	int rc = -1;
+
+	if (c->nrules == 0)
+		return 0;
+	if ((sup->rules = calloc(c->nrules, sizeof(*sup->rules))) == NULL)
+		fatal("calloc");
+	sup->nrules = c->nrules;
+	for (i = 0; i < c->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+		const struct conf_rule *cr = &c->rules[i];
+		const char *env, *ds;
+		char *prefix = NULL, terr[256];
+
+		r->sup = sup;
+		r->conf = cr;
+		r->ds = conf_datasource_byname(c, cr->datasource);
+		if (r->ds == NULL) {
+			snprintf(err, errlen, "rule '%s': no datasource '%s'",
+			    cr->name, cr->datasource);
+			goto out;
+		}
+		r->ds_worker = kind_of(r->ds->type);
+		free(bm);
+		free(fm);
+		bm = calloc(cr->nbranch_map + 1, sizeof(*bm));
+		fm = calloc(cr->nfile_path_map + 1, sizeof(*fm));
+		if (bm == NULL || fm == NULL)
+			fatal("calloc");
+		for (j = 0; j < cr->nbranch_map; j++) {
+			bm[j].key = cr->branch_map[j].key;
+			bm[j].val = cr->branch_map[j].val;
+		}
+		for (j = 0; j < cr->nfile_path_map; j++) {
+			fm[j].key = cr->file_path_map[j].key;
+			fm[j].val = cr->file_path_map[j].val;
+		}
+		env = bl_resolve_env(cr->env, cr->branch, bm, cr->nbranch_map,
+		    fm, cr->nfile_path_map, cr->nfiles ? cr->files[0] : "",
+		    cr->env_as_branch);
+		r->env = xstrdup(env);
+		ds = cr->datasource;
+		if (bl_redis_prefix(&prefix, cr->tenant_id, ds, r->env,
+		    cr->destination_template, cr->redis_key_prefix, terr,
+		    sizeof(terr)) == -1) {
+			snprintf(err, errlen, "rule '%s': %s", cr->name, terr);
+			goto out;
+		}
+		r->prefix = prefix;
+		if (cr->redis_data_structure != NULL &&
+		    strcasecmp(cr->redis_data_structure, "JSON") == 0) {
+			r->structure = IPC_ST_JSON;
+			if (asprintf(&r->target, "%s:json", prefix) == -1)
+				fatal("asprintf");
+		} else if (cr->redis_data_structure != NULL &&
+		    strcasecmp(cr->redis_data_structure, "HASH") != 0) {
+			r->structure = IPC_ST_STRING;
+			r->target = xstrdup(prefix);
+		} else {
+			r->structure = IPC_ST_HASH;
+			if (asprintf(&r->target, "%s:%s", prefix,
+			    cr->redis_hash_key ? cr->redis_hash_key :
+			    "vartrack") == -1)
+				fatal("asprintf");
+		}
+		if (asprintf(&r->marker, "%s:__vartrack__", prefix) == -1)
+			fatal("asprintf");
+		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
+		    c->poll_interval_ms;
+		r->ev_timer = evtimer_new(sup->base, rule_timer_cb, r);
+		if (r->ev_timer == NULL)
+			fatal("evtimer_new");
+		{
+			const char *dl[] = { r->ds->name };
+			const char *rl[] = { r->ds->name, cr->name };
+
+			metrics_touch(sup->metrics, METRIC_POLL_TOTAL, dl);
+			metrics_touch(sup->metrics, METRIC_DRIFT_TOTAL, dl);
+			metrics_touch(sup->metrics, METRIC_POLL_ERRORS_TOTAL, dl);
+			metrics_touch(sup->metrics, METRIC_HEAL_TOTAL, dl);
+			metrics_touch(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl);
+			metrics_touch(sup->metrics,
+			    METRIC_POLL_DURATION_SECONDS, dl);
+			metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
+		}
+	}
+	rc = 0;
+ out:
+	free(bm);
+	free(fm);
+	return rc;
+}
+
+void
+sup_rules_free(struct sup *sup)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+
+		if (r->ev_timer != NULL)
+			event_free(r->ev_timer);
+		rule_reset_read(r);
+		kvmap_free(r->baseline);
+		kvmap_free(r->bl_pending);
+		free(r->env);
+		free(r->prefix);
+		free(r->target);
+		free(r->marker);
+	}
+	free(sup->rules);
+	sup->rules = NULL;
+	sup->nrules = 0;
+}
+
+static void
+rule_schedule(struct sup_rule *r, uint64_t delay_ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	evtimer_add(r->ev_timer, &tv);
+}
+
+void
+sup_rules_start(struct sup *sup)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+		uint64_t spread = r->interval_ms < RULE_START_SPREAD_MS ?
+		    r->interval_ms : RULE_START_SPREAD_MS;
+
+		/* the first poll soon after start, spread with jitter */
+		rule_schedule(r, 200 + arc4random_uniform((uint32_t)spread));
+	}
+}
+
+/* End of a cycle: metrics common to every outcome, next timer. */
+static void
+rule_cycle_end(struct sup_rule *r)
+{
+	struct sup *sup = r->sup;
+	const char *dl[] = { r->ds->name };
+	const char *rl[] = { r->ds->name, r->conf->name };
+	uint64_t now = now_ms(), took = now - r->cycle_start_ms, next;
+	uint64_t jitter = r->interval_ms / 20;
+
+	metrics_inc(sup->metrics, METRIC_POLL_TOTAL, dl, 1);
+	metrics_observe(sup->metrics, METRIC_POLL_DURATION_SECONDS, dl,
+	    (double)took / 1000.0);
+	metrics_set(sup->metrics, METRIC_LAST_POLL_TIMESTAMP_SECONDS, rl,
+	    (double)time(NULL));
+	r->phase = RP_IDLE;
+	r->polls++;
+	rule_reset_read(r);
+	if (sup->stopping)
+		return;
+	/* interval measured from the start of this cycle, with jitter */
+	next = took >= r->interval_ms ? 0 : r->interval_ms - took;
+	if (jitter > 0)
+		next += arc4random_uniform((uint32_t)jitter + 1);
+	rule_schedule(r, next);
+}
+
+static void
+rule_unknown(struct sup_rule *r, const char *stage, const char *why)
+{
+	struct jbuf f;
+	const char *dl[] = { r->ds->name };
+
+	jbuf_init(&f);
+	jbuf_field(&f, "rule", r->conf->name);
+	jbuf_field(&f, "datasource", r->ds->name);
+	jbuf_field(&f, "result", "unknown");
+	jbuf_field(&f, "stage", stage);
+	jbuf_field(&f, "reason", why);
+	log_fields(LOG_LVL_WARN, f.p, "poll unknown for rule %s: %s",
+	    r->conf->name, why);
+	jbuf_free(&f);
+	metrics_inc(r->sup->metrics, METRIC_POLL_ERRORS_TOTAL, dl, 1);
+	r->last_state = 3;
+	rule_cycle_end(r);
+}
+
+static void
+rule_send_read(struct sup_rule *r)
+{
+	struct sup_worker *w = &r->sup->workers[r->ds_worker];
+	struct ipc_msg m;
+	struct ipc_bytes *keys;
+	size_t n, total = kvmap_count(r->baseline), start = 0, cost;
+
+	if (w->state != WS_RUNNING) {
+		rule_unknown(r, "read", "datasource worker is not running");
+		return;
+	}
+	if ((keys = calloc(total ? total : 1, sizeof(*keys))) == NULL)
+		fatal("calloc");
+	r->phase = RP_READ;
+	rule_reset_read(r);
+	if ((r->actual = kvmap_new()) == NULL ||
+	    (r->extra = kvmap_new()) == NULL)
+		fatal("kvmap_new");
+	do {
+		cost = 0;
+		for (n = 0; start + n < total && cost < IPC_CHUNK_BYTES; n++) {
+			const struct kv_entry *e = &r->baseline->ents[start + n];
+
+			keys[n].p = e->key;
+			keys[n].len = e->keylen;
+			cost += ipc_value_cost(e->keylen, 0);
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_POLL_REQUEST;
+		m.u.poll_request.rule_id = r->conf->id;
+		m.u.poll_request.datasource = r->ds->name;
+		m.u.poll_request.structure = (enum ipc_structure)r->structure;
+		m.u.poll_request.target = r->target;
+		m.u.poll_request.marker = r->marker;
+		m.u.poll_request.detect_extra = r->conf->detect_extra;
+		m.u.poll_request.keys = keys;
+		m.u.poll_request.nkeys = n;
+		m.u.poll_request.total = total;
+		start += n;
+		m.u.poll_request.last = start >= total;
+		if (sup_worker_send(w, &m, r->conf->id,
+		    m.u.poll_request.last) == -1) {
+			free(keys);
+			rule_unknown(r, "read", "cannot send to the worker");
+			return;
+		}
+	} while (start < total);
+	free(keys);
+}
+
+static void
+rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_rule *r = arg;
+	struct sup_worker *git = &r->sup->workers[WK_GIT];
+	const struct conf_rule *cr = r->conf;
+	struct ipc_msg m;
+	struct ipc_pair *vm = NULL;
+	size_t i;
+
+	(void)fd;
+	(void)ev;
+	if (r->sup->stopping || r->phase != RP_IDLE)
+		return;
+	r->cycle_start_ms = now_ms();
+	if (git->state != WS_RUNNING) {
+		rule_unknown(r, "baseline", "git worker is not running");
+		return;
+	}
+	if (cr->nvariables_map > 0) {
+		if ((vm = calloc(cr->nvariables_map, sizeof(*vm))) == NULL)
+			fatal("calloc");
+		for (i = 0; i < cr->nvariables_map; i++) {
+			vm[i].key = cr->variables_map[i].key;
+			vm[i].val = cr->variables_map[i].val;
+		}
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_BASELINE_REQUEST;
+	m.u.baseline_request.rule_id = cr->id;
+	m.u.baseline_request.platform = cr->platform;
+	m.u.baseline_request.repo_url = cr->repo_url;
+	m.u.baseline_request.branch = cr->branch;
+	m.u.baseline_request.files = (const char *const *)cr->files;
+	m.u.baseline_request.nfiles = cr->nfiles;
+	m.u.baseline_request.sink = r->ds->type;
+	m.u.baseline_request.root_key = cr->root_key;
+	m.u.baseline_request.root_key_set = cr->root_key != NULL;
+	m.u.baseline_request.env = r->env;
+	m.u.baseline_request.variables_map = vm;
+	m.u.baseline_request.nvariables_map = cr->nvariables_map;
+	m.u.baseline_request.key_format = cr->key_format;
+	m.u.baseline_request.data_structure = r->structure == IPC_ST_HASH ?
+	    "HASH" : r->structure == IPC_ST_JSON ? "JSON" : "STRING";
+	m.u.baseline_request.key_prefix = r->prefix;
+	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
+	r->phase = RP_BASELINE;
+	kvmap_free(r->bl_pending);
+	r->bl_pending = NULL;
+	if (sup_worker_send(git, &m, cr->id, 1) == -1) {
+		free(vm);
+		rule_unknown(r, "baseline", "cannot send to the git worker");
+		return;
+	}
+	free(vm);
+}
+
+static struct sup_rule *
+rule_byid(struct sup *sup, unsigned int id)
+{
+	return id < sup->nrules ? &sup->rules[id] : NULL;
+}
+
+int
+sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
+{
+	struct sup_rule *r = rule_byid(sup, b->rule_id);
+	size_t i;
+
+	if (r == NULL || r->phase != RP_BASELINE)
+		return -1;
+	switch (b->status) {
+	case IPC_BL_ERROR:
+		if (!b->last || b->nentries)
+			return -1;
+		rule_unknown(r, "baseline", b->error);
+		return 0;
+	case IPC_BL_UNCHANGED:
+		if (!b->last || b->nentries || r->baseline == NULL ||
+		    strcmp(b->commit, r->commit) != 0)
+			return -1;
+		break;
+	case IPC_BL_OK:
+		if (b->total > SUP_MAX_BASELINE_KEYS)
+			return -1;
+		if (r->bl_pending == NULL) {
+			if ((r->bl_pending = kvmap_new()) == NULL)
+				fatal("kvmap_new");
+			r->bl_total = b->total;
+		} else if (r->bl_total != b->total)
+			return -1;
+		for (i = 0; i < b->nentries; i++)
+			if (kvmap_puts(r->bl_pending, b->entries[i].key,
+			    b->entries[i].val) == -1)
+				fatal("kvmap_put");
+		if (kvmap_count(r->bl_pending) > r->bl_total)
+			return -1;
+		if (!b->last)
+			return 0;
+		if (kvmap_count(r->bl_pending) != r->bl_total)
+			return -1;
+		kvmap_free(r->baseline);
+		r->baseline = r->bl_pending;
+		r->bl_pending = NULL;
+		if (strcmp(r->commit, b->commit) != 0)
+			log_fields(LOG_LVL_INFO, NULL,
+			    "rule %s: baseline at commit %.12s with %zu keys",
+			    r->conf->name, b->commit, kvmap_count(r->baseline));
+		snprintf(r->commit, sizeof(r->commit), "%s", b->commit);
+		break;
+	}
+	rule_send_read(r);
+	return 0;
+}
+
+static void
+rule_report(struct sup_rule *r)
+{
+	struct sup *sup = r->sup;
+	struct diff_input in;
+	struct diff_result *res = NULL;
+	struct diff_redact red;
+	struct jbuf f;
+	const char *dl[] = { r->ds->name };
+	const char *rl[] = { r->ds->name, r->conf->name };
+	size_t nd;
+
+	memset(&in, 0, sizeof(in));
+	in.expected = r->baseline;
+	in.actual = r->actual;
+	in.extra = r->extra;
+	in.trunc = r->trunc;
+	in.ntrunc = r->ntrunc;
+	if (diff_compute(&res, &in) == -1)
+		fatal("diff_compute");
+	nd = diff_ndrifted(res);
+	jbuf_init(&f);
+	jbuf_field(&f, "rule", r->conf->name);
+	jbuf_field(&f, "datasource", r->ds->name);
+	jbuf_field(&f, "target", r->target);
+	jbuf_field(&f, "commit", r->commit);
+	jbuf_field_int(&f, "keys", (long long)kvmap_count(r->baseline));
+	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, (double)nd);
+	if (nd == 0) {
+		jbuf_field(&f, "result", "ok");
+		log_fields(LOG_LVL_INFO, f.p, "OK: rule %s, %zu keys match Git",
+		    r->conf->name, kvmap_count(r->baseline));
+		r->last_state = 1;
+	} else {
+		jbuf_field(&f, "result", "drift");
+		jbuf_field(&f, "marker", r->marker_present ? "present" :
+		    "absent");
+		red.sensitive_keys = (const char *const *)r->conf->sensitive_keys;
+		red.nsensitive = r->conf->nsensitive_keys;
+		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
+		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s, %zu of %zu keys "
+		    "differ from Git (%zu changed, %zu missing, %zu extra)",
+		    r->conf->name, nd, kvmap_count(r->baseline), res->nchanged,
+		    res->nmissing, res->nextra);
+		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
+		r->last_state = 2;
+		/* self-heal arrives with the orchestrator client (gRPC) */
+	}
+	jbuf_free(&f);
+	diff_free(res);
+	rule_cycle_end(r);
+}
+
+static int
+add_value(struct sup_rule *r, struct kvmap *into, const struct ipc_value *v)
+{
+	if (v->key.len > 0 && memchr(v->key.p, '\0', v->key.len) != NULL &&
+	    into == r->actual)
+		return -1;	/* we never ask for such a key */
+	if (!v->present)
+		return 0;
+	if (kvmap_put(into, v->key.p, v->key.len, v->val.p, v->val.len) == -1)
+		fatal("kvmap_put");
+	if (v->truncated) {
+		const struct kv_entry *e = kvmap_get(into, v->key.p, v->key.len);
+
+		if (r->ntrunc == r->trunc_cap) {
+			size_t nc = r->trunc_cap ? r->trunc_cap * 2 : 8;
+			struct diff_trunc *nt = realloc(r->trunc,
+			    nc * sizeof(*nt));
+
+			if (nt == NULL)
+				fatal("realloc");
+			r->trunc = nt;
+			r->trunc_cap = nc;
+		}
+		/* key memory is owned by the kvmap entry */
+		r->trunc[r->ntrunc].key = e->key;
+		r->trunc[r->ntrunc].keylen = e->keylen;
+		r->trunc[r->ntrunc].full_len = v->full_len;
+		r->trunc[r->ntrunc].digest = v->digest;
+		r->ntrunc++;
+	}
+	return 0;
+}
+
+int
+sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
+{
+	struct sup_rule *r = rule_byid(sup, p->rule_id);
+	size_t i, total;
+
+	if (r == NULL || r->phase != RP_READ)
+		return -1;
+	if (p->status == IPC_POLL_UNKNOWN) {
+		if (!p->last)
+			return -1;
+		rule_unknown(r, "read", p->error[0] ? p->error :
+		    "datasource read failed");
+		return 0;
+	}
+	total = kvmap_count(r->baseline);
+	/* values come back for the requested keys, in request order */
+	for (i = 0; i < p->nvalues; i++) {
+		const struct kv_entry *e;
+
+		if (r->nvalues_received >= total)
+			return -1;
+		e = &r->baseline->ents[r->nvalues_received++];
+		if (e->keylen != p->values[i].key.len ||
+		    memcmp(e->key, p->values[i].key.p, e->keylen) != 0)
+			return -1;
+		if (add_value(r, r->actual, &p->values[i]) == -1)
+			return -1;
+	}
+	for (i = 0; i < p->nextras; i++) {
+		if (kvmap_count(r->extra) >= SUP_MAX_BASELINE_KEYS)
+			break;
+		if (add_value(r, r->extra, &p->extras[i]) == -1)
+			return -1;
+	}
+	if (p->marker_present)
+		r->marker_present = 1;
+	if (!p->last)
+		return 0;
+	if (r->nvalues_received != total)
+		return -1;
+	rule_report(r);
+	return 0;
+}
+
+/* A worker died or was killed: its rules' current polls are unknown. */
+void
+sup_rule_worker_lost(struct sup *sup, enum worker_kind kind, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+
+		if ((kind == WK_GIT && r->phase == RP_BASELINE) ||
+		    (kind != WK_GIT && r->ds_worker == kind &&
+		    r->phase == RP_READ)) {
+			kvmap_free(r->bl_pending);
+			r->bl_pending = NULL;
+			rule_unknown(r, kind == WK_GIT ? "baseline" : "read",
+			    why);
+		}
+	}
+}

@@ -1,0 +1,140 @@
+/*
+ * Supervisor state. The supervisor owns the event loop, the worker table,
+ * the rule scheduler, diffing, metrics and the admin HTTP server. It never
+ * parses Git files or talks to datasources itself.
+ * Functions acting on a worker's behalf are prefixed sup_.
+ */
+#ifndef VTW_SUP_H
+#define VTW_SUP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "conf.h"
+#include "kvmap.h"
+#include "diff.h"
+#include "metrics.h"
+
+#define WORKER_RESTART_BACKOFF_MIN_MS	500
+#define WORKER_RESTART_BACKOFF_MAX_MS	60000
+#define WORKER_HEALTHY_RESET_MS		60000	/* running this long resets backoff */
+#define WORKER_HELLO_TIMEOUT_MS		10000
+#define WORKER_REQUEST_TIMEOUT_MS	120000	/* one request, then kill */
+#define SUP_SHUTDOWN_GRACE_MS		3000
+#define SUP_MAX_BASELINE_KEYS		5000000
+
+enum worker_kind { WK_GIT = 0, WK_REDIS, WK__COUNT };
+
+enum worker_state {
+	WS_STOPPED = 0,		/* not needed by the configuration */
+	WS_STARTING,		/* forked, waiting for HELLO */
+	WS_RUNNING,		/* configured, serving */
+	WS_BACKOFF,		/* died; restart timer armed */
+	WS_STOPPING,		/* SIGTERM sent */
+};
+
+struct sup;
+
+/* one in-flight request, FIFO per worker */
+struct sup_req {
+	struct sup_req	*next;
+	unsigned int	 rule_id;
+	uint64_t	 deadline_ms;
+};
+
+struct sup_worker {
+	struct sup		*sup;
+	enum worker_kind	 kind;
+	const char		*name;		/* "git", "redis" */
+	enum worker_state	 state;
+	int			 needed;
+	pid_t			 pid;
+	int			 kill_sent;	/* we asked it to die */
+	struct ipc_chan		 chan;
+	struct event		*ev_recv, *ev_send, *ev_restart;
+	uint64_t		 started_ms, hello_deadline_ms;
+	unsigned int		 backoff_ms;
+	struct sup_req		*reqs;		/* requests awaiting a reply */
+};
+
+enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
+
+struct sup_rule {
+	struct sup		*sup;
+	const struct conf_rule	*conf;
+	const struct conf_datasource *ds;
+	enum worker_kind	 ds_worker;
+	char			*env;		/* resolved env */
+	char			*prefix;	/* redis key prefix */
+	char			*target;	/* hash key / prefix / json key */
+	char			*marker;	/* {prefix}:__vartrack__ */
+	int			 structure;	/* enum ipc_structure */
+	uint64_t		 interval_ms;
+	struct event		*ev_timer;
+	enum rule_phase		 phase;
+	uint64_t		 cycle_start_ms;
+	/* baseline (Git) */
+	struct kvmap		*baseline;	/* NULL until the first one */
+	char			 commit[48];
+	struct kvmap		*bl_pending;	/* chunks being received */
+	uint64_t		 bl_total;
+	/* datasource read being received */
+	struct kvmap		*actual, *extra;
+	struct diff_trunc	*trunc;
+	size_t			 ntrunc, trunc_cap;
+	size_t			 nvalues_received;
+	int			 marker_present;
+	int			 last_state;	/* 0 none, 1 ok, 2 drift, 3 unknown */
+	unsigned int		 polls;
+};
+
+struct sup {
+	struct event_base	*base;
+	struct vtw_conf		*conf;
+	const char		*conf_path;
+	char			 self_dir[4096];
+	char			 run_dir[4096];
+	struct sup_worker	 workers[WK__COUNT];
+	struct sup_rule		*rules;
+	size_t			 nrules;
+	struct metrics		*metrics;
+	struct evhttp		*http;
+	struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_sigchld;
+	struct event		*ev_tick, *ev_shutdown;
+	int			 stopping;
+	int			 exit_code;
+};
+
+uint64_t now_ms(void);
+
+/* workers.c */
+void	sup_workers_init(struct sup *);
+void	sup_workers_start(struct sup *);
+void	sup_workers_stop(struct sup *, int sig);
+void	sup_workers_reap(struct sup *);
+void	sup_workers_tick(struct sup *);
+int	sup_workers_all_running(const struct sup *, const char **why);
+int	sup_worker_send(struct sup_worker *, struct ipc_msg *, unsigned int rule_id,
+	    int expect_reply);
+void	sup_worker_violation(struct sup_worker *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+size_t	sup_workers_alive(const struct sup *);
+void	sup_workers_free(struct sup *);
+
+/* poll.c */
+int	sup_rules_init(struct sup *, char *err, size_t errlen);
+void	sup_rules_free(struct sup *);
+void	sup_rules_start(struct sup *);
+void	sup_rule_worker_lost(struct sup *, enum worker_kind, const char *why);
+/* a message from a worker, validated by the codec; -1 = out of protocol */
+int	sup_rule_baseline_reply(struct sup *, const struct ipc_baseline_reply *);
+int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
+
+/* http.c */
+int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);
+void	sup_http_stop(struct sup *);
+
+#endif

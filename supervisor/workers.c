@@ -1,0 +1,573 @@
+/*
+ * Worker table: spawn (fork + exec), handshake, configuration, message
+ * dispatch, reaping and restart with exponential backoff and jitter.
+ * Nothing a worker sends may crash or block the supervisor: every message
+ * is validated (ipc/msg.c, then here against the protocol state) and a
+ * violation costs the worker (SIGKILL, restart), never the supervisor.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "sup.h"
+
+static const char *const worker_names[WK__COUNT] = { "git", "redis" };
+
+static void sup_worker_spawn(struct sup_worker *);
+static void sup_worker_recv_cb(evutil_socket_t, short, void *);
+static void sup_worker_send_cb(evutil_socket_t, short, void *);
+
+static void
+sup_worker_restart_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_worker *w = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!w->sup->stopping && w->needed && w->state == WS_BACKOFF)
+		sup_worker_spawn(w);
+}
+
+void
+sup_workers_init(struct sup *sup)
+{
+	size_t i, r;
+
+	for (i = 0; i < WK__COUNT; i++) {
+		struct sup_worker *w = &sup->workers[i];
+
+		memset(w, 0, sizeof(*w));
+		w->sup = sup;
+		w->kind = (enum worker_kind)i;
+		w->name = worker_names[i];
+		w->chan.recvfd = w->chan.sendfd = -1;
+		w->backoff_ms = WORKER_RESTART_BACKOFF_MIN_MS;
+		w->ev_restart = evtimer_new(sup->base, sup_worker_restart_cb, w);
+		if (w->ev_restart == NULL)
+			fatalx("evtimer_new");
+	}
+	/* the git worker always runs; datasource workers when a rule needs one */
+	sup->workers[WK_GIT].needed = 1;
+	for (r = 0; r < sup->nrules; r++)
+		sup->workers[sup->rules[r].ds_worker].needed = 1;
+	for (i = 0; i < WK__COUNT; i++) {
+		const char *lbl[] = { worker_names[i] };
+
+		if (!sup->workers[i].needed)
+			continue;
+		metrics_touch(sup->metrics, METRIC_WORKER_RESTARTS_TOTAL, lbl);
+		metrics_set(sup->metrics, METRIC_WORKER_UP, lbl, 0);
+	}
+}
+
+static void
+sup_worker_free_reqs(struct sup_worker *w)
+{
+	struct sup_req *q;
+
+	while ((q = w->reqs) != NULL) {
+		w->reqs = q->next;
+		free(q);
+	}
+}
+
+/* Drop the channel and its events (the process is gone or going). */
+static void
+sup_worker_close(struct sup_worker *w)
+{
+	if (w->ev_recv != NULL) {
+		event_free(w->ev_recv);
+		w->ev_recv = NULL;
+	}
+	if (w->ev_send != NULL) {
+		event_free(w->ev_send);
+		w->ev_send = NULL;
+	}
+	ipc_chan_close(&w->chan);
+	sup_worker_free_reqs(w);
+}
+
+static void
+sup_worker_spawn(struct sup_worker *w)
+{
+	struct sup *sup = w->sup;
+	char url[4200], path[4200], err[256], ipcpath[4200];
+	char *argv[6];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/vartrack-worker-%s",
+	    sup->conf->worker_dir ? sup->conf->worker_dir : sup->self_dir,
+	    w->name);
+	static unsigned int spawns;
+
+	snprintf(ipcpath, sizeof(ipcpath), "%s/%s.%u.sock", sup->run_dir,
+	    w->name, ++spawns);
+	snprintf(url, sizeof(url), "ipc://%s", ipcpath);
+	unlink(ipcpath);
+	if (ipc_chan_listen(&w->chan, url, err, sizeof(err)) == -1) {
+		log_warnx("worker %s: %s", w->name, err);
+		goto retry;
+	}
+	argv[0] = path;
+	argv[1] = "-u";
+	argv[2] = url;
+	argv[3] = "-U";
+	argv[4] = sup->conf->sandbox_user;
+	argv[5] = NULL;
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("worker %s: fork", w->name);
+		ipc_chan_close(&w->chan);
+		goto retry;
+	case 0:
+		/* multi-threaded parent: only async-signal-safe calls here */
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		{
+			sigset_t none;
+
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+		}
+		execv(path, argv);
+		_exit(127);
+	default:
+		break;
+	}
+	w->pid = pid;
+	w->state = WS_STARTING;
+	w->kill_sent = 0;
+	w->started_ms = now_ms();
+	w->hello_deadline_ms = w->started_ms + WORKER_HELLO_TIMEOUT_MS;
+	w->ev_recv = event_new(sup->base, w->chan.recvfd, EV_READ | EV_PERSIST,
+	    sup_worker_recv_cb, w);
+	w->ev_send = event_new(sup->base, w->chan.sendfd, EV_READ | EV_PERSIST,
+	    sup_worker_send_cb, w);
+	if (w->ev_recv == NULL || w->ev_send == NULL)
+		fatalx("event_new");
+	event_add(w->ev_recv, NULL);
+	log_info("started worker %s (pid %d)", w->name, (int)pid);
+	return;
+ retry:
+	w->state = WS_BACKOFF;
+	{
+		struct timeval tv = { 1, 0 };
+
+		evtimer_add(w->ev_restart, &tv);
+	}
+}
+
+void
+sup_workers_start(struct sup *sup)
+{
+	size_t i;
+
+	for (i = 0; i < WK__COUNT; i++)
+		if (sup->workers[i].needed)
+			sup_worker_spawn(&sup->workers[i]);
+}
+
+void
+sup_workers_stop(struct sup *sup, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < WK__COUNT; i++) {
+		struct sup_worker *w = &sup->workers[i];
+
+		evtimer_del(w->ev_restart);
+		if (w->pid > 0) {
+			w->kill_sent = 1;
+			w->state = WS_STOPPING;
+			kill(w->pid, sig);
+		}
+	}
+}
+
+size_t
+sup_workers_alive(const struct sup *sup)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < WK__COUNT; i++)
+		if (sup->workers[i].pid > 0)
+			n++;
+	return n;
+}
+
+void
+sup_workers_free(struct sup *sup)
+{
+	size_t i;
+
+	for (i = 0; i < WK__COUNT; i++) {
+		sup_worker_close(&sup->workers[i]);
+		if (sup->workers[i].ev_restart != NULL)
+			event_free(sup->workers[i].ev_restart);
+		sup->workers[i].ev_restart = NULL;
+	}
+}
+
+int
+sup_workers_all_running(const struct sup *sup, const char **why)
+{
+	size_t i;
+
+	for (i = 0; i < WK__COUNT; i++) {
+		const struct sup_worker *w = &sup->workers[i];
+
+		if (w->needed && w->state != WS_RUNNING) {
+			*why = w->name;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Kill a misbehaving worker; SIGCHLD brings the restart. */
+void
+sup_worker_violation(struct sup_worker *w, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("worker %s (pid %d): protocol violation: %s; restarting it",
+	    w->name, (int)w->pid, msg);
+	if (w->pid > 0 && !w->kill_sent) {
+		w->kill_sent = 1;
+		kill(w->pid, SIGKILL);
+	}
+	/* stop listening to it at once */
+	sup_worker_close(w);
+	w->state = WS_STOPPING;
+	sup_rule_worker_lost(w->sup, w->kind, "worker misbehaved");
+}
+
+int
+sup_worker_send(struct sup_worker *w, struct ipc_msg *m, unsigned int rule_id,
+    int expect_reply)
+{
+	struct sup_req *q, **tail;
+
+	if (w->state != WS_RUNNING && !(w->state == WS_STARTING &&
+	    (m->type == IPC_CONF_PLATFORM || m->type == IPC_CONF_DATASOURCE ||
+	    m->type == IPC_CONF_GIT || m->type == IPC_CONF_DONE)))
+		return -1;
+	if (ipc_chan_send(&w->chan, m, 0) == -1) {
+		log_warnx("worker %s: cannot send %s", w->name,
+		    ipc_msg_type_name(m->type));
+		return -1;
+	}
+	if (w->chan.outq != NULL)
+		event_add(w->ev_send, NULL);
+	if (expect_reply) {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			fatal("calloc");
+		q->rule_id = rule_id;
+		q->deadline_ms = now_ms() + WORKER_REQUEST_TIMEOUT_MS;
+		for (tail = &w->reqs; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = q;
+	}
+	return 0;
+}
+
+static void
+sup_worker_send_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_worker *w = arg;
+	int rc;
+
+	(void)fd;
+	(void)ev;
+	rc = ipc_chan_flush(&w->chan);
+	if (rc == 0)
+		event_del(w->ev_send);
+	else if (rc == -1)
+		sup_worker_violation(w, "channel send failed");
+}
+
+static void
+sup_worker_configure(struct sup_worker *w)
+{
+	struct vtw_conf *c = w->sup->conf;
+	struct ipc_msg m;
+	size_t i;
+
+	if (w->kind == WK_GIT) {
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_CONF_GIT;
+		m.u.conf_git.cache_dir = c->cache_dir;
+		sup_worker_send(w, &m, 0, 0);
+		for (i = 0; i < c->nplatforms; i++) {
+			const struct conf_platform *p = &c->platforms[i];
+
+			memset(&m, 0, sizeof(m));
+			m.type = IPC_CONF_PLATFORM;
+			m.u.conf_platform.name = p->name;
+			m.u.conf_platform.type = p->type;
+			m.u.conf_platform.endpoint = p->endpoint;
+			m.u.conf_platform.token = p->token.value;
+			sup_worker_send(w, &m, 0, 0);
+		}
+	} else {
+		for (i = 0; i < c->ndatasources; i++) {
+			const struct conf_datasource *d = &c->datasources[i];
+			char host[256];
+			const char *colon;
+			unsigned long port = 6379;
+
+			if (strcmp(d->type, w->name) != 0)
+				continue;
+			memset(&m, 0, sizeof(m));
+			host[0] = '\0';
+			if (d->nhosts > 0) {
+				colon = strrchr(d->hosts[0], ':');
+				if (colon != NULL) {
+					snprintf(host, sizeof(host), "%.*s",
+					    (int)(colon - d->hosts[0]),
+					    d->hosts[0]);
+					port = strtoul(colon + 1, NULL, 10);
+				} else
+					snprintf(host, sizeof(host), "%s",
+					    d->hosts[0]);
+			}
+			m.type = IPC_CONF_DATASOURCE;
+			m.u.conf_datasource.name = d->name;
+			m.u.conf_datasource.type = d->type;
+			m.u.conf_datasource.host = host;
+			m.u.conf_datasource.port = (uint32_t)port;
+			m.u.conf_datasource.password = d->password.value;
+			m.u.conf_datasource.db = (uint32_t)d->db;
+			m.u.conf_datasource.connect_timeout_ms =
+			    (uint32_t)d->connect_timeout_ms;
+			m.u.conf_datasource.command_timeout_ms =
+			    (uint32_t)d->command_timeout_ms;
+			sup_worker_send(w, &m, 0, 0);
+		}
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_CONF_DONE;
+	sup_worker_send(w, &m, 0, 0);
+}
+
+static void
+sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
+{
+	struct sup_req *q;
+	unsigned int rule_id;
+	const char *lbl[] = { w->name };
+	int last;
+
+	if (w->state == WS_STARTING) {
+		if (m->type != IPC_HELLO) {
+			sup_worker_violation(w, "%s before hello",
+			    ipc_msg_type_name(m->type));
+			return;
+		}
+		if (strcmp(m->u.hello.kind, w->name) != 0 ||
+		    m->u.hello.proto_version != IPC_PROTO_VERSION ||
+		    (pid_t)m->u.hello.pid != w->pid ||
+		    (peer_pid != 0 && peer_pid != w->pid)) {
+			sup_worker_violation(w, "bad hello (kind, version or "
+			    "pid mismatch)");
+			return;
+		}
+		w->state = WS_RUNNING;
+		metrics_set(w->sup->metrics, METRIC_WORKER_UP, lbl, 1);
+		sup_worker_configure(w);
+		log_info("worker %s (pid %d) is sandboxed and running",
+		    w->name, (int)w->pid);
+		return;
+	}
+	if (w->state != WS_RUNNING)
+		return;
+	if (peer_pid != 0 && peer_pid != w->pid) {
+		sup_worker_violation(w, "message from pid %d", peer_pid);
+		return;
+	}
+	switch (m->type) {
+	case IPC_BASELINE_REPLY:
+		if (w->kind != WK_GIT)
+			goto bad;
+		rule_id = m->u.baseline_reply.rule_id;
+		last = m->u.baseline_reply.last;
+		break;
+	case IPC_POLL_REPLY:
+		if (w->kind == WK_GIT)
+			goto bad;
+		rule_id = m->u.poll_reply.rule_id;
+		last = m->u.poll_reply.last;
+		break;
+	default:
+		goto bad;
+	}
+	if ((q = w->reqs) == NULL || q->rule_id != rule_id) {
+		sup_worker_violation(w, "unsolicited %s for rule %u",
+		    ipc_msg_type_name(m->type), rule_id);
+		return;
+	}
+	if ((m->type == IPC_BASELINE_REPLY &&
+	    sup_rule_baseline_reply(w->sup, &m->u.baseline_reply) == -1) ||
+	    (m->type == IPC_POLL_REPLY &&
+	    sup_rule_poll_reply(w->sup, &m->u.poll_reply) == -1)) {
+		sup_worker_violation(w, "inconsistent %s for rule %u",
+		    ipc_msg_type_name(m->type), rule_id);
+		return;
+	}
+	if (last) {
+		w->reqs = q->next;
+		free(q);
+	} else
+		q->deadline_ms = now_ms() + WORKER_REQUEST_TIMEOUT_MS;
+	return;
+ bad:
+	sup_worker_violation(w, "unexpected %s", ipc_msg_type_name(m->type));
+}
+
+static void
+sup_worker_recv_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_worker *w = arg;
+	struct ipc_msg m;
+	char err[256];
+	int rc, pid, budget = 64;
+
+	(void)fd;
+	(void)ev;
+	/* bounded batch per wakeup so one worker cannot starve the loop */
+	while (budget-- > 0 && w->ev_recv != NULL) {
+		rc = ipc_chan_recv(&w->chan, &m, 0, &pid, err, sizeof(err));
+		if (rc == 0)
+			return;
+		if (rc == -1) {
+			sup_worker_violation(w, "%s", err);
+			return;
+		}
+		if (rc == -2) {
+			sup_worker_violation(w, "invalid message: %s", err);
+			return;
+		}
+		sup_worker_dispatch(w, &m, pid);
+		ipc_msg_release(&m);
+	}
+}
+
+static void
+sup_worker_schedule_restart(struct sup_worker *w)
+{
+	struct timeval tv;
+	unsigned int ms, jitter;
+
+	/* a worker that ran long enough starts over from the minimum */
+	if (now_ms() - w->started_ms > WORKER_HEALTHY_RESET_MS)
+		w->backoff_ms = WORKER_RESTART_BACKOFF_MIN_MS;
+	ms = w->backoff_ms;
+	jitter = ms / 5;
+	if (jitter > 0)
+		ms = ms - jitter + (unsigned int)(arc4random_uniform(2 * jitter + 1));
+	w->backoff_ms *= 2;
+	if (w->backoff_ms > WORKER_RESTART_BACKOFF_MAX_MS)
+		w->backoff_ms = WORKER_RESTART_BACKOFF_MAX_MS;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	w->state = WS_BACKOFF;
+	evtimer_add(w->ev_restart, &tv);
+	log_info("worker %s restarts in %u ms", w->name, ms);
+}
+
+void
+sup_workers_reap(struct sup *sup)
+{
+	struct sup_worker *w;
+	pid_t pid;
+	int st, i;
+	char how[128];
+
+	for (;;) {
+		pid = waitpid(-1, &st, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		w = NULL;
+		for (i = 0; i < WK__COUNT; i++)
+			if (sup->workers[i].pid == pid)
+				w = &sup->workers[i];
+		if (w == NULL)
+			continue;
+		if (WIFSIGNALED(st))
+			snprintf(how, sizeof(how), "killed by signal %s (%s)",
+			    sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st))
+			    : "?", strsignal(WTERMSIG(st)));
+		else
+			snprintf(how, sizeof(how), "exited with status %d",
+			    WEXITSTATUS(st));
+		w->pid = 0;
+		{
+			const char *lbl[] = { w->name };
+
+			metrics_set(sup->metrics, METRIC_WORKER_UP, lbl, 0);
+		}
+		sup_worker_close(w);
+		if (sup->stopping) {
+			log_info("worker %s (pid %d) %s", w->name, (int)pid, how);
+			w->state = WS_STOPPED;
+			continue;
+		}
+		{
+			char fields[160];
+			const char *lbl[] = { w->name };
+
+			snprintf(fields, sizeof(fields),
+			    ",\"worker\":\"%s\",\"pid\":%d", w->name, (int)pid);
+			if (w->kill_sent)
+				log_fields(LOG_LVL_INFO, fields,
+				    "worker %s (pid %d) %s", w->name, (int)pid,
+				    how);
+			else
+				log_fields(LOG_LVL_WARN, fields,
+				    "lost child: worker %s (pid %d) %s",
+				    w->name, (int)pid, how);
+			metrics_inc(sup->metrics, METRIC_WORKER_RESTARTS_TOTAL,
+			    lbl, 1);
+		}
+		sup_rule_worker_lost(sup, w->kind, "worker exited");
+		if (w->needed)
+			sup_worker_schedule_restart(w);
+		else
+			w->state = WS_STOPPED;
+	}
+}
+
+/* Once a second: handshake and request deadlines. */
+void
+sup_workers_tick(struct sup *sup)
+{
+	uint64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i < WK__COUNT; i++) {
+		struct sup_worker *w = &sup->workers[i];
+
+		if (w->state == WS_STARTING && now > w->hello_deadline_ms)
+			sup_worker_violation(w, "no hello within %d ms",
+			    WORKER_HELLO_TIMEOUT_MS);
+		else if (w->state == WS_RUNNING && w->reqs != NULL &&
+		    now > w->reqs->deadline_ms)
+			sup_worker_violation(w, "no reply for rule %u within "
+			    "%d ms", w->reqs->rule_id,
+			    WORKER_REQUEST_TIMEOUT_MS);
+	}
+}

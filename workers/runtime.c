@@ -1,0 +1,139 @@
+/*
+ * Worker runtime: vartrack-worker-<type> -u URL [-U user]
+ * Dial the supervisor, demote (privdrop.c), say HELLO, then serve messages
+ * one at a time until SHUTDOWN or until the supervisor goes away.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "chan.h"
+#include "log.h"
+#include "worker.h"
+
+static void
+worker_usage(const char *name)
+{
+	fprintf(stderr, "usage: vartrack-worker-%s -u IPC-URL [-U sandbox-user]\n"
+	    "Started by vartrack-watcher; not meant to be run by hand.\n", name);
+	exit(2);
+}
+
+#ifdef VTW_TEST_HOOKS
+/* Test-only: perform a syscall outside the allowlist when the flag file
+ * named by VTW_TEST_FORBIDDEN_SYSCALL exists and names this worker. */
+static void
+worker_test_forbidden(const char *name)
+{
+	const char *path = getenv("VTW_TEST_FORBIDDEN_SYSCALL");
+	char buf[64] = "";
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strcmp(buf, name) != 0)
+		return;
+	log_warnx("test hook: calling a forbidden syscall (ptrace)");
+	syscall(SYS_ptrace, 0, 0, 0, 0);
+	log_errorx("test hook: forbidden syscall was allowed");
+}
+#endif
+
+int
+worker_main(const struct worker_ops *ops, int argc, char **argv)
+{
+	struct ipc_chan chan;
+	struct ipc_msg m;
+	const char *url = NULL, *user = "nobody", *lvl;
+	char proc[32], err[256];
+	int ch, rc, pid, level = LOG_LVL_INFO, configured = 0;
+
+	snprintf(proc, sizeof(proc), "worker/%s", ops->name);
+	if ((lvl = getenv("LOG_LEVEL")) != NULL && log_level_parse(lvl) >= 0)
+		level = log_level_parse(lvl);
+	log_init(proc, level);
+	while ((ch = getopt(argc, argv, "u:U:")) != -1) {
+		switch (ch) {
+		case 'u':
+			url = optarg;
+			break;
+		case 'U':
+			user = optarg;
+			break;
+		default:
+			worker_usage(ops->name);
+		}
+	}
+	if (url == NULL)
+		worker_usage(ops->name);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);	/* the supervisor decides when we stop */
+
+	if (ipc_chan_dial(&chan, url, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (ops->init != NULL && ops->init() == -1)
+		fatalx("initialisation failed");
+	worker_privdrop(user, ops->syscalls);
+#ifdef VTW_TEST_HOOKS
+	worker_test_forbidden(ops->name);
+#endif
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_HELLO;
+	m.u.hello.kind = ops->name;
+	m.u.hello.pid = (uint32_t)getpid();
+	m.u.hello.proto_version = IPC_PROTO_VERSION;
+	if (ipc_chan_send(&chan, &m, 1) == -1)
+		fatalx("cannot send hello");
+	log_debug("sandboxed, waiting for configuration");
+
+	for (;;) {
+		rc = ipc_chan_recv(&chan, &m, 1, &pid, err, sizeof(err));
+		if (rc == -1) {
+			log_debug("channel closed: %s", err);
+			break;
+		}
+		if (rc == -2) {
+			log_warnx("invalid message from supervisor: %s", err);
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		if (m.type == IPC_SHUTDOWN) {
+			ipc_msg_release(&m);
+			break;
+		}
+		switch (m.type) {
+		case IPC_CONF_PLATFORM:
+		case IPC_CONF_DATASOURCE:
+		case IPC_CONF_GIT:
+			if (ops->conf != NULL && ops->conf(&m) == -1)
+				log_warnx("configuration message rejected");
+			break;
+		case IPC_CONF_DONE:
+			configured = 1;
+			log_debug("configured");
+			break;
+		default:
+			if (!configured)
+				log_warnx("%s before configuration",
+				    ipc_msg_type_name(m.type));
+			else if (ops->handle(&chan, &m) == -1)
+				log_warnx("failed to handle %s",
+				    ipc_msg_type_name(m.type));
+			break;
+		}
+		ipc_msg_release(&m);
+	}
+	if (ops->fini != NULL)
+		ops->fini();
+	ipc_chan_close(&chan);
+	return 0;
+}

@@ -1,0 +1,406 @@
+/*
+ * vartrack-worker-git: computes each rule's Git baseline in the sandbox.
+ * One bare cache repository per repo URL under cache_dir; each request does
+ * one fetch of the rule's branch, and re-parses only when the commit moved
+ * (the supervisor sends the commit it already holds).
+ * Files are parsed by the baseline library (workers/baseline), exactly as
+ * the orchestrator turns them into key/value pairs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <git2.h>
+#include <seccomp.h>
+
+#include "baseline.h"
+#include "kvmap.h"
+#include "log.h"
+#include "worker.h"
+
+#define GIT_MAX_PLATFORMS	64
+
+struct platform {
+	char	*name, *type, *endpoint, *token;
+};
+
+static struct platform	plats[GIT_MAX_PLATFORMS];
+static size_t		nplats;
+static char		*cache_dir;
+static uint64_t		max_file_bytes = BL_DEFAULT_MAX_FILE_BYTES;
+static uint64_t		max_keys = BL_DEFAULT_MAX_KEYS;
+
+static int
+git_init(void)
+{
+	if (git_libgit2_init() < 0)
+		return -1;
+	/* cache repos belong to the sandbox user, sources to anyone: we only
+	 * read them, and libgit2 runs no hooks */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	return 0;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static int
+git_conf(const struct ipc_msg *m)
+{
+	struct platform *p;
+
+	switch (m->type) {
+	case IPC_CONF_PLATFORM:
+		if (nplats == GIT_MAX_PLATFORMS)
+			return -1;
+		p = &plats[nplats++];
+		p->name = xstrdup(m->u.conf_platform.name);
+		p->type = xstrdup(m->u.conf_platform.type);
+		p->endpoint = xstrdup(m->u.conf_platform.endpoint);
+		p->token = xstrdup(m->u.conf_platform.token);
+		return 0;
+	case IPC_CONF_GIT:
+		free(cache_dir);
+		cache_dir = xstrdup(m->u.conf_git.cache_dir);
+		if (m->u.conf_git.max_file_bytes)
+			max_file_bytes = m->u.conf_git.max_file_bytes;
+		if (m->u.conf_git.max_keys)
+			max_keys = m->u.conf_git.max_keys;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static const struct platform *
+plat_byname(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nplats; i++)
+		if (strcmp(plats[i].name, name) == 0)
+			return &plats[i];
+	return NULL;
+}
+
+static int
+cred_cb(git_credential **out, const char *url, const char *user,
+    unsigned int allowed, void *payload)
+{
+	const struct platform *p = payload;
+	static int tries;
+
+	(void)url;
+	(void)user;
+	if (p == NULL || p->token[0] == '\0' ||
+	    !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) || ++tries > 3)
+		return GIT_PASSTHROUGH;
+	/* as the orchestrator does: https://oauth2:<token>@host/... */
+	return git_credential_userpass_plaintext_new(out,
+	    strcmp(p->type, "github") == 0 ? "x-access-token" : "oauth2",
+	    p->token);
+}
+
+static void
+giterr(char *err, size_t errlen, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	snprintf(err, errlen, "%s: %s", what, e && e->message ? e->message :
+	    "unknown libgit2 error");
+}
+
+/* file:// URLs and plain paths both work with libgit2's local transport */
+static int
+open_cache(git_repository **repo, const char *url, char *err, size_t errlen)
+{
+	char path[4096];
+	uint64_t h = kv_fnv1a64(url, strlen(url));
+
+	snprintf(path, sizeof(path), "%s/%016llx.git", cache_dir,
+	    (unsigned long long)h);
+	if (git_repository_open_bare(repo, path) == 0)
+		return 0;
+	if (git_repository_init(repo, path, 1) < 0) {
+		giterr(err, errlen, "init cache repository");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fetch branch into refs/remotes/origin/<branch>; resolve its commit. */
+static int
+fetch_branch(git_repository *repo, const struct ipc_baseline_request *r,
+    git_oid *oid, char *err, size_t errlen)
+{
+	git_remote *remote = NULL;
+	git_fetch_options fo;
+	char spec[1024], ref[1024];
+	char *specs[1];
+	git_strarray refspecs;
+	const struct platform *p = plat_byname(r->platform);
+	int rc = -1;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
+	    r->branch, r->branch);
+	snprintf(ref, sizeof(ref), "refs/remotes/origin/%s", r->branch);
+	specs[0] = spec;
+	refspecs.strings = specs;
+	refspecs.count = 1;
+	if (git_remote_create_anonymous(&remote, repo, r->repo_url) < 0) {
+		giterr(err, errlen, "remote");
+		goto out;
+	}
+	fo.callbacks.credentials = cred_cb;
+	fo.callbacks.payload = (void *)(uintptr_t)p;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	if (git_remote_fetch(remote, &refspecs, &fo, NULL) < 0) {
+		giterr(err, errlen, "fetch");
+		goto out;
+	}
+	if (git_reference_name_to_id(oid, repo, ref) < 0) {
+		snprintf(err, errlen, "branch '%s' not found", r->branch);
+		goto out;
+	}
+	rc = 0;
+ out:
+	git_remote_free(remote);
+	return rc;
+}
+
+static int
+send_reply(struct ipc_chan *chan, uint32_t rule_id,
+    enum ipc_baseline_status st, const char *commit, const char *error,
+    struct ipc_pair *ents, size_t nents, int last, uint64_t total)
+{
+	struct ipc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_BASELINE_REPLY;
+	m.u.baseline_reply.rule_id = rule_id;
+	m.u.baseline_reply.status = st;
+	m.u.baseline_reply.commit = commit;
+	m.u.baseline_reply.error = error;
+	m.u.baseline_reply.entries = ents;
+	m.u.baseline_reply.nentries = nents;
+	m.u.baseline_reply.last = last;
+	m.u.baseline_reply.total = total;
+	return ipc_chan_send(chan, &m, 1);
+}
+
+static int
+send_map(struct ipc_chan *chan, uint32_t rule_id, const char *commit,
+    const struct kvmap *map)
+{
+	struct ipc_pair *ents;
+	size_t i, n = 0, cost = 0, total = kvmap_count(map);
+
+	if ((ents = calloc(total ? total : 1, sizeof(*ents))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < total; i++) {
+		ents[n].key = map->ents[i].key;
+		ents[n].val = map->ents[i].val;
+		n++;
+		cost += ipc_value_cost(map->ents[i].keylen, map->ents[i].vallen);
+		if (cost >= IPC_CHUNK_BYTES && i + 1 < total) {
+			if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL,
+			    ents, n, 0, total) == -1)
+				goto fail;
+			n = 0;
+			cost = 0;
+		}
+	}
+	if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL, ents, n, 1,
+	    total) == -1)
+		goto fail;
+	free(ents);
+	return 0;
+ fail:
+	free(ents);
+	return -1;
+}
+
+static int
+build_baseline(git_repository *repo, const git_oid *oid,
+    const struct ipc_baseline_request *r, struct kvmap *out, char *err,
+    size_t errlen)
+{
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *te = NULL;
+	git_blob *blob = NULL;
+	struct bl_rule br;
+	struct bl_pair *vm = NULL;
+	size_t i;
+	int rc = -1, skipped;
+
+	memset(&br, 0, sizeof(br));
+	br.sink = r->sink;
+	br.root_key = r->root_key_set ? r->root_key : NULL;
+	br.env = r->env;
+	br.key_format = r->key_format;
+	br.data_structure = r->data_structure;
+	br.key_prefix = r->key_prefix;
+	br.limits.max_file_bytes = max_file_bytes;
+	br.limits.max_keys = max_keys;
+	if (r->nvariables_map > 0) {
+		if ((vm = calloc(r->nvariables_map, sizeof(*vm))) == NULL)
+			fatal("calloc");
+		for (i = 0; i < r->nvariables_map; i++) {
+			vm[i].key = r->variables_map[i].key;
+			vm[i].val = r->variables_map[i].val;
+		}
+		br.variables_map = vm;
+		br.nvariables_map = r->nvariables_map;
+	}
+	if (git_commit_lookup(&commit, repo, oid) < 0 ||
+	    git_commit_tree(&tree, commit) < 0) {
+		giterr(err, errlen, "read commit");
+		goto out;
+	}
+	for (i = 0; i < r->nfiles; i++) {
+		const char *path = r->files[i];
+
+		if (git_tree_entry_bypath(&te, tree, path) < 0) {
+			snprintf(err, errlen, "%s: not found on branch '%s'",
+			    path, r->branch);
+			goto out;
+		}
+		if (git_tree_entry_type(te) != GIT_OBJECT_BLOB) {
+			snprintf(err, errlen, "%s: not a file", path);
+			goto out;
+		}
+		if (git_blob_lookup(&blob, repo, git_tree_entry_id(te)) < 0) {
+			giterr(err, errlen, path);
+			goto out;
+		}
+		if (git_blob_rawsize(blob) > max_file_bytes) {
+			snprintf(err, errlen, "%s: file of %llu bytes exceeds "
+			    "the %llu-byte limit", path,
+			    (unsigned long long)git_blob_rawsize(blob),
+			    (unsigned long long)max_file_bytes);
+			goto out;
+		}
+		skipped = 0;
+		if (bl_build_file(out, &br, path, git_blob_rawcontent(blob),
+		    (size_t)git_blob_rawsize(blob), &skipped, err,
+		    errlen) == -1)
+			goto out;
+		if (skipped)
+			log_info("%s: skipped as the orchestrator would "
+			    "(root_key '%s' not present)", path, br.root_key);
+		git_blob_free(blob);
+		blob = NULL;
+		git_tree_entry_free(te);
+		te = NULL;
+	}
+	rc = 0;
+ out:
+	git_blob_free(blob);
+	git_tree_entry_free(te);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	free(vm);
+	return rc;
+}
+
+static int
+git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
+{
+	const struct ipc_baseline_request *r = &m->u.baseline_request;
+	git_repository *repo = NULL;
+	struct kvmap *map = NULL;
+	git_oid oid;
+	char hex[GIT_OID_HEXSZ + 1] = "", err[1024] = "";
+	int rc;
+
+	if (m->type != IPC_BASELINE_REQUEST)
+		return -1;
+	if (cache_dir == NULL) {
+		snprintf(err, sizeof(err), "no cache directory configured");
+		goto fail;
+	}
+	if (open_cache(&repo, r->repo_url, err, sizeof(err)) == -1 ||
+	    fetch_branch(repo, r, &oid, err, sizeof(err)) == -1)
+		goto fail;
+	git_oid_tostr(hex, sizeof(hex), &oid);
+	if (r->known_commit[0] != '\0' && strcmp(hex, r->known_commit) == 0) {
+		git_repository_free(repo);
+		return send_reply(chan, r->rule_id, IPC_BL_UNCHANGED, hex,
+		    NULL, NULL, 0, 1, 0);
+	}
+	if ((map = kvmap_new()) == NULL)
+		fatal("kvmap_new");
+	if (build_baseline(repo, &oid, r, map, err, sizeof(err)) == -1)
+		goto fail;
+	git_repository_free(repo);
+	log_debug("rule %u: baseline %s with %zu keys", r->rule_id, hex,
+	    kvmap_count(map));
+	rc = send_map(chan, r->rule_id, hex, map);
+	kvmap_free(map);
+	return rc;
+ fail:
+	kvmap_free(map);
+	git_repository_free(repo);
+	return send_reply(chan, r->rule_id, IPC_BL_ERROR, hex, err, NULL, 0, 1,
+	    0);
+}
+
+static void
+git_fini(void)
+{
+	size_t i;
+
+	for (i = 0; i < nplats; i++) {
+		free(plats[i].name);
+		free(plats[i].type);
+		free(plats[i].endpoint);
+		if (plats[i].token != NULL)
+			explicit_bzero(plats[i].token, strlen(plats[i].token));
+		free(plats[i].token);
+	}
+	nplats = 0;
+	free(cache_dir);
+	cache_dir = NULL;
+	git_libgit2_shutdown();
+}
+
+/* writing the cache repository */
+static const int git_syscalls[] = {
+	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rename),
+	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink),
+	SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(ftruncate),
+	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fchmod),
+	SCMP_SYS(chmod), SCMP_SYS(fchmodat), SCMP_SYS(utimensat),
+	SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(symlink),
+	SCMP_SYS(symlinkat), SCMP_SYS(pwrite64), SCMP_SYS(flock),
+	SCMP_SYS(statfs), SCMP_SYS(fstatfs), SCMP_SYS(umask),
+	SCMP_SYS(fallocate), SCMP_SYS(readlinkat), SCMP_SYS(creat),
+	SCMP_SYS(chdir), SCMP_SYS(fchdir), SCMP_SYS(getpgrp),
+	-1
+};
+
+static const struct worker_ops git_ops = {
+	.name = "git",
+	.syscalls = git_syscalls,
+	.init = git_init,
+	.conf = git_conf,
+	.handle = git_handle,
+	.fini = git_fini,
+};
+
+int
+main(int argc, char **argv)
+{
+	return worker_main(&git_ops, argc, argv);
+}
