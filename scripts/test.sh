@@ -1,0 +1,30 @@
+#!/bin/bash
+# Runs every test of vartrack-watcher on a fresh Debian 12 machine:
+# installs dependencies, builds with -Wall -Wextra -Werror, runs the unit
+# tests (Criterion, via CTest) and the integration tests (real redis-server
+# and git repositories, started and stopped by PID by the harness), then
+# does it all again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Exit status 0 only if everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-2}
+
+scripts/install-deps.sh
+
+run_suite() { # build-dir extra-cmake-args...
+	local dir=$1; shift
+	echo "=== configure + build: $dir ($*)"
+	cmake -S . -B "$dir" -DVTW_WERROR=ON -DVTW_TEST_HOOKS=ON "$@" >/dev/null
+	cmake --build "$dir" -j"$JOBS"
+	echo "=== unit tests: $dir"
+	(cd "$dir" && ctest --output-on-failure)
+	echo "=== integration tests: $dir"
+	VTW_BIN="$ROOT/$dir/bin" VTW_TEST_HOOKS=1 /usr/bin/python3 tests/integration/run.py
+}
+
+run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DVTW_SANITIZE=ON
+echo "=== all tests passed"
