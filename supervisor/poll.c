@@ -315,6 +315,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	if (r->sup->stopping || r->phase != RP_IDLE)
 		return;
 	r->cycle_start_ms = now_ms();
+	r->cycle_start_us = now_us();
 	if (git->state != WS_RUNNING) {
 		rule_unknown(r, "baseline", "git worker is not running");
 		return;
@@ -442,6 +443,7 @@ rule_report(struct sup_rule *r)
 	jbuf_field(&f, "target", r->target);
 	jbuf_field(&f, "commit", r->commit);
 	jbuf_field_int(&f, "keys", (long long)kvmap_count(r->baseline));
+	jbuf_field_int(&f, "duration_us", (long long)(now_us() - r->cycle_start_us));
 	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, (double)nd);
 	if (nd == 0) {
 		jbuf_field(&f, "result", "ok");

@@ -75,7 +75,7 @@ struct sup_rule {
 	uint64_t		 interval_ms;
 	struct event		*ev_timer;
 	enum rule_phase		 phase;
-	uint64_t		 cycle_start_ms;
+	uint64_t		 cycle_start_ms, cycle_start_us;
 	/* baseline (Git) */
 	struct kvmap		*baseline;	/* NULL until the first one */
 	char			 commit[48];
@@ -109,6 +109,7 @@ struct sup {
 };
 
 uint64_t now_ms(void);
+uint64_t now_us(void);
 
 /* workers.c */
 void	sup_workers_init(struct sup *);
