@@ -442,7 +442,7 @@ rule_report(struct sup_rule *r)
 	jbuf_field(&f, "datasource", r->ds->name);
 	jbuf_field(&f, "target", r->target);
 	jbuf_field(&f, "commit", r->commit);
-	jbuf_field_int(&f, "keys", (long long)kvmap_count(r->baseline));
+	jbuf_field_int(&f, "key_count", (long long)kvmap_count(r->baseline));
 	jbuf_field_int(&f, "duration_us", (long long)(now_us() - r->cycle_start_us));
 	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, (double)nd);
 	if (nd == 0) {

@@ -99,19 +99,22 @@ sup_worker_close(struct sup_worker *w)
 static void
 sup_worker_spawn(struct sup_worker *w)
 {
+	static unsigned int spawns;
 	struct sup *sup = w->sup;
-	char url[4200], path[4200], err[256], ipcpath[4200];
+	char url[4300], path[4200], err[256], ipcpath[4200];
 	char *argv[6];
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/vartrack-worker-%s",
+	if ((size_t)snprintf(path, sizeof(path), "%s/vartrack-worker-%s",
 	    sup->conf->worker_dir ? sup->conf->worker_dir : sup->self_dir,
-	    w->name);
-	static unsigned int spawns;
-
-	snprintf(ipcpath, sizeof(ipcpath), "%s/%s.%u.sock", sup->run_dir,
-	    w->name, ++spawns);
-	snprintf(url, sizeof(url), "ipc://%s", ipcpath);
+	    w->name) >= sizeof(path) ||
+	    (size_t)snprintf(ipcpath, sizeof(ipcpath), "%s/%s.%u.sock",
+	    sup->run_dir, w->name, ++spawns) >= sizeof(ipcpath) ||
+	    (size_t)snprintf(url, sizeof(url), "ipc://%s", ipcpath) >=
+	    sizeof(url)) {
+		log_warnx("worker %s: path too long", w->name);
+		goto retry;
+	}
 	unlink(ipcpath);
 	if (ipc_chan_listen(&w->chan, url, err, sizeof(err)) == -1) {
 		log_warnx("worker %s: %s", w->name, err);
@@ -508,7 +511,7 @@ sup_workers_reap(struct sup *sup)
 		if (w == NULL)
 			continue;
 		if (WIFSIGNALED(st))
-			snprintf(how, sizeof(how), "killed by signal %s (%s)",
+			snprintf(how, sizeof(how), "killed by signal SIG%s (%s)",
 			    sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st))
 			    : "?", strsignal(WTERMSIG(st)));
 		else

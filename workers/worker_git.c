@@ -40,6 +40,12 @@ git_init(void)
 	/* cache repos belong to the sandbox user, sources to anyone: we only
 	 * read them, and libgit2 runs no hooks */
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	/* no user or system git configuration: nothing outside the cache
+	 * (the sandbox user usually cannot read $HOME anyway) */
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
 	return 0;
 }
 
