@@ -198,7 +198,7 @@ shutdown_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (sup_workers_alive(sup) > 0) {
 		log_warnx("workers did not stop in time; killing them");
-		sup_workers_stop(sup, SIGKILL);
+		sup_workers_stop(sup, 0);
 	}
 	sup_shutdown_done(sup);
 }
@@ -216,7 +216,7 @@ sig_term_cb(evutil_socket_t sig, short ev, void *arg)
 	log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" :
 	    "SIGTERM");
 	sup->stopping = 1;	/* readiness answers 503 from now on */
-	sup_workers_stop(sup, SIGTERM);
+	sup_workers_stop(sup, 1);
 	if (sup_workers_alive(sup) == 0) {
 		sup_shutdown_done(sup);
 		return;
@@ -255,7 +255,7 @@ sup_reload(struct sup *sup)
 		struct sup_worker *w = &sup->workers[i];
 
 		if (w->pid > 0)
-			kill(w->pid, SIGTERM);
+			kill(w->pid, SIGKILL);
 		w->pid = 0;
 	}
 	for (i = 0; i < sup->nrules; i++) {

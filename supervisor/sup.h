@@ -114,7 +114,8 @@ uint64_t now_us(void);
 /* workers.c */
 void	sup_workers_init(struct sup *);
 void	sup_workers_start(struct sup *);
-void	sup_workers_stop(struct sup *, int sig);
+/* graceful: IPC_SHUTDOWN to running workers, SIGKILL to the rest */
+void	sup_workers_stop(struct sup *, int graceful);
 void	sup_workers_reap(struct sup *);
 void	sup_workers_tick(struct sup *);
 int	sup_workers_all_running(const struct sup *, const char **why);

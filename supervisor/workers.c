@@ -179,7 +179,7 @@ sup_workers_start(struct sup *sup)
 }
 
 void
-sup_workers_stop(struct sup *sup, int sig)
+sup_workers_stop(struct sup *sup, int graceful)
 {
 	size_t i;
 
@@ -187,11 +187,23 @@ sup_workers_stop(struct sup *sup, int sig)
 		struct sup_worker *w = &sup->workers[i];
 
 		evtimer_del(w->ev_restart);
-		if (w->pid > 0) {
-			w->kill_sent = 1;
-			w->state = WS_STOPPING;
-			kill(w->pid, sig);
+		if (w->pid <= 0)
+			continue;
+		w->kill_sent = 1;
+		if (graceful && w->state == WS_RUNNING) {
+			struct ipc_msg m;
+
+			/* ask first: a clean exit lets the worker tidy up */
+			memset(&m, 0, sizeof(m));
+			m.type = IPC_SHUTDOWN;
+			if (sup_worker_send(w, &m, 0, 0) == 0) {
+				w->state = WS_STOPPING;
+				continue;
+			}
 		}
+		w->state = WS_STOPPING;
+		/* workers ignore SIGTERM: only the message or SIGKILL stop them */
+		kill(w->pid, SIGKILL);
 	}
 }
 

@@ -50,7 +50,13 @@ worker_privdrop(const char *user, const int *extra)
 	} else
 		log_debug("not root: keeping uid %u", (unsigned)getuid());
 
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+#ifdef VTW_SANITIZER_BUILD
+	/* LeakSanitizer ptraces our threads at exit; the uid change made us
+	 * non-dumpable, which forbids that. Sanitizer builds only. */
+	if (prctl(PR_SET_DUMPABLE, 1) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+#endif
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		fatal("prctl(PR_SET_PDEATHSIG)");
 	if (getppid() != parent)
 		fatalx("supervisor went away");

@@ -59,6 +59,31 @@ static const int base_net[] = {
 	-1
 };
 
+#ifdef VTW_TEST_HOOKS
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Debug mode (test builds, VTW_TEST_SECCOMP_TRAP set): name the syscall
+ * that was refused instead of dying silently. */
+static void
+sandbox_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char buf[96];
+	int n;
+
+	(void)sig;
+	(void)uc;
+	n = snprintf(buf, sizeof(buf), "seccomp: refused syscall %d\n",
+	    si->si_syscall);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+	_exit(99);
+}
+#endif
+
 static int
 add_list(scmp_filter_ctx ctx, const int *list)
 {
@@ -84,7 +109,20 @@ sandbox_apply(const int *extra)
 	const int families[] = { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK };
 	size_t i;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+	uint32_t deflt = SCMP_ACT_KILL_PROCESS;
+
+#ifdef VTW_TEST_HOOKS
+	if (getenv("VTW_TEST_SECCOMP_TRAP") != NULL) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sandbox_sigsys;
+		sa.sa_flags = SA_SIGINFO;
+		sigaction(SIGSYS, &sa, NULL);
+		deflt = SCMP_ACT_TRAP;
+	}
+#endif
+	if ((ctx = seccomp_init(deflt)) == NULL)
 		return -1;
 	/* every thread (nng's included) gets the filter */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)
