@@ -26,6 +26,18 @@ struct platform {
 	char	*name, *type, *endpoint, *token;
 };
 
+/* open cache repositories and their remotes, kept across polls: creating a
+ * remote per poll would leak in libgit2 1.5 (pcre2 match data in the
+ * insteadOf lookup), and reopening costs time */
+#define GIT_MAX_REPOS	64
+struct repo_cache {
+	char		*url;
+	git_repository	*repo;
+	git_remote	*remote;
+};
+static struct repo_cache repos[GIT_MAX_REPOS];
+static size_t		nrepos;
+
 static struct platform	plats[GIT_MAX_PLATFORMS];
 static size_t		nplats;
 static char		*cache_dir;
@@ -125,65 +137,79 @@ giterr(char *err, size_t errlen, const char *what)
 	    "unknown libgit2 error");
 }
 
-/* file:// URLs and plain paths both work with libgit2's local transport */
-static int
-open_cache(git_repository **repo, const char *url, char *err, size_t errlen)
+static void
+repo_cache_drop(struct repo_cache *c)
 {
+	git_remote_free(c->remote);
+	git_repository_free(c->repo);
+	free(c->url);
+	*c = repos[--nrepos];
+	memset(&repos[nrepos], 0, sizeof(repos[nrepos]));
+}
+
+/* file:// URLs and plain paths both work with libgit2's local transport */
+static struct repo_cache *
+open_cache(const char *url, char *err, size_t errlen)
+{
+	struct repo_cache *c;
 	char path[4096];
 	uint64_t h = kv_fnv1a64(url, strlen(url));
+	size_t i;
 
+	for (i = 0; i < nrepos; i++)
+		if (strcmp(repos[i].url, url) == 0)
+			return &repos[i];
+	if (nrepos == GIT_MAX_REPOS)
+		repo_cache_drop(&repos[0]);
+	c = &repos[nrepos];
 	snprintf(path, sizeof(path), "%s/%016llx.git", cache_dir,
 	    (unsigned long long)h);
-	if (git_repository_open_bare(repo, path) == 0)
-		return 0;
-	if (git_repository_init(repo, path, 1) < 0) {
+	if (git_repository_open_bare(&c->repo, path) < 0 &&
+	    git_repository_init(&c->repo, path, 1) < 0) {
 		giterr(err, errlen, "init cache repository");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	if (git_remote_create_anonymous(&c->remote, c->repo, url) < 0) {
+		giterr(err, errlen, "remote");
+		git_repository_free(c->repo);
+		c->repo = NULL;
+		return NULL;
+	}
+	c->url = xstrdup(url);
+	nrepos++;
+	return c;
 }
 
 /* Fetch branch into refs/remotes/origin/<branch>; resolve its commit. */
 static int
-fetch_branch(git_repository *repo, const struct ipc_baseline_request *r,
+fetch_branch(struct repo_cache *c, const struct ipc_baseline_request *r,
     git_oid *oid, char *err, size_t errlen)
 {
-	git_remote *remote = NULL;
 	git_fetch_options fo;
 	char spec[1024], ref[1024];
 	char *specs[1];
 	git_strarray refspecs;
 	const struct platform *p = plat_byname(r->platform);
-	int rc = -1;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
 	    r->branch, r->branch);
-	/* NB: libgit2 1.5 leaks a pcre2 match block in every
-	 * git_remote_create_*() (insteadOf lookup); tests/lsan.supp */
 	snprintf(ref, sizeof(ref), "refs/remotes/origin/%s", r->branch);
 	specs[0] = spec;
 	refspecs.strings = specs;
 	refspecs.count = 1;
-	if (git_remote_create_anonymous(&remote, repo, r->repo_url) < 0) {
-		giterr(err, errlen, "remote");
-		goto out;
-	}
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = (void *)(uintptr_t)p;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	if (git_remote_fetch(remote, &refspecs, &fo, NULL) < 0) {
+	if (git_remote_fetch(c->remote, &refspecs, &fo, NULL) < 0) {
 		giterr(err, errlen, "fetch");
-		goto out;
+		return -1;
 	}
-	if (git_reference_name_to_id(oid, repo, ref) < 0) {
+	if (git_reference_name_to_id(oid, c->repo, ref) < 0) {
 		snprintf(err, errlen, "branch '%s' not found", r->branch);
-		goto out;
+		return -1;
 	}
-	rc = 0;
- out:
-	git_remote_free(remote);
-	return rc;
+	return 0;
 }
 
 static int
@@ -326,7 +352,7 @@ static int
 git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
 	const struct ipc_baseline_request *r = &m->u.baseline_request;
-	git_repository *repo = NULL;
+	struct repo_cache *c = NULL;
 	struct kvmap *map = NULL;
 	git_oid oid;
 	char hex[GIT_OID_HEXSZ + 1] = "", err[1024] = "";
@@ -338,20 +364,20 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 		snprintf(err, sizeof(err), "no cache directory configured");
 		goto fail;
 	}
-	if (open_cache(&repo, r->repo_url, err, sizeof(err)) == -1 ||
-	    fetch_branch(repo, r, &oid, err, sizeof(err)) == -1)
+	if ((c = open_cache(r->repo_url, err, sizeof(err))) == NULL)
 		goto fail;
+	if (fetch_branch(c, r, &oid, err, sizeof(err)) == -1) {
+		repo_cache_drop(c);	/* start afresh next time */
+		goto fail;
+	}
 	git_oid_tostr(hex, sizeof(hex), &oid);
-	if (r->known_commit[0] != '\0' && strcmp(hex, r->known_commit) == 0) {
-		git_repository_free(repo);
+	if (r->known_commit[0] != '\0' && strcmp(hex, r->known_commit) == 0)
 		return send_reply(chan, r->rule_id, IPC_BL_UNCHANGED, hex,
 		    NULL, NULL, 0, 1, 0);
-	}
 	if ((map = kvmap_new()) == NULL)
 		fatal("kvmap_new");
-	if (build_baseline(repo, &oid, r, map, err, sizeof(err)) == -1)
+	if (build_baseline(c->repo, &oid, r, map, err, sizeof(err)) == -1)
 		goto fail;
-	git_repository_free(repo);
 	log_debug("rule %u: baseline %s with %zu keys", r->rule_id, hex,
 	    kvmap_count(map));
 	rc = send_map(chan, r->rule_id, hex, map);
@@ -359,7 +385,6 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 	return rc;
  fail:
 	kvmap_free(map);
-	git_repository_free(repo);
 	return send_reply(chan, r->rule_id, IPC_BL_ERROR, hex, err, NULL, 0, 1,
 	    0);
 }
@@ -378,6 +403,8 @@ git_fini(void)
 		free(plats[i].token);
 	}
 	nplats = 0;
+	while (nrepos > 0)
+		repo_cache_drop(&repos[0]);
 	free(cache_dir);
 	cache_dir = NULL;
 	git_libgit2_shutdown();
