@@ -1,0 +1,44 @@
+"""Nothing a worker sends may crash the supervisor: a misbehaving worker
+(tests/integration/fake_worker.c, built as vtw-fake-worker) stands in for the
+redis worker; the supervisor must log the violation, kill and restart it, and
+keep serving (real git worker, real redis-server)."""
+import os
+
+from harness import BIN, WatcherTest, wait_until
+from test_redis import APP_YAML, hash_rule, write_hash
+
+
+class MisbehavingWorker(WatcherTest):
+    def run_mode(self, mode):
+        r = self.redis()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_hash(r)
+        wdir = os.path.join(self.tmp, "workers")
+        os.makedirs(wdir)
+        os.symlink(os.path.join(BIN, "vartrack-worker-git"),
+                   os.path.join(wdir, "vartrack-worker-git"))
+        os.symlink(os.path.join(BIN, "vtw-fake-worker"),
+                   os.path.join(wdir, "vartrack-worker-redis"))
+        conf = self.config(r, hash_rule().format(repo=g.path)).replace(
+            "watcher:\n", "watcher:\n  worker_dir: %s\n" % wdir)
+        w = self.watcher(conf, env={"VTW_FAKE_MODE": mode})
+        w.wait_log(lambda l: "protocol violation" in l.get("msg", ""), 15,
+                   what="a protocol violation for mode " + mode)
+        wait_until(lambda: w.metric(
+            'vartrack_watcher_worker_restarts_total{worker="redis"}') >= 1, 10,
+            what="the fake worker to be restarted")
+        self.assertEqual(w.http("/health/liveness")[0], 200)
+        self.assertEqual(w.http("/health/readiness")[0] in (200, 503), True)
+        self.assertIsNone(w.proc.poll(), "supervisor died")
+
+    def test_garbage_instead_of_hello(self):
+        self.run_mode("garbage")
+
+    def test_hello_of_the_wrong_kind(self):
+        self.run_mode("bad-hello")
+
+    def test_unsolicited_reply(self):
+        self.run_mode("unsolicited")
+
+    def test_reply_with_keys_not_asked_for(self):
+        self.run_mode("wrong-keys")

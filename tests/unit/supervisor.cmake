@@ -1,0 +1,27 @@
+# Unit tests of the supervisor's pure modules (target vtw_supcore, defined
+# in supervisor/core.cmake; included here too if not yet defined).
+# Paths are relative to this file so a scratch project can include it.
+if(NOT TARGET vtw_supcore)
+	include(${CMAKE_CURRENT_LIST_DIR}/../../supervisor/core.cmake)
+endif()
+vtw_test(test_metrics SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_metrics.c
+	LIBS vtw_supcore)
+get_filename_component(_vtw_golden_metrics
+	${CMAKE_CURRENT_LIST_DIR}/../golden/metrics ABSOLUTE)
+target_compile_definitions(test_metrics PRIVATE
+	VTW_GOLDEN_METRICS_DIR="${_vtw_golden_metrics}")
+vtw_test(test_diff SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_diff.c
+	LIBS vtw_supcore)
+vtw_test(test_redact SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_redact.c
+	LIBS vtw_supcore)
+# promtool on every golden file: the golden tests pin the formatter's output
+# to these files, so this checks the format also where test_metrics cannot
+# start promtool itself (under valgrind).
+find_program(VTW_PROMTOOL promtool)
+if(VTW_PROMTOOL)
+	add_test(NAME metrics_promtool_golden
+		COMMAND sh -c "for f in \"$1\"/*.prom; do echo \"$f\"; \"$0\" check metrics < \"$f\" || exit 1; done"
+			${VTW_PROMTOOL} ${_vtw_golden_metrics})
+else()
+	message(STATUS "promtool not found: metrics_promtool_golden not added")
+endif()
