@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_DEFAULT_PATH		"/etc/vartrack/watcher.yaml"
 #define CONF_DEFAULT_POLL_MS		60000
@@ -26,6 +27,8 @@
 struct conf_pair {
 	char	*key;
 	char	*val;
+	int	 compact;	/* layout_extra only: val is the compact
+				 * JSON form of a YAML list or mapping */
 };
 
 enum secret_src { SECRET_NONE = 0, SECRET_LITERAL, SECRET_ENV, SECRET_FILE };
@@ -86,6 +89,7 @@ struct conf_rule {
 	char		*redis_hash_key;	/* default "vartrack" */
 	char		*redis_key_prefix;	/* default "" */
 	/* other orchestrator rule_config keys, kept verbatim for later sinks */
+	/* (keys carrying a credential, e.g. ssh_password, are ignored) */
 	struct conf_pair *layout_extra;
 	size_t		 nlayout_extra;
 	int		 detect_extra;		/* STRING: SCAN for extra keys */
@@ -141,6 +145,17 @@ void	conf_errors_free(struct conf_errors *);
 
 /* Go-style durations: "500ms", "2s", "5m", "1h", "1m30s". 0 ok, -1 bad. */
 int	conf_parse_duration(const char *, uint64_t *ms);
+/* The inverse, Go style ("250ms", "1m30.5s", "0s"); always NUL-terminates,
+ * 32 bytes are enough. Returns buf. */
+char	*conf_format_duration(char *buf, size_t len, uint64_t ms);
+
+/*
+ * Print the canonical configuration as YAML that conf_load() accepts again
+ * (vartrack-watcher -n -v). Secrets are shown as their reference
+ * ({env: NAME} / {file: PATH}); literal secrets as "<redacted>".
+ * Returns 0, or -1 when writing to the stream failed.
+ */
+int	conf_print(FILE *, const struct vtw_conf *);
 
 const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
 const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);

@@ -1,4 +1,7 @@
 # conf/: parser, checks, printer, examples and golden files.
 vtw_test(test_conf SOURCES unit/test_conf.c LIBS vtw_conf)
-# examples and golden files are read from the source tree
-target_compile_definitions(test_conf PRIVATE VTW_SRC_DIR="${CMAKE_SOURCE_DIR}")
+# conf/examples and tests/golden/conf are read from the source tree
+get_filename_component(VTW_CONF_TEST_SRC "${CMAKE_CURRENT_LIST_DIR}" REALPATH)
+get_filename_component(VTW_CONF_TEST_SRC "${VTW_CONF_TEST_SRC}/../.." ABSOLUTE)
+target_compile_definitions(test_conf PRIVATE
+	VTW_SRC_DIR="${VTW_CONF_TEST_SRC}")

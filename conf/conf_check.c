@@ -1,0 +1,249 @@
+/*
+ * Checks that need the whole file: rules against platforms and datasources,
+ * key formats against the sink, rule names, and the files of rules that
+ * only give a file_path_map (interop §7.1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_int.h"
+#include "kvmap.h"
+#include "log.h"
+
+/* interop §2.3, SINK_ALLOWED_FORMATS */
+const char *const *
+conf_key_formats(const char *sink)
+{
+	static const char *const dot[] = { "dot", NULL };
+	static const char *const dot_flat[] = { "dot", "flat", NULL };
+	static const char *const flat_dot[] = { "flat", "dot", NULL };
+	static const char *const slash[] = { "slash", "slash_dot", NULL };
+	static const struct {
+		const char		*sink;
+		const char *const	*fmts;
+	} t[] = {
+		{ "configmap", flat_dot },
+		{ "helm", dot },
+		{ "linux_server", dot_flat },
+		{ "mongo", dot },
+		{ "redis", dot_flat },
+		{ "s3", dot },
+		{ "vercel", dot },
+		{ "zookeeper", slash },
+	};
+	size_t i;
+
+	if (sink == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(t[i].sink, sink) == 0)
+			return t[i].fmts;
+	return NULL;
+}
+
+static void
+check_ref(struct conf_ctx *c, const struct conf_rule *r, const char *what,
+    const char *val, struct conf_mark keym, const char *const *names,
+    size_t n, int found)
+{
+	struct conf_mark rm = { r->line, r->col };
+	const char *sugg;
+
+	if (val == NULL) {
+		conf_error_at(c, rm, "missing required key '%s' in rule", what);
+		return;
+	}
+	if (found)
+		return;
+	if ((sugg = conf_suggest(val, names, n)) != NULL)
+		conf_error_at(c, keym, "undefined %s '%s'; did you mean '%s'?",
+		    what, val, sugg);
+	else if (n == 0)
+		conf_error_at(c, keym, "undefined %s '%s' (no %ss are defined)",
+		    what, val, what);
+	else
+		conf_error_at(c, keym, "undefined %s '%s'", what, val);
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* file_path_map without file_name: its distinct values, sorted (§7.1). */
+static void
+files_from_map(struct conf_ctx *c, struct conf_rule *r)
+{
+	struct conf_mark rm = { r->line, r->col };
+	size_t i, j;
+
+	for (i = 0; i < r->nfile_path_map; i++)
+		conf_strv_push(&r->files, &r->nfiles, r->file_path_map[i].val);
+	qsort(r->files, r->nfiles, sizeof(*r->files), strp_cmp);
+	for (i = j = 0; i < r->nfiles; i++) {
+		if (j > 0 && strcmp(r->files[j - 1], r->files[i]) == 0) {
+			free(r->files[i]);
+			continue;
+		}
+		r->files[j++] = r->files[i];
+	}
+	r->nfiles = j;
+	for (i = 0; i < r->nfiles; i++)
+		if (r->files[i][0] == '\0' || r->files[i][0] == '/' ||
+		    strcmp(r->files[i], "..") == 0 ||
+		    strncmp(r->files[i], "../", 3) == 0 ||
+		    strstr(r->files[i], "/../") != NULL ||
+		    (strlen(r->files[i]) >= 3 && strcmp(r->files[i] +
+		    strlen(r->files[i]) - 3, "/..") == 0))
+			conf_error_at(c, rm, "file_path_map: '%s' is not a "
+			    "path relative to the repository root",
+			    r->files[i]);
+}
+
+static void
+check_rule(struct conf_ctx *c, struct conf_rule *r, struct conf_rule_aux *a,
+    const char **pnames, const char **dnames)
+{
+	struct vtw_conf *conf = c->conf;
+	struct conf_mark rm = { r->line, r->col };
+	const struct conf_datasource *ds = NULL;
+	const char *const *fmts;
+	char allowed[64];
+	size_t i, off;
+
+	check_ref(c, r, "platform", r->platform, a->platform_key, pnames,
+	    conf->nplatforms, r->platform != NULL &&
+	    conf_platform_byname(conf, r->platform) != NULL);
+	if (r->datasource != NULL)
+		ds = conf_datasource_byname(conf, r->datasource);
+	check_ref(c, r, "datasource", r->datasource, a->datasource_key,
+	    dnames, conf->ndatasources, ds != NULL);
+	if (r->repo_url == NULL || r->repo_url[0] == '\0')
+		conf_error_at(c, rm, "missing required key 'repo_url' in rule");
+	if (!a->has_file_name && !a->has_files) {
+		if (r->nfile_path_map > 0)
+			files_from_map(c, r);
+		else
+			conf_error_at(c, rm, "missing required key 'file_name' "
+			    "(or 'files' or 'file_path_map') in rule");
+	}
+	if (r->key_format != NULL && ds != NULL &&
+	    (fmts = conf_key_formats(ds->type)) != NULL) {
+		for (i = 0; fmts[i] != NULL; i++)
+			if (strcmp(fmts[i], r->key_format) == 0)
+				break;
+		if (fmts[i] == NULL) {
+			allowed[0] = '\0';
+			for (i = off = 0; fmts[i] != NULL &&
+			    off < sizeof(allowed); i++)
+				off += (size_t)snprintf(allowed + off,
+				    sizeof(allowed) - off, "%s%s",
+				    i ? ", " : "", fmts[i]);
+			conf_error_at(c, a->key_format, "key_format: '%s' is "
+			    "not allowed for %s (allowed: %s)", r->key_format,
+			    ds->type, allowed);
+		}
+	}
+}
+
+/* Given names must be unique; default names get "#2", "#3", ... */
+static void
+name_rules(struct conf_ctx *c)
+{
+	struct vtw_conf *conf = c->conf;
+	struct conf_rule *r;
+	struct kvmap *names;
+	const struct kv_entry *e;
+	char pos[32], *base, *cand;
+	size_t i, len;
+	unsigned int n;
+
+	if ((names = kvmap_new()) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < conf->nrules; i++) {
+		r = &conf->rules[i];
+		if (!c->raux[i].has_name)
+			continue;
+		if ((e = kvmap_gets(names, r->name)) != NULL) {
+			conf_error_at(c, c->raux[i].name, "duplicate rule name "
+			    "'%s' (first at %s)", r->name, e->val);
+			continue;
+		}
+		snprintf(pos, sizeof(pos), "%d:%d", c->raux[i].name.line,
+		    c->raux[i].name.col);
+		if (kvmap_puts(names, r->name, pos) == -1)
+			fatal("%s", __func__);
+	}
+	for (i = 0; i < conf->nrules; i++) {
+		r = &conf->rules[i];
+		if (c->raux[i].has_name)
+			continue;
+		len = strlen(r->datasource ? r->datasource : "?") +
+		    strlen(r->nfiles ? r->files[0] : "?") + 2;
+		base = conf_xcalloc(1, len);
+		snprintf(base, len, "%s:%s", r->datasource ? r->datasource :
+		    "?", r->nfiles ? r->files[0] : "?");
+		cand = conf_xstrdup(base);
+		for (n = 2; kvmap_gets(names, cand) != NULL; n++) {
+			free(cand);
+			cand = conf_xcalloc(1, len + 16);
+			snprintf(cand, len + 16, "%s#%u", base, n);
+		}
+		if (kvmap_puts(names, cand, "default") == -1)
+			fatal("%s", __func__);
+		free(r->name);
+		r->name = cand;
+		free(base);
+	}
+	kvmap_free(names);
+}
+
+static void
+report_ignored(struct conf_ctx *c, const struct conf_rule *r,
+    const struct conf_rule_aux *a)
+{
+	char *list;
+	size_t i, len = 1, off = 0;
+
+	if (a->nignored == 0)
+		return;
+	for (i = 0; i < a->nignored; i++)
+		len += strlen(a->ignored[i]) + 2;
+	list = conf_xcalloc(1, len);
+	for (i = 0; i < a->nignored; i++)
+		off += (size_t)snprintf(list + off, len - off, "%s%s",
+		    i ? ", " : "", a->ignored[i]);
+	conf_info_at(c, a->ignored_first, "rule '%s': ignoring keys not used "
+	    "for watching: %s", r->name, list);
+	free(list);
+}
+
+void
+conf_check(struct conf_ctx *c)
+{
+	struct vtw_conf *conf = c->conf;
+	const char **pnames, **dnames;
+	struct conf_mark top = { 1, 1 };
+	size_t i;
+
+	pnames = conf_xcalloc(conf->nplatforms, sizeof(*pnames));
+	for (i = 0; i < conf->nplatforms; i++)
+		pnames[i] = conf->platforms[i].name ?
+		    conf->platforms[i].name : "";
+	dnames = conf_xcalloc(conf->ndatasources, sizeof(*dnames));
+	for (i = 0; i < conf->ndatasources; i++)
+		dnames[i] = conf->datasources[i].name ?
+		    conf->datasources[i].name : "";
+	for (i = 0; i < conf->nrules; i++)
+		check_rule(c, &conf->rules[i], &c->raux[i], pnames, dnames);
+	name_rules(c);
+	for (i = 0; i < conf->nrules; i++)
+		report_ignored(c, &conf->rules[i], &c->raux[i]);
+	if (conf->nrules == 0)
+		conf_warning_at(c, top, "no rules: nothing to watch");
+	free(pnames);
+	free(dnames);
+}

@@ -1,0 +1,252 @@
+/*
+ * The canonical configuration as YAML that conf_load() accepts again
+ * (vartrack-watcher -n -v, golden tests). Every value is resolved: defaults
+ * are written out, rule names and files are explicit. Secrets are printed as
+ * their reference; a literal secret as "<redacted>".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_int.h"
+#include "log.h"
+
+/* A YAML double-quoted scalar; only characters YAML may not carry raw are
+ * escaped (the input of conf_load() is valid UTF-8, so is this). */
+static void
+yq(struct jbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char esc[16];
+
+	jbuf_raw(b, "\"", 1);
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			jbuf_raw(b, esc, 2);
+		} else if (*p == '\n')
+			jbuf_cat(b, "\\n");
+		else if (*p == '\t')
+			jbuf_cat(b, "\\t");
+		else if (*p == '\r')
+			jbuf_cat(b, "\\r");
+		else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+			jbuf_cat(b, esc);
+		} else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* C1 controls */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+			jbuf_cat(b, esc);
+			p++;
+		} else if (p[0] == 0xe2 && p[1] == 0x80 &&
+		    (p[2] == 0xa8 || p[2] == 0xa9)) {
+			/* line and paragraph separators */
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			    0x2000 | (p[2] & 0x3f));
+			jbuf_cat(b, esc);
+			p += 2;
+		} else if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+			jbuf_cat(b, "\\ufeff");
+			p += 2;
+		} else
+			jbuf_raw(b, (const char *)p, 1);
+	}
+	jbuf_raw(b, "\"", 1);
+}
+
+static void
+kv_str(struct jbuf *b, const char *ind, const char *key, const char *val)
+{
+	if (val == NULL)
+		return;
+	jbuf_printf(b, "%s%s: ", ind, key);
+	yq(b, val);
+	jbuf_cat(b, "\n");
+}
+
+static void
+kv_dur(struct jbuf *b, const char *ind, const char *key, uint64_t ms)
+{
+	char d[32];
+
+	jbuf_printf(b, "%s%s: %s\n", ind, key,
+	    conf_format_duration(d, sizeof(d), ms));
+}
+
+static void
+kv_bool(struct jbuf *b, const char *ind, const char *key, int v)
+{
+	jbuf_printf(b, "%s%s: %s\n", ind, key, v ? "true" : "false");
+}
+
+static void
+kv_list(struct jbuf *b, const char *ind, const char *key, char **v, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return;
+	jbuf_printf(b, "%s%s: [", ind, key);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			jbuf_cat(b, ", ");
+		yq(b, v[i]);
+	}
+	jbuf_cat(b, "]\n");
+}
+
+static void
+kv_map(struct jbuf *b, const char *ind, const char *key,
+    const struct conf_pair *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return;
+	jbuf_printf(b, "%s%s:\n", ind, key);
+	for (i = 0; i < n; i++) {
+		jbuf_printf(b, "%s  ", ind);
+		yq(b, p[i].key);
+		jbuf_cat(b, ": ");
+		yq(b, p[i].val);
+		jbuf_cat(b, "\n");
+	}
+}
+
+static void
+kv_secret(struct jbuf *b, const char *ind, const char *key,
+    const struct conf_secret *s)
+{
+	switch (s->src) {
+	case SECRET_NONE:
+		return;
+	case SECRET_LITERAL:
+		jbuf_printf(b, "%s%s: \"<redacted>\"\n", ind, key);
+		return;
+	case SECRET_ENV:
+	case SECRET_FILE:
+		jbuf_printf(b, "%s%s: {%s: ", ind, key,
+		    s->src == SECRET_ENV ? "env" : "file");
+		yq(b, s->ref ? s->ref : "");
+		jbuf_cat(b, "}\n");
+		return;
+	}
+}
+
+static void
+print_rule(struct jbuf *b, const struct conf_rule *r)
+{
+	const char *ind = "    ";
+	size_t i;
+
+	jbuf_cat(b, "  - name: ");
+	yq(b, r->name ? r->name : "");
+	jbuf_cat(b, "\n");
+	kv_str(b, ind, "platform", r->platform);
+	kv_str(b, ind, "datasource", r->datasource);
+	kv_str(b, ind, "repo_url", r->repo_url);
+	kv_str(b, ind, "branch", r->branch);
+	kv_list(b, ind, "files", r->files, r->nfiles);
+	kv_str(b, ind, "tenant_id", r->tenant_id);
+	kv_str(b, ind, "env", r->env);
+	kv_map(b, ind, "branch_map", r->branch_map, r->nbranch_map);
+	kv_map(b, ind, "file_path_map", r->file_path_map, r->nfile_path_map);
+	kv_bool(b, ind, "env_as_branch", r->env_as_branch);
+	kv_bool(b, ind, "env_as_pr", r->env_as_pr);
+	kv_bool(b, ind, "env_as_tags", r->env_as_tags);
+	kv_bool(b, ind, "self_heal", r->self_heal);
+	kv_bool(b, ind, "detect_extra", r->detect_extra);
+	kv_str(b, ind, "root_key", r->root_key);
+	kv_map(b, ind, "variables_map", r->variables_map, r->nvariables_map);
+	kv_str(b, ind, "destination_template", r->destination_template);
+	kv_str(b, ind, "key_format", r->key_format);
+	kv_str(b, ind, "redis_data_structure", r->redis_data_structure);
+	kv_str(b, ind, "redis_hash_key", r->redis_hash_key);
+	kv_str(b, ind, "redis_key_prefix", r->redis_key_prefix);
+	kv_list(b, ind, "sensitive_keys", r->sensitive_keys,
+	    r->nsensitive_keys);
+	if (r->poll_interval_ms != 0)
+		kv_dur(b, ind, "poll_interval", r->poll_interval_ms);
+	for (i = 0; i < r->nlayout_extra; i++) {
+		if (r->layout_extra[i].compact)
+			/* compact JSON is YAML flow as it stands */
+			jbuf_printf(b, "%s%s: %s\n", ind,
+			    r->layout_extra[i].key, r->layout_extra[i].val);
+		else
+			kv_str(b, ind, r->layout_extra[i].key,
+			    r->layout_extra[i].val);
+	}
+}
+
+int
+conf_print(FILE *fp, const struct vtw_conf *c)
+{
+	struct jbuf b;
+	const char *ind = "    ";
+	size_t i;
+	int rv = -1;
+
+	jbuf_init(&b);
+	jbuf_cat(&b, "# vartrack-watcher configuration, canonical form\n");
+	jbuf_cat(&b, "watcher:\n");
+	kv_dur(&b, "  ", "poll_interval", c->poll_interval_ms);
+	kv_str(&b, "  ", "admin_addr", c->admin_addr);
+	jbuf_cat(&b, "  orchestrator:\n");
+	kv_str(&b, ind, "addr", c->orchestrator_addr);
+	kv_dur(&b, ind, "heal_timeout", c->heal_timeout_ms);
+	kv_str(&b, "  ", "log_level", c->log_level);
+	kv_str(&b, "  ", "app_env", c->app_env);
+	if (c->tls_ca_file || c->tls_cert_file || c->tls_key_file) {
+		jbuf_cat(&b, "  tls:\n");
+		kv_str(&b, ind, "ca_file", c->tls_ca_file);
+		kv_str(&b, ind, "cert_file", c->tls_cert_file);
+		kv_str(&b, ind, "key_file", c->tls_key_file);
+	}
+	if (c->sandbox_user != NULL) {
+		jbuf_cat(&b, "  sandbox:\n");
+		kv_str(&b, ind, "user", c->sandbox_user);
+	}
+	kv_str(&b, "  ", "cache_dir", c->cache_dir);
+	kv_str(&b, "  ", "worker_dir", c->worker_dir);
+
+	jbuf_cat(&b, c->nplatforms ? "platforms:\n" : "platforms: []\n");
+	for (i = 0; i < c->nplatforms; i++) {
+		jbuf_cat(&b, "  - name: ");
+		yq(&b, c->platforms[i].name ? c->platforms[i].name : "");
+		jbuf_cat(&b, "\n");
+		kv_str(&b, ind, "type", c->platforms[i].type);
+		kv_str(&b, ind, "endpoint", c->platforms[i].endpoint);
+		kv_str(&b, ind, "org_name", c->platforms[i].org_name);
+		kv_secret(&b, ind, "token", &c->platforms[i].token);
+	}
+
+	jbuf_cat(&b, c->ndatasources ? "datasources:\n" : "datasources: []\n");
+	for (i = 0; i < c->ndatasources; i++) {
+		jbuf_cat(&b, "  - name: ");
+		yq(&b, c->datasources[i].name ? c->datasources[i].name : "");
+		jbuf_cat(&b, "\n");
+		kv_str(&b, ind, "type", c->datasources[i].type);
+		kv_list(&b, ind, "hosts", c->datasources[i].hosts,
+		    c->datasources[i].nhosts);
+		kv_secret(&b, ind, "password", &c->datasources[i].password);
+		jbuf_printf(&b, "%sdb: %d\n", ind, c->datasources[i].db);
+		kv_dur(&b, ind, "connect_timeout",
+		    c->datasources[i].connect_timeout_ms);
+		kv_dur(&b, ind, "command_timeout",
+		    c->datasources[i].command_timeout_ms);
+	}
+
+	jbuf_cat(&b, c->nrules ? "rules:\n" : "rules: []\n");
+	for (i = 0; i < c->nrules; i++)
+		print_rule(&b, &c->rules[i]);
+
+	if (b.oom)
+		fatalx("%s: out of memory", __func__);
+	if (fwrite(b.p, 1, b.len, fp) != b.len || fflush(fp) == EOF)
+		goto cleanup;
+	rv = 0;
+ cleanup:
+	jbuf_free(&b);
+	return rv;
+}
