@@ -237,6 +237,7 @@ class WatcherTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="vtw-it-")
         os.chmod(self.tmp, 0o755)   # workers run as 'nobody' when we are root
         self.cleanups = []
+        self.watchers = []
 
     def tearDown(self):
         for fn in reversed(self.cleanups):
@@ -245,6 +246,10 @@ class WatcherTest(unittest.TestCase):
             except Exception:
                 pass
         shutil.rmtree(self.tmp, ignore_errors=True)
+        # any sanitizer report from the supervisor or a worker fails the test
+        for w in self.watchers:
+            bad = [l for l in w.raw if "Sanitizer" in l or "runtime error:" in l]
+            self.assertEqual(bad, [], "sanitizer report:\n" + "\n".join(w.raw[-60:]))
 
     def redis(self):
         r = Redis(self.tmp)
@@ -259,6 +264,7 @@ class WatcherTest(unittest.TestCase):
 
     def watcher(self, config_text, env=None, start=True):
         w = Watcher(self.tmp, config_text, env)
+        self.watchers.append(w)
         if start:
             w.start()
         self.cleanups.append(w.stop)
