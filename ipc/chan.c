@@ -168,7 +168,7 @@ ipc_chan_recv(struct ipc_chan *c, struct ipc_msg *m, int block,
 	if (!c->open)
 		return -1;
 	rv = nng_recvmsg(c->sock, &msg, block ? 0 : NNG_FLAG_NONBLOCK);
-	if (rv == NNG_EAGAIN || (!block && rv == NNG_ETIMEDOUT))
+	if (rv == NNG_EAGAIN || rv == NNG_ETIMEDOUT)
 		return 0;
 	if (rv != 0) {
 		snprintf(err, errlen, "receive: %s", nng_strerror(rv));

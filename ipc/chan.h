@@ -32,7 +32,8 @@ int	ipc_chan_send(struct ipc_chan *, struct ipc_msg *, int block);
  * -1 on a channel error. */
 int	ipc_chan_flush(struct ipc_chan *);
 /* Receive one message. Returns 1 with *m filled (release with
- * ipc_msg_release()), 0 when none is waiting (non-blocking), -1 on a
+ * ipc_msg_release()), 0 when none is waiting (non-blocking, or the
+ * receive timeout passed), -1 on a
  * channel error, -2 on an invalid message (err says why). *peer_pid is
  * the sending process id when known, else 0. timeout_ms < 0 blocks. */
 int	ipc_chan_recv(struct ipc_chan *, struct ipc_msg *m, int block,

@@ -7,6 +7,7 @@
  * that cannot be built makes the poll "unknown": counted as a poll error,
  * never as OK and never as drift.
  */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ rule_reset_read(struct sup_rule *r)
 {
 	kvmap_free(r->actual);
 	kvmap_free(r->extra);
-	r->actual = r->extra = NULL;
+	kvmap_free(r->dexp);
+	r->actual = r->extra = r->dexp = NULL;
 	free(r->trunc);
 	r->trunc = NULL;
 	r->ntrunc = r->trunc_cap = 0;
@@ -220,6 +222,8 @@ rule_cycle_end(struct sup_rule *r)
 	r->phase = RP_IDLE;
 	r->polls++;
 	rule_reset_read(r);
+	if (r->baseline != NULL && kvmap_count(r->baseline) > 10000)
+		malloc_trim(0);	/* the read maps of a big rule were just freed */
 	if (sup->stopping)
 		return;
 	/* interval measured from the start of this cycle, with jitter */
@@ -266,7 +270,8 @@ rule_send_read(struct sup_rule *r)
 	r->phase = RP_READ;
 	rule_reset_read(r);
 	if ((r->actual = kvmap_new()) == NULL ||
-	    (r->extra = kvmap_new()) == NULL)
+	    (r->extra = kvmap_new()) == NULL ||
+	    (r->dexp = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	do {
 		cost = 0;
@@ -412,6 +417,7 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 		snprintf(r->commit, sizeof(r->commit), "%s", b->commit);
 		break;
 	}
+	r->baseline_us = now_us() - r->cycle_start_us;
 	rule_send_read(r);
 	return 0;
 }
@@ -428,8 +434,10 @@ rule_report(struct sup_rule *r)
 	const char *rl[] = { r->ds->name, r->conf->name };
 	size_t nd;
 
+	/* only the differing keys were kept (sup_rule_poll_reply): the diff
+	 * classifies and sorts those; everything else matched Git */
 	memset(&in, 0, sizeof(in));
-	in.expected = r->baseline;
+	in.expected = r->dexp;
 	in.actual = r->actual;
 	in.extra = r->extra;
 	in.trunc = r->trunc;
@@ -444,6 +452,8 @@ rule_report(struct sup_rule *r)
 	jbuf_field(&f, "commit", r->commit);
 	jbuf_field_int(&f, "key_count", (long long)kvmap_count(r->baseline));
 	jbuf_field_int(&f, "duration_us", (long long)(now_us() - r->cycle_start_us));
+	jbuf_field_int(&f, "baseline_us", (long long)r->baseline_us);
+	jbuf_field_int(&f, "read_us", (long long)r->read_us);
 	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, (double)nd);
 	if (nd == 0) {
 		jbuf_field(&f, "result", "ok");
@@ -457,10 +467,10 @@ rule_report(struct sup_rule *r)
 		red.sensitive_keys = (const char *const *)r->conf->sensitive_keys;
 		red.nsensitive = r->conf->nsensitive_keys;
 		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
-		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s, %zu of %zu keys "
-		    "differ from Git (%zu changed, %zu missing, %zu extra)",
-		    r->conf->name, nd, kvmap_count(r->baseline), res->nchanged,
-		    res->nmissing, res->nextra);
+		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s differs from Git "
+		    "(%zu changed, %zu missing, %zu extra; %zu keys in Git)",
+		    r->conf->name, res->nchanged, res->nmissing, res->nextra,
+		    kvmap_count(r->baseline));
 		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
 		r->last_state = 2;
 		/* self-heal arrives with the orchestrator client (gRPC) */
@@ -503,6 +513,20 @@ add_value(struct sup_rule *r, struct kvmap *into, const struct ipc_value *v)
 	return 0;
 }
 
+/* Does what the worker read equal the Git value? */
+static int
+value_equal(const struct kv_entry *e, const struct ipc_value *v)
+{
+	if (!v->present)
+		return 0;
+	if (!v->truncated)
+		return v->val.len == e->vallen &&
+		    (e->vallen == 0 || memcmp(v->val.p, e->val, e->vallen) == 0);
+	return v->full_len == e->vallen && v->val.len <= e->vallen &&
+	    memcmp(v->val.p, e->val, v->val.len) == 0 &&
+	    v->digest == kv_fnv1a64(e->val, e->vallen);
+}
+
 int
 sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 {
@@ -529,12 +553,21 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		if (e->keylen != p->values[i].key.len ||
 		    memcmp(e->key, p->values[i].key.p, e->keylen) != 0)
 			return -1;
+		/* the common case costs a comparison, no allocation */
+		if (value_equal(e, &p->values[i]))
+			continue;
+		if (kvmap_put(r->dexp, e->key, e->keylen, e->val,
+		    e->vallen) == -1)
+			fatal("kvmap_put");
 		if (add_value(r, r->actual, &p->values[i]) == -1)
 			return -1;
 	}
 	for (i = 0; i < p->nextras; i++) {
 		if (kvmap_count(r->extra) >= SUP_MAX_BASELINE_KEYS)
 			break;
+		if (kvmap_get(r->baseline, p->extras[i].key.p,
+		    p->extras[i].key.len) != NULL)
+			continue;	/* requested keys are not extras */
 		if (add_value(r, r->extra, &p->extras[i]) == -1)
 			return -1;
 	}
@@ -544,6 +577,7 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		return 0;
 	if (r->nvalues_received != total)
 		return -1;
+	r->read_us = now_us() - r->cycle_start_us - r->baseline_us;
 	rule_report(r);
 	return 0;
 }

@@ -76,6 +76,7 @@ struct sup_rule {
 	struct event		*ev_timer;
 	enum rule_phase		 phase;
 	uint64_t		 cycle_start_ms, cycle_start_us;
+	uint64_t		 baseline_us, read_us;	/* phases of the last cycle */
 	/* baseline (Git) */
 	struct kvmap		*baseline;	/* NULL until the first one */
 	char			 commit[48];
@@ -83,6 +84,7 @@ struct sup_rule {
 	uint64_t		 bl_total;
 	/* datasource read being received */
 	struct kvmap		*actual, *extra;
+	struct kvmap		*dexp;		/* expected values that differ */
 	struct diff_trunc	*trunc;
 	size_t			 ntrunc, trunc_cap;
 	size_t			 nvalues_received;

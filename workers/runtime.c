@@ -4,6 +4,7 @@
  * one at a time until SHUTDOWN or until the supervisor goes away.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "chan.h"
 #include "log.h"
 #include "worker.h"
+
+#define WORKER_IDLE_TRIM_MS	10000	/* idle this long: give memory back */
 
 static void
 worker_usage(const char *name)
@@ -54,7 +57,7 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	struct ipc_msg m;
 	const char *url = NULL, *user = "nobody", *lvl;
 	char proc[32], err[256];
-	int ch, rc, pid, level = LOG_LVL_INFO, configured = 0;
+	int ch, rc, pid, level = LOG_LVL_INFO, configured = 0, dirty = 0;
 
 	snprintf(proc, sizeof(proc), "worker/%s", ops->name);
 	if ((lvl = getenv("LOG_LEVEL")) != NULL && log_level_parse(lvl) >= 0)
@@ -80,6 +83,10 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 
+	/* big polls allocate and free a lot: keep the heap between polls
+	 * (trimmed when idle, below) instead of returning it on every free */
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	if (ipc_chan_dial(&chan, url, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (ops->init != NULL && ops->init() == -1)
@@ -96,6 +103,9 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	if (ipc_chan_send(&chan, &m, 1) == -1)
 		fatalx("cannot send hello");
 	log_debug("sandboxed, waiting for configuration");
+	/* wake up when idle to hand memory of a big poll back to the system
+	 * (not during a poll: that would cost the next one page faults) */
+	ipc_chan_set_recv_timeout(&chan, WORKER_IDLE_TRIM_MS);
 
 	for (;;) {
 		rc = ipc_chan_recv(&chan, &m, 1, &pid, err, sizeof(err));
@@ -107,8 +117,13 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 			log_warnx("invalid message from supervisor: %s", err);
 			continue;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			if (dirty)
+				malloc_trim(0);
+			dirty = 0;
 			continue;
+		}
+		dirty = 1;
 		if (m.type == IPC_SHUTDOWN) {
 			ipc_msg_release(&m);
 			break;

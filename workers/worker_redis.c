@@ -42,11 +42,15 @@ struct pending_poll {
 	char		*datasource, *target, *marker;
 	enum ipc_structure structure;
 	int		 detect_extra;
-	char		**keys;
+	char		**keys;		/* point into blocks */
 	size_t		*keylens;
 	size_t		 nkeys, cap;
+	char		**blocks;	/* key storage: no malloc per key */
+	size_t		 nblocks, block_used, block_size;
 	int		 active;
 };
+
+#define KEY_BLOCK_BYTES	(256u * 1024)
 
 static struct redis_ds	 dss[REDIS_MAX_DATASOURCES];
 static size_t		 ndss;
@@ -183,8 +187,9 @@ pp_reset(void)
 {
 	size_t i;
 
-	for (i = 0; i < pp.nkeys; i++)
-		free(pp.keys[i]);
+	for (i = 0; i < pp.nblocks; i++)
+		free(pp.blocks[i]);
+	free(pp.blocks);
 	free(pp.keys);
 	free(pp.keylens);
 	free(pp.datasource);
@@ -720,6 +725,27 @@ do_poll(struct ipc_chan *chan)
 	free(rb.vals);
 }
 
+/* len bytes of key storage that stay put until pp_reset() */
+static char *
+key_store(size_t len)
+{
+	char **nb;
+	size_t sz;
+
+	if (pp.nblocks == 0 || pp.block_used + len > pp.block_size) {
+		sz = len > KEY_BLOCK_BYTES ? len : KEY_BLOCK_BYTES;
+		nb = realloc(pp.blocks, (pp.nblocks + 1) * sizeof(*nb));
+		if (nb == NULL || (nb[pp.nblocks] = malloc(sz)) == NULL)
+			fatal("malloc");
+		pp.blocks = nb;
+		pp.nblocks++;
+		pp.block_used = 0;
+		pp.block_size = sz;
+	}
+	pp.block_used += len;
+	return pp.blocks[pp.nblocks - 1] + pp.block_used - len;
+}
+
 static int
 redis_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
@@ -749,8 +775,7 @@ redis_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 		pp.cap = ncap;
 	}
 	for (i = 0; i < r->nkeys; i++) {
-		if ((pp.keys[pp.nkeys] = malloc(r->keys[i].len + 1)) == NULL)
-			fatal("malloc");
+		pp.keys[pp.nkeys] = key_store(r->keys[i].len + 1);
 		memcpy(pp.keys[pp.nkeys], r->keys[i].p, r->keys[i].len);
 		pp.keys[pp.nkeys][r->keys[i].len] = '\0';
 		pp.keylens[pp.nkeys++] = r->keys[i].len;
