@@ -32,4 +32,17 @@ export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
 # sandbox.
 export VTW_TEST_SANDBOX_DISABLE=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DVTW_SANITIZE=ON
+unset VTW_TEST_SANDBOX_DISABLE ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+echo "=== valgrind: unit tests and a short end-to-end run (build-test)"
+for t in build-test/tests/test_*; do
+	# Criterion's own runner keeps some blocks "possibly lost": count
+	# definite and indirect leaks only for the test binaries
+	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=9 --trace-children=yes \
+		--suppressions=tests/valgrind.supp "$t" --jobs 1 >/dev/null 2>build-test/valgrind.log ||
+		{ cat build-test/valgrind.log; echo "valgrind: $t failed"; exit 1; }
+done
+VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration/run.py \
+	test_redis.HashLayout.test_changed_missing_extra_detected_within_one_interval \
+	test_redis.HashLayout.test_sigterm_clean_exit
 echo "=== all tests passed"

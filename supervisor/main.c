@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <nng/nng.h>
 
 #include "conf.h"
 #include "log.h"
@@ -428,6 +429,7 @@ main(int argc, char **argv)
 	event_base_free(sup.base);
 	rmdir(sup.run_dir);
 	conf_free(sup.conf);
+	nng_fini();	/* joins nng's threads: nothing left behind */
 	log_info("stopped");
 	return sup.exit_code;
 }

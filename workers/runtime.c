@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include <nng/nng.h>
+
 #include "chan.h"
 #include "log.h"
 #include "worker.h"
@@ -153,6 +155,7 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	if (ops->fini != NULL)
 		ops->fini();
 	ipc_chan_close(&chan);
+	nng_fini();
 #ifdef VTW_SANITIZER_BUILD
 	/* LeakSanitizer's exit-time check ptraces us from a helper task, which
 	 * the seccomp filter does not allow; skip it when sandboxed (the test

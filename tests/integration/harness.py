@@ -139,11 +139,20 @@ class Watcher:
         self.lock = threading.Lock()
 
     def start(self):
-        self.proc = subprocess.Popen([WATCHER, "-f", self.config], env=self.env,
+        cmd = [WATCHER, "-f", self.config]
+        if os.environ.get("VTW_VALGRIND"):
+            # every process (supervisor and workers) under memcheck; a leak
+            # or error makes it exit 9, which the tests see
+            supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../valgrind.supp")
+            cmd = ["valgrind", "-q", "--leak-check=full", "--error-exitcode=9",
+                   "--trace-children=yes", "--suppressions=" + supp] + cmd
+            self.env["VTW_TEST_SANDBOX_DISABLE"] = "1"
+        self.proc = subprocess.Popen(cmd, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        wait_until(lambda: self.http("/health/liveness")[0] == 200, 10,
+        wait_until(lambda: self.http("/health/liveness")[0] == 200,
+                   60 if os.environ.get("VTW_VALGRIND") else 10,
                    what="the admin HTTP server")
 
     def _read(self):

@@ -7,9 +7,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    pattern = sys.argv[1] if len(sys.argv) > 1 else "test_*.py"
-    suite = unittest.defaultTestLoader.discover(os.path.dirname(os.path.abspath(__file__)),
-                                                pattern=pattern)
+    """run.py [test.name ...]: all tests, or the named ones (module.Class.test)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if len(sys.argv) > 1:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:])
+    else:
+        suite = unittest.defaultTestLoader.discover(here, pattern="test_*.py")
     res = unittest.TextTestRunner(verbosity=2).run(suite)
     failed = len(res.failures) + len(res.errors)
     passed = res.testsRun - failed - len(res.skipped)
