@@ -87,8 +87,7 @@ jbuf_printf(struct jbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* Length of a valid UTF-8 sequence at s (max len bytes), 0 if invalid. */
-static size_t
+size_t
 utf8_seq(const unsigned char *s, size_t len)
 {
 	size_t n, i;

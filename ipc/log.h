@@ -33,6 +33,10 @@ void	jbuf_str(struct jbuf *, const char *, size_t len, size_t maxlen);
 void	jbuf_field(struct jbuf *, const char *key, const char *val);
 void	jbuf_field_int(struct jbuf *, const char *key, long long val);
 
+/* Length of the valid UTF-8 sequence at s (at most len bytes), 0 when
+ * invalid (overlong, surrogate, out of range, truncated). */
+size_t	utf8_seq(const unsigned char *s, size_t len);
+
 void	log_init(const char *proc, int level);
 void	log_procinit(const char *proc);
 void	log_setlevel(int);

@@ -69,6 +69,27 @@ value_to_pb(Vtw__Ipc__Value *pv, const struct ipc_value *v)
 	pv->digest = v->digest;
 }
 
+/* Pairs as protobuf messages; arrays freed by the caller. */
+static int
+pairs_to_pb(const struct ipc_pair *in, size_t n, Vtw__Ipc__Pair **pairs,
+    Vtw__Ipc__Pair ***pairp)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if ((*pairs = calloc(n, sizeof(**pairs))) == NULL ||
+	    (*pairp = calloc(n, sizeof(**pairp))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		vtw__ipc__pair__init(&(*pairs)[i]);
+		(*pairs)[i].key = s(in[i].key);
+		(*pairs)[i].value = s(in[i].val);
+		(*pairp)[i] = &(*pairs)[i];
+	}
+	return 0;
+}
+
 int
 ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 {
@@ -152,17 +173,8 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		breq.key_prefix = s(r->key_prefix);
 		breq.known_commit = s(r->known_commit);
 		n = r->nvariables_map;
-		if (n > 0) {
-			if ((pairs = calloc(n, sizeof(*pairs))) == NULL ||
-			    (pairp = calloc(n, sizeof(*pairp))) == NULL)
-				goto cleanup;
-			for (i = 0; i < n; i++) {
-				vtw__ipc__pair__init(&pairs[i]);
-				pairs[i].key = s(r->variables_map[i].key);
-				pairs[i].value = s(r->variables_map[i].val);
-				pairp[i] = &pairs[i];
-			}
-		}
+		if (pairs_to_pb(r->variables_map, n, &pairs, &pairp) == -1)
+			goto cleanup;
 		breq.n_variables_map = n;
 		breq.variables_map = pairp;
 		env.baseline_request = &breq;
@@ -178,17 +190,8 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		brep.last = r->last;
 		brep.total = r->total;
 		n = r->nentries;
-		if (n > 0) {
-			if ((pairs = calloc(n, sizeof(*pairs))) == NULL ||
-			    (pairp = calloc(n, sizeof(*pairp))) == NULL)
-				goto cleanup;
-			for (i = 0; i < n; i++) {
-				vtw__ipc__pair__init(&pairs[i]);
-				pairs[i].key = s(r->entries[i].key);
-				pairs[i].value = s(r->entries[i].val);
-				pairp[i] = &pairs[i];
-			}
-		}
+		if (pairs_to_pb(r->entries, n, &pairs, &pairp) == -1)
+			goto cleanup;
 		brep.n_entries = n;
 		brep.entries = pairp;
 		env.baseline_reply = &brep;
