@@ -57,6 +57,7 @@ struct sup_worker {
 	struct event		*ev_recv, *ev_send, *ev_restart;
 	uint64_t		 started_ms, hello_deadline_ms;
 	unsigned int		 backoff_ms;
+	uint64_t		 last_seq;	/* of the last message received */
 	struct sup_req		*reqs;		/* requests awaiting a reply */
 };
 

@@ -146,6 +146,7 @@ sup_worker_spawn(struct sup_worker *w)
 		break;
 	}
 	w->pid = pid;
+	w->last_seq = 0;
 	w->state = WS_STARTING;
 	w->kill_sent = 0;
 	w->started_ms = now_ms();
@@ -385,6 +386,13 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 	const char *lbl[] = { w->name };
 	int last;
 
+	/* sequence numbers only go up within one worker's life */
+	if (m->seq <= w->last_seq) {
+		sup_worker_violation(w, "sequence %llu after %llu",
+		    (unsigned long long)m->seq, (unsigned long long)w->last_seq);
+		return;
+	}
+	w->last_seq = m->seq;
 	if (w->state == WS_STARTING) {
 		if (m->type != IPC_HELLO) {
 			sup_worker_violation(w, "%s before hello",
