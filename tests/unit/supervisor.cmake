@@ -25,3 +25,5 @@ if(VTW_PROMTOOL)
 else()
 	message(STATUS "promtool not found: metrics_promtool_golden not added")
 endif()
+
+vtw_test(test_breaker SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_breaker.c LIBS vtw_supcore)
