@@ -495,6 +495,14 @@ conf_new_defaults(const char *name)
 	c->admin_addr = conf_xstrdup(CONF_DEFAULT_ADMIN_ADDR);
 	c->orchestrator_addr = conf_xstrdup(CONF_DEFAULT_ORCH_ADDR);
 	c->heal_timeout_ms = CONF_DEFAULT_HEAL_TIMEOUT_MS;
+	c->retry_initial_ms = CONF_DEFAULT_RETRY_INITIAL_MS;
+	c->retry_max_ms = CONF_DEFAULT_RETRY_MAX_MS;
+	c->retry_attempts = CONF_DEFAULT_RETRY_ATTEMPTS;
+	c->breaker_failures = CONF_DEFAULT_BREAKER_FAILURES;
+	c->breaker_open_ms = CONF_DEFAULT_BREAKER_OPEN_MS;
+	c->flap_limit = CONF_DEFAULT_FLAP_LIMIT;
+	c->flap_holdoff_ms = CONF_DEFAULT_FLAP_HOLDOFF_MS;
+	c->ping_interval_ms = CONF_DEFAULT_PING_INTERVAL_MS;
 	c->app_env = conf_xstrdup("development");
 	c->sandbox_user = conf_xstrdup(CONF_DEFAULT_SANDBOX_USER);
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);

@@ -22,6 +22,15 @@
 #define CONF_DEFAULT_SANDBOX_USER	"nobody"
 #define CONF_DEFAULT_CACHE_DIR		"/var/cache/vartrack-watcher"
 #define CONF_DEFAULT_CONNECT_TIMEOUT_MS	5000
+/* self-heal policy (watcher.orchestrator) */
+#define CONF_DEFAULT_RETRY_INITIAL_MS	5000
+#define CONF_DEFAULT_RETRY_MAX_MS	300000
+#define CONF_DEFAULT_RETRY_ATTEMPTS	5
+#define CONF_DEFAULT_BREAKER_FAILURES	5
+#define CONF_DEFAULT_BREAKER_OPEN_MS	30000
+#define CONF_DEFAULT_FLAP_LIMIT		3
+#define CONF_DEFAULT_FLAP_HOLDOFF_MS	300000
+#define CONF_DEFAULT_PING_INTERVAL_MS	10000
 #define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
 
 struct conf_pair {
@@ -105,6 +114,14 @@ struct vtw_conf {
 	char			*admin_addr;
 	char			*orchestrator_addr;
 	uint64_t		 heal_timeout_ms;
+	uint64_t		 retry_initial_ms;	/* first retry of a failed heal */
+	uint64_t		 retry_max_ms;		/* retry backoff cap */
+	unsigned int		 retry_attempts;	/* calls per drift event */
+	unsigned int		 breaker_failures;	/* consecutive, to open */
+	uint64_t		 breaker_open_ms;	/* open this long, then probe */
+	unsigned int		 flap_limit;		/* accepted heals that did not hold */
+	uint64_t		 flap_holdoff_ms;	/* first hold-off, then doubling */
+	uint64_t		 ping_interval_ms;
 	char			*log_level;		/* NULL = info */
 	char			*app_env;		/* default "development" */
 	char			*tls_ca_file, *tls_cert_file, *tls_key_file;

@@ -659,6 +659,24 @@ h_duration(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	*FIELD(obj, kd->off, uint64_t) = ms;
 }
 
+/* kd->off: unsigned int; a count 1..1000 */
+static void
+h_count(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	char sb[128];
+
+	if (v->type != YN_SCALAR || !v->plain || !all_digits(v->str) ||
+	    v->len > 4 || atoi(v->str) < 1 || atoi(v->str) > 1000) {
+		conf_error_at(c, v->mark, "%s: expected an integer 1..1000, "
+		    "got %s%s%s", kd->name, v->type == YN_SCALAR ? "'" : "",
+		    v->type == YN_SCALAR ? SHOW(v, sb) : yn_kind(v),
+		    v->type == YN_SCALAR ? "'" : "");
+		return;
+	}
+	*FIELD(obj, kd->off, unsigned int) = (unsigned int)atoi(v->str);
+}
+
 /* kd->off: char **, kd->noff: size_t count */
 static void
 h_strlist(struct conf_ctx *c, void *obj, const struct keydef *kd,
@@ -946,11 +964,21 @@ h_addr(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	set_str(FIELD(obj, kd->off, char *), s);
 }
 
+#define ORCH_DUR(k, f) { k, h_duration, offsetof(struct vtw_conf, f), 0, \
+	    (const void *)(uintptr_t)1 }
+#define ORCH_CNT(k, f) { k, h_count, offsetof(struct vtw_conf, f), 0, NULL }
 static const struct keydef orch_keys[] = {
 	{ "addr", h_str, offsetof(struct vtw_conf, orchestrator_addr), 0,
 	    NULL },
-	{ "heal_timeout", h_duration, offsetof(struct vtw_conf,
-	    heal_timeout_ms), 0, (const void *)(uintptr_t)1 },
+	ORCH_CNT("breaker_failures", breaker_failures),
+	ORCH_DUR("breaker_open", breaker_open_ms),
+	ORCH_DUR("flap_holdoff", flap_holdoff_ms),
+	ORCH_CNT("flap_limit", flap_limit),
+	ORCH_DUR("heal_timeout", heal_timeout_ms),
+	ORCH_DUR("ping_interval", ping_interval_ms),
+	ORCH_CNT("retry_attempts", retry_attempts),
+	ORCH_DUR("retry_initial", retry_initial_ms),
+	ORCH_DUR("retry_max", retry_max_ms),
 };
 static const struct keytab orch_tab = {
 	"watcher.orchestrator", orch_keys, NITEMS(orch_keys), 0

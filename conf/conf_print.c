@@ -195,6 +195,14 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 	jbuf_cat(&b, "  orchestrator:\n");
 	kv_str(&b, ind, "addr", c->orchestrator_addr);
 	kv_dur(&b, ind, "heal_timeout", c->heal_timeout_ms);
+	kv_dur(&b, ind, "retry_initial", c->retry_initial_ms);
+	kv_dur(&b, ind, "retry_max", c->retry_max_ms);
+	jbuf_printf(&b, "%sretry_attempts: %u\n", ind, c->retry_attempts);
+	jbuf_printf(&b, "%sbreaker_failures: %u\n", ind, c->breaker_failures);
+	kv_dur(&b, ind, "breaker_open", c->breaker_open_ms);
+	jbuf_printf(&b, "%sflap_limit: %u\n", ind, c->flap_limit);
+	kv_dur(&b, ind, "flap_holdoff", c->flap_holdoff_ms);
+	kv_dur(&b, ind, "ping_interval", c->ping_interval_ms);
 	kv_str(&b, "  ", "log_level", c->log_level);
 	kv_str(&b, "  ", "app_env", c->app_env);
 	if (c->tls_ca_file || c->tls_cert_file || c->tls_key_file) {
