@@ -27,3 +27,4 @@ else()
 endif()
 
 vtw_test(test_breaker SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_breaker.c LIBS vtw_supcore)
+vtw_test(test_heal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_heal.c LIBS vtw_supcore)
