@@ -65,6 +65,20 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"vartrack_watcher_worker_up", METRIC_GAUGE,
 		"1 when the worker process is running, else 0.",
 		LABELS("worker"), NULL, 0 },
+	[METRIC_ORCH_CIRCUIT_STATE] = {
+		"vartrack_watcher_orchestrator_circuit_state", METRIC_GAUGE,
+		"Circuit breaker on the orchestrator: 0 closed, 1 open, "
+		"2 half-open.",
+		LABELS("addr"), NULL, 0 },
+	[METRIC_ORCH_UP] = {
+		"vartrack_watcher_orchestrator_up", METRIC_GAUGE,
+		"1 when the orchestrator answered the last Ping, else 0.",
+		LABELS("addr"), NULL, 0 },
+	[METRIC_HEAL_INEFFECTIVE] = {
+		"vartrack_watcher_heal_ineffective", METRIC_GAUGE,
+		"1 while healing the rule is held off because accepted heals "
+		"did not hold (something keeps re-writing the keys).",
+		LABELS("datasource", "rule"), NULL, 0 },
 	[METRIC_BUILD_INFO] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",

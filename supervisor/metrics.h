@@ -55,6 +55,9 @@ enum metric_id {
 	METRIC_DRIFTED_KEYS,		/* gauge {datasource,rule} */
 	METRIC_LAST_POLL_TIMESTAMP_SECONDS, /* gauge {datasource,rule} */
 	METRIC_WORKER_UP,		/* gauge {worker} */
+	METRIC_ORCH_CIRCUIT_STATE,	/* gauge {addr}: 0 closed, 1 open, 2 half-open */
+	METRIC_ORCH_UP,			/* gauge {addr}: last Ping answered */
+	METRIC_HEAL_INEFFECTIVE,	/* gauge {datasource,rule} */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC__COUNT
 };
