@@ -91,4 +91,21 @@ int	bl_format_template(char **out, const char *tmpl, const char *tenant,
 int	bl_key_format_check(const char *sink, const char *data_structure,
 	    const char *key_format, char *err, size_t errlen);
 
+enum bl_keyfmt {
+	BL_KF_DOT = 0,		/* unchanged (also: sinks that never format) */
+	BL_KF_FLAT,		/* '.' -> '_' */
+	BL_KF_SLASH,		/* '/' + '.' -> '/' */
+	BL_KF_SLASH_DOT		/* '.' + key */
+};
+
+/* As bl_key_format_check, and the format the sink really applies
+ * (s3, vercel, helm and redis JSON never format: BL_KF_DOT). */
+int	bl_key_format_resolve(enum bl_keyfmt *out, const char *sink,
+	    const char *data_structure, const char *key_format, char *err,
+	    size_t errlen);
+
+/* Apply a key format to one dotted key; *out must be freed with free(). */
+int	bl_key_format_apply(char **out, enum bl_keyfmt fmt, const char *key,
+	    size_t keylen, size_t *outlen);
+
 #endif

@@ -45,6 +45,8 @@ struct bl_ctx {
 	size_t		 max_nodes;
 	size_t		 merge_work;	/* pairs copied by YAML merge keys */
 	size_t		 bignum_work;
+	int		 jsonc;		/* re-parse strips comments again */
+	int		 jsonc_open;	/* a dumped string opened a comment */
 };
 
 void	bl_seterr(struct bl_ctx *, size_t, size_t, const char *, ...)
@@ -74,6 +76,7 @@ enum bl_kind {
 #define BLF_KEYCHK	0x08	/* map: YAML re-parse key rules checked */
 #define BLF_MERGED	0x10	/* map: had merge keys */
 #define BLF_UNHASHABLE	0x20	/* BAD: a set (cannot be a key) */
+#define BLF_TSTAMP	0x40	/* BAD: date/datetime, u.s = its str() */
 
 struct bl_node;
 
@@ -95,6 +98,8 @@ struct bl_node {
 	uint8_t		 kind;
 	uint8_t		 flags;
 	uint32_t	 line, col;	/* 1-based start, 0 = unknown */
+	uint64_t	 esz;		/* nodes when aliases are expanded, 0 =
+					 * not computed yet (flatten.c) */
 	union {
 		int	 b;
 		double	 f;
@@ -148,6 +153,11 @@ int	py_yaml_int(struct bl_ctx *, const char *, size_t, const char **,
 	    size_t *, int *, size_t, size_t);
 int	py_yaml_float(struct bl_ctx *, const char *, size_t, double *, size_t,
 	    size_t);
+
+/* PyYAML construct_yaml_timestamp; *out = str() of the date/datetime.
+ * -1 (message set) when it does not match or is out of range. */
+int	py_yaml_timestamp(struct bl_ctx *, const char *, size_t, const char **,
+	    size_t *, size_t, size_t);
 
 /* YAML 1.1 implicit resolvers (PyYAML Resolver), by regex. */
 int	yaml11_is_null(const char *, size_t);

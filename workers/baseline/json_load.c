@@ -12,7 +12,10 @@
 
 #include "bl_internal.h"
 
-/* re.sub(r"/\*.*?\*\/", "", s, flags=re.DOTALL) then re.sub(r"//[^\n]*", "", s) */
+/*
+ * json_parser._strip_comments: first every block comment (non-greedy,
+ * across lines), then every "//" up to the end of its line.
+ */
 static char *
 strip_comments(const char *s, size_t len, size_t *olen)
 {

@@ -823,3 +823,116 @@ yaml11_is_timestamp(const char *s, size_t n)
 	}
 	return i == n;
 }
+
+/* ---- timestamps: PyYAML construct_yaml_timestamp, then str() ------------- */
+
+static int
+num_at(const char *s, size_t n, size_t *i, int min, int max, int *out)
+{
+	int k = 0, v = 0;
+
+	while (*i < n && isd(s[*i]) && k < max) {
+		v = v * 10 + (s[*i] - '0');
+		(*i)++;
+		k++;
+	}
+	if (k < min)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int
+days_in(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return d[m - 1];
+}
+
+int
+py_yaml_timestamp(struct bl_ctx *ctx, const char *s, size_t n,
+    const char **out, size_t *olen, size_t line, size_t col)
+{
+	char buf[64], *t;
+	size_t i = 0, fstart = 0, flen = 0, k;
+	int y, mo, d, h, mi, se, us = 0, tzh = 0, tzm = 0, tz = 0, neg = 0, r;
+
+	if (!num_at(s, n, &i, 4, 4, &y) || i >= n || s[i++] != '-' ||
+	    !num_at(s, n, &i, 1, 2, &mo) || i >= n || s[i++] != '-' ||
+	    !num_at(s, n, &i, 1, 2, &d))
+		goto nomatch;
+	if (i == n) {
+		if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo))
+			goto range;
+		r = snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, mo, d);
+		goto done;
+	}
+	if (s[i] == 'T' || s[i] == 't')
+		i++;
+	else if (s[i] == ' ' || s[i] == '\t') {
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+	} else
+		goto nomatch;
+	if (!num_at(s, n, &i, 1, 2, &h) || i >= n || s[i++] != ':' ||
+	    !num_at(s, n, &i, 2, 2, &mi) || i >= n || s[i++] != ':' ||
+	    !num_at(s, n, &i, 2, 2, &se))
+		goto nomatch;
+	if (i < n && s[i] == '.') {
+		fstart = ++i;
+		while (i < n && isd(s[i]))
+			i++;
+		flen = i - fstart;
+	}
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < n && s[i] == 'Z') {
+		tz = 1;
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		tz = 2;
+		neg = s[i++] == '-';
+		if (!num_at(s, n, &i, 1, 2, &tzh))
+			goto nomatch;
+		if (i < n && s[i] == ':') {
+			i++;
+			if (!num_at(s, n, &i, 2, 2, &tzm))
+				goto nomatch;
+		}
+	}
+	if (i != n)
+		goto nomatch;
+	for (k = 0; k < 6; k++)
+		us = us * 10 + (k < flen ? s[fstart + k] - '0' : 0);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) ||
+	    h > 23 || mi > 59 || se > 59 || tzh * 60 + tzm >= 24 * 60)
+		goto range;
+	r = snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d", y, mo,
+	    d, h, mi, se);
+	if (us)
+		r += snprintf(buf + r, sizeof(buf) - (size_t)r, ".%06d", us);
+	if (tz == 1)
+		r += snprintf(buf + r, sizeof(buf) - (size_t)r, "+00:00");
+	else if (tz == 2)
+		r += snprintf(buf + r, sizeof(buf) - (size_t)r, "%c%02d:%02d",
+		    neg && (tzh || tzm) ? '-' : '+', tzh + tzm / 60,
+		    tzm % 60);
+done:
+	if ((t = bl_strndup(&ctx->ar, buf, (size_t)r)) == NULL) {
+		bl_seterr_oom(ctx);
+		return -1;
+	}
+	*out = t;
+	*olen = (size_t)r;
+	return 0;
+nomatch:
+	quote_err(ctx, line, col, "not a timestamp", s, n);
+	return -1;
+range:
+	quote_err(ctx, line, col, "date/time value out of range", s, n);
+	return -1;
+}

@@ -499,9 +499,16 @@ bl_key_text(struct bl_ctx *ctx, const struct bl_node *k, enum bl_textmode tm,
 		}
 		break;
 	case BLK_BAD:
-		bl_seterr(ctx, k->line, k->col, "%.*s as a mapping key cannot "
-		    "be serialised (orchestrator skips this file)",
-		    (int)(k->u.s.len > 200 ? 200 : k->u.s.len), k->u.s.p);
+		if ((k->flags & BLF_TSTAMP) && tm == BL_TEXT_DIRECT) {
+			*p = k->u.s.p;	/* str(date) */
+			*len = k->u.s.len;
+			return 0;
+		}
+		bl_seterr(ctx, k->line, k->col, "%s%.*s%s as a mapping key "
+		    "cannot be serialised (orchestrator skips this file)",
+		    (k->flags & BLF_TSTAMP) ? "date/timestamp value '" : "",
+		    (int)(k->u.s.len > 200 ? 200 : k->u.s.len), k->u.s.p,
+		    (k->flags & BLF_TSTAMP) ? "'" : "");
 		return -1;
 	default:
 		bl_seterr(ctx, k->line, k->col, "found unhashable key");

@@ -168,6 +168,26 @@ make_bad(struct yload *y, const char *what, const char *v, size_t len,
 	return n;
 }
 
+static struct bl_node *
+make_tstamp(struct yload *y, const char *v, size_t len, size_t line,
+    size_t col)
+{
+	struct bl_node *n;
+	const char *t;
+	size_t tl;
+
+	if (py_yaml_timestamp(y->ctx, v, len, &t, &tl, line, col) == -1) {
+		y->soft = 1;
+		return NULL;
+	}
+	if ((n = bl_node_new(y->ctx, BLK_BAD, line, col)) == NULL)
+		return NULL;
+	n->flags |= BLF_TSTAMP;
+	n->u.s.p = t;
+	n->u.s.len = tl;
+	return n;
+}
+
 static int
 set_int(struct yload *y, struct bl_node **np, const char *v, size_t len,
     size_t line, size_t col)
@@ -256,7 +276,7 @@ scalar_node(struct yload *y, const yaml_event_t *ev)
 		else if (len == 2 && memcmp(v, "<<", 2) == 0)
 			r = set_simple(y, &n, BLK_MERGE, line, col);
 		else if (yaml11_is_timestamp(v, len)) {
-			n = make_bad(y, "date/timestamp", v, len, line, col);
+			n = make_tstamp(y, v, len, line, col);
 			r = n == NULL ? -1 : 0;
 		} else if (len == 1 && v[0] == '=')
 			r = set_simple(y, &n, BLK_VALUE, line, col);
@@ -300,7 +320,7 @@ scalar_node(struct yload *y, const yaml_event_t *ev)
 	else if (strcmp(tag, YTAG("value")) == 0)
 		r = set_simple(y, &n, BLK_VALUE, line, col);
 	else if (strcmp(tag, YTAG("timestamp")) == 0) {
-		n = make_bad(y, "date/timestamp", v, len, line, col);
+		n = make_tstamp(y, v, len, line, col);
 		r = n == NULL ? -1 : 0;
 	} else if (strcmp(tag, YTAG("binary")) == 0) {
 		n = make_bad(y, "binary", v, len, line, col);
