@@ -12,15 +12,18 @@ JOBS=${JOBS:-2}
 
 scripts/install-deps.sh
 
+SUMMARY=$(mktemp)
+trap 'rm -f "$SUMMARY"' EXIT
 run_suite() { # build-dir extra-cmake-args...
 	local dir=$1; shift
 	echo "=== configure + build: $dir ($*)"
 	cmake -S . -B "$dir" -DVTW_WERROR=ON -DVTW_TEST_HOOKS=ON "$@" >/dev/null
 	cmake --build "$dir" -j"$JOBS"
 	echo "=== unit tests: $dir"
-	(cd "$dir" && ctest --output-on-failure)
+	(cd "$dir" && ctest --output-on-failure) | tee -a "$SUMMARY"
 	echo "=== integration tests: $dir"
-	VTW_BIN="$ROOT/$dir/bin" VTW_TEST_HOOKS=1 /usr/bin/python3 tests/integration/run.py
+	VTW_BIN="$ROOT/$dir/bin" VTW_TEST_HOOKS=1 /usr/bin/python3 tests/integration/run.py 2>&1 |
+		tee -a "$SUMMARY"
 }
 
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -44,5 +47,8 @@ for t in build-test/tests/test_*; do
 done
 VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration/run.py \
 	test_redis.HashLayout.test_changed_missing_extra_detected_within_one_interval \
-	test_redis.HashLayout.test_sigterm_clean_exit
+	test_redis.HashLayout.test_sigterm_clean_exit 2>&1 | tee -a "$SUMMARY"
+# one closing line for all suites (pipefail made any failure fatal above)
+passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"
+echo "$passed passed, 0 failed"
