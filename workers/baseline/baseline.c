@@ -796,7 +796,7 @@ bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 		rc = 0;
 		goto cleanup;
 	}
-	bl_arena_free(&ctx.ar);		/* the tree is done with: lower peak */
+	bl_arena_free(&ctx.ar);		/* tree no longer needed */
 	if (rename_sort(&ctx, rule, flat, over, gone, &ents, &nents) == -1)
 		goto cleanup;
 	if (emit_out(&ctx, out, rule, kf, ents, nents) == -1)

@@ -62,6 +62,15 @@ enum bl_format bl_detect_format(const char *path);
  * Returns 0 on success (*skipped set to 1 when the orchestrator would skip
  * the file, e.g. a missing non-default root_key), -1 on error with a
  * message naming the place ("config/app.yaml:3:5: ...") in err.
+ *
+ * Skipped (0, *skipped = 1, out untouched) also covers: no keys at all,
+ * and a re-parse the orchestrator fails on (a YAML key whose JSON form is
+ * over 1024 characters, a "//" string in a .jsonc file). Errors (-1)
+ * cover what the orchestrator reports as errors (dates and other values
+ * json.dumps refuses, bad YAML/JSON/ini), the limits, and what the
+ * watcher does not model: TOML, XML, HCL, JSON integers beyond 64 bits,
+ * characters outside the BMP in YAML files (the orchestrator cannot write
+ * them either).
  */
 int	bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 	    const char *path, const char *data, size_t len, int *skipped,

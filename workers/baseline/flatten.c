@@ -157,7 +157,7 @@ struct fframe {
 	const struct bl_node	*n;
 	const struct bl_mpair	*pv;
 	uint32_t		 left;	/* children not yet visited */
-	size_t			 plen;	/* length of this container's prefix */
+	size_t			 plen;	/* this container's prefix */
 };
 
 struct flat {

@@ -13,7 +13,7 @@
 
 struct isect {
 	struct bl_node	*name;		/* STR */
-	struct bl_node	*opts;		/* MAP: option -> SEQ of lines */
+	struct bl_node	*opts;		/* option -> SEQ of lines */
 };
 
 struct iload {
@@ -168,22 +168,22 @@ ini_lines(struct iload *il, const char *data, size_t len)
 				const char *h = val + 1;
 				size_t hl = xl - 2;
 
-				if (seen_add(il, h, hl, NULL, 0, &dup) == -1)
-					return -1;
 				curvals = NULL;
 				sectname = h;
 				sl = hl;
-				if (dup) {
-					bl_seterr(ctx, lineno, 1, "section '%.*s' "
-					    "already exists (configparser is "
-					    "strict)", (int)hl, h);
-					return -1;
-				}
+				/* DEFAULT is never in _sections: no dup check */
 				if (hl == 7 && memcmp(h, "DEFAULT", 7) == 0) {
 					cursect = il->defaults;
-					/* DEFAULT may be re-opened */
-					(void)kvmap_del(il->seen, h, hl);
 					continue;
+				}
+				if (seen_add(il, h, hl, NULL, 0, &dup) == -1)
+					return -1;
+				if (dup) {
+					bl_seterr(ctx, lineno, 1, "section "
+					    "'%.*s' already exists "
+					    "(configparser is strict)",
+					    (int)hl, h);
+					return -1;
 				}
 				if (il->nsec == il->capsec) {
 					size_t nc = il->capsec ? il->capsec * 2 :

@@ -58,13 +58,18 @@ strip_comments(const char *s, size_t len, size_t *olen)
 	return b;
 }
 
-/* Nesting depth of arrays/objects, outside strings; offset of the excess. */
+/*
+ * Before jansson (recursive, and a whole tree in memory) sees the text:
+ * the offset where nesting first exceeds max, or where the number of
+ * values (commas and openers outside strings bound it) exceeds maxvals.
+ */
 static size_t
-depth_excess(const char *s, size_t len, size_t max)
+prescan(const char *s, size_t len, size_t max, size_t maxvals, int *toomany)
 {
-	size_t i, d = 0;
+	size_t i, d = 0, vals = 1;
 	int instr = 0;
 
+	*toomany = 0;
 	for (i = 0; i < len; i++) {
 		if (instr) {
 			if (s[i] == '\\')
@@ -81,6 +86,10 @@ depth_excess(const char *s, size_t len, size_t max)
 		case '{':
 			if (++d > max)
 				return i;
+			vals++;
+			break;
+		case ',':
+			vals++;
 			break;
 		case ']':
 		case '}':
@@ -89,6 +98,10 @@ depth_excess(const char *s, size_t len, size_t max)
 			break;
 		default:
 			break;
+		}
+		if (vals > maxvals) {
+			*toomany = 1;
+			return i;
 		}
 	}
 	return (size_t)-1;
@@ -221,7 +234,7 @@ bl_load_json(struct bl_ctx *ctx, const char *data, size_t len, int comments,
 	char *buf = NULL;
 	const char *p = data, *note = "";
 	size_t n = len, off, line, col;
-	int rc = -1;
+	int rc = -1, toomany;
 
 	*root = NULL;
 	*soft = 0;
@@ -233,10 +246,16 @@ bl_load_json(struct bl_ctx *ctx, const char *data, size_t len, int comments,
 		p = buf;
 		note = " (after comment stripping)";
 	}
-	if ((off = depth_excess(p, n, ctx->lim.max_depth)) != (size_t)-1) {
+	off = prescan(p, n, ctx->lim.max_depth, ctx->max_nodes / 2, &toomany);
+	if (off != (size_t)-1) {
 		bl_linecol(p, n, off, &line, &col);
-		bl_seterr(ctx, line, col, "nesting deeper than %zu levels "
-		    "(max_depth)%s", ctx->lim.max_depth, note);
+		if (toomany)
+			bl_seterr(ctx, line, col, "more than %zu values in the "
+			    "file (limit derived from max_keys)%s",
+			    ctx->max_nodes / 2, note);
+		else
+			bl_seterr(ctx, line, col, "nesting deeper than %zu "
+			    "levels (max_depth)%s", ctx->lim.max_depth, note);
 		goto cleanup;
 	}
 	j = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);

@@ -466,7 +466,7 @@ py_yaml_int(struct bl_ctx *ctx, const char *s, size_t len, const char **out,
 			memset(&part, 0, sizeof(part));
 			r = py_int(ctx, p, plen, 10, &part, &ineg);
 			if (r == PI_OK && ineg)
-				r = PI_INVALID;	/* signed parts: not modelled */
+				r = PI_INVALID;	/* not modelled */
 			if (r == PI_OK) {
 				ctx->bignum_work += acc.n + 1;
 				if (ctx->bignum_work > BL_BIGNUM_WORK_MAX)
@@ -718,7 +718,8 @@ yaml11_is_float(const char *s, size_t n)
 		signed_ = 1;
 	}
 	if (n - i == 4 && s[i] == '.' && (memcmp(s + i + 1, "inf", 3) == 0 ||
-	    memcmp(s + i + 1, "Inf", 3) == 0 || memcmp(s + i + 1, "INF", 3) == 0))
+	    memcmp(s + i + 1, "Inf", 3) == 0 ||
+	    memcmp(s + i + 1, "INF", 3) == 0))
 		return 1;
 	if (i < n && s[i] == '.') {
 		/* \.[0-9][0-9_]*(?:[eE][-+][0-9]+)? -- no sign allowed */

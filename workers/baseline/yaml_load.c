@@ -27,10 +27,10 @@ struct yload {
 	struct bl_ctx	*ctx;
 	struct yframe	*fr;
 	size_t		 nfr, capfr;
-	struct kvmap	*anchors;	/* name -> node pointer, 0 while open */
+	struct kvmap	*anchors;	/* name -> node, NULL while open */
 	struct bl_node	*root;
 	int		 ndocs;
-	int		 soft;		/* failure is a YAML error, not a limit */
+	int		 soft;		/* a YAML error, not a limit */
 };
 
 static void
