@@ -68,6 +68,12 @@ http_cb(struct evhttp_request *req, void *arg)
 			jbuf_printf(&b, "{\"status\":\"NOT_READY\",\"detail\":"
 			    "\"worker %s is not running\"}\n", why);
 			reply(req, 503, "application/json", b.p, b.len);
+		} else if (sup->nself_heal > 0 && sup->orch_up != 1) {
+			jbuf_printf(&b, "{\"status\":\"NOT_READY\",\"detail\":"
+			    "\"orchestrator %s unreachable (Ping failed); "
+			    "%zu rules need it for self-heal\"}\n",
+			    sup->conf->orchestrator_addr, sup->nself_heal);
+			reply(req, 503, "application/json", b.p, b.len);
 		} else {
 			jbuf_printf(&b, "{\"status\":\"READY\","
 			    "\"active_watchers\":%zu}\n", sup->nrules);

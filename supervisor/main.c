@@ -267,6 +267,7 @@ sup_reload(struct sup *sup)
 		metrics_remove_series(sup->metrics,
 		    METRIC_LAST_POLL_TIMESTAMP_SECONDS, rl);
 	}
+	sup_orch_stop(sup);
 	sup_rules_free(sup);
 	sup_workers_free(sup);
 	conf_free(sup->conf);
@@ -281,6 +282,9 @@ sup_reload(struct sup *sup)
 		log_warnx("reload: %s", err);
 		return;
 	}
+	if (sup_orch_start(sup, err, sizeof(err)) == -1)
+		log_warnx("reload: orchestrator client: %s; self-heal is off",
+		    err);
 	sup_workers_init(sup);
 	sup_workers_start(sup);
 	sup_rules_start(sup);
@@ -390,6 +394,8 @@ main(int argc, char **argv)
 	}
 	if (sup_rules_init(&sup, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (sup_orch_start(&sup, err, sizeof(err)) == -1)
+		fatalx("orchestrator client: %s", err);
 	sup_workers_init(&sup);
 	if (sup_http_start(&sup, sup.conf->admin_addr, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -415,6 +421,7 @@ main(int argc, char **argv)
 	event_base_dispatch(sup.base);
 
 	sup_workers_reap(&sup);
+	sup_orch_stop(&sup);
 	sup_rules_free(&sup);
 	sup_workers_free(&sup);
 	sup_http_stop(&sup);

@@ -79,6 +79,7 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 
 		r->sup = sup;
 		r->conf = cr;
+		heal_state_init(&r->heal);
 		r->ds = conf_datasource_byname(c, cr->datasource);
 		if (r->ds == NULL) {
 			snprintf(err, errlen, "rule '%s': no datasource '%s'",
@@ -147,6 +148,9 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 			metrics_touch(sup->metrics,
 			    METRIC_POLL_DURATION_SECONDS, dl);
 			metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
+			if (cr->self_heal)
+				metrics_set(sup->metrics,
+				    METRIC_HEAL_INEFFECTIVE, rl, 0);
 		}
 	}
 	rc = 0;
@@ -166,6 +170,8 @@ sup_rules_free(struct sup *sup)
 
 		if (r->ev_timer != NULL)
 			event_free(r->ev_timer);
+		if (r->ev_heal_retry != NULL)
+			event_free(r->ev_heal_retry);
 		rule_reset_read(r);
 		kvmap_free(r->baseline);
 		kvmap_free(r->bl_pending);
@@ -460,6 +466,7 @@ rule_report(struct sup_rule *r)
 		log_fields(LOG_LVL_INFO, f.p, "OK: rule %s, %zu keys match Git",
 		    r->conf->name, kvmap_count(r->baseline));
 		r->last_state = 1;
+		sup_rule_heal_ok(r);
 	} else {
 		jbuf_field(&f, "result", "drift");
 		jbuf_field(&f, "marker", r->marker_present ? "present" :
@@ -473,7 +480,7 @@ rule_report(struct sup_rule *r)
 		    kvmap_count(r->baseline));
 		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
 		r->last_state = 2;
-		/* self-heal arrives with the orchestrator client (gRPC) */
+		sup_rule_heal_drift(r, res);	/* self_heal: true only */
 	}
 	jbuf_free(&f);
 	diff_free(res);

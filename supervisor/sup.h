@@ -15,7 +15,9 @@
 #include "chan.h"
 #include "conf.h"
 #include "kvmap.h"
+#include "breaker.h"
 #include "diff.h"
+#include "heal.h"
 #include "metrics.h"
 
 #define WORKER_RESTART_BACKOFF_MIN_MS	500
@@ -92,6 +94,10 @@ struct sup_rule {
 	int			 marker_present;
 	int			 last_state;	/* 0 none, 1 ok, 2 drift, 3 unknown */
 	unsigned int		 polls;
+	/* self-heal (self_heal: true) */
+	struct heal_state	 heal;
+	struct event		*ev_heal_retry;
+	char			 heal_reason[512];
 };
 
 struct sup {
@@ -107,6 +113,15 @@ struct sup {
 	struct evhttp		*http;
 	struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_sigchld;
 	struct event		*ev_tick, *ev_shutdown;
+	/* orchestrator: TriggerSync (SyncDatasource) and Ping over gRPC */
+	struct grpc_client	*grpc;
+	struct breaker		 orch_breaker;
+	struct heal_params	 heal_params;
+	struct event		*ev_ping;
+	int			 orch_up;	/* last Ping answered */
+	int			 ping_inflight;
+	size_t			 nself_heal;	/* rules with self_heal */
+	uint64_t		 generation;	/* bumped on reload */
 	int			 stopping;
 	int			 exit_code;
 };
@@ -137,6 +152,12 @@ void	sup_rule_worker_lost(struct sup *, enum worker_kind, const char *why);
 /* a message from a worker, validated by the codec; -1 = out of protocol */
 int	sup_rule_baseline_reply(struct sup *, const struct ipc_baseline_reply *);
 int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
+
+/* heal.c glue in orch.c */
+int	sup_orch_start(struct sup *, char *err, size_t errlen);
+void	sup_orch_stop(struct sup *);
+void	sup_rule_heal_drift(struct sup_rule *, const struct diff_result *);
+void	sup_rule_heal_ok(struct sup_rule *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);

@@ -1,0 +1,409 @@
+/*
+ * The orchestrator side of self-heal: the TriggerSync call
+ * (vartrack.v1.Watcher/SyncDatasource) for rules with self_heal: true,
+ * Ping for readiness, and the circuit breaker on the orchestrator.
+ * When to call is heal.c's policy; the call is grpc.c's, driven by the
+ * event loop so a slow or hung orchestrator never delays a poll.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "grpc.h"
+#include "log.h"
+#include "sup.h"
+
+#define HEAL_REASON_KEYS	5	/* key names in the reason text */
+#define PING_TIMEOUT_MS		3000
+
+/* a call in flight names its rule by id and generation, never by pointer:
+ * a reload may free the rule before the answer comes */
+struct heal_call {
+	struct sup	*sup;
+	unsigned int	 rule_id;
+	uint64_t	 generation;
+	uint64_t	 started_ms;
+};
+
+static void
+orch_breaker_gauge(struct sup *sup)
+{
+	const char *l[] = { sup->conf->orchestrator_addr };
+
+	metrics_set(sup->metrics, METRIC_ORCH_CIRCUIT_STATE, l,
+	    (double)sup->orch_breaker.state);
+}
+
+static void
+orch_breaker_changed(struct sup *sup)
+{
+	struct jbuf f;
+
+	jbuf_init(&f);
+	jbuf_field(&f, "orchestrator", sup->conf->orchestrator_addr);
+	jbuf_field(&f, "circuit", breaker_state_name(sup->orch_breaker.state));
+	if (sup->orch_breaker.state == BR_OPEN)
+		log_fields(LOG_LVL_WARN, f.p, "orchestrator circuit open: no "
+		    "heal calls for %llu ms", (unsigned long long)
+		    breaker_wait_ms(&sup->orch_breaker, now_ms()));
+	else
+		log_fields(LOG_LVL_INFO, f.p, "orchestrator circuit %s",
+		    breaker_state_name(sup->orch_breaker.state));
+	jbuf_free(&f);
+	orch_breaker_gauge(sup);
+}
+
+static void
+ping_done(const struct grpc_result *res, void *arg)
+{
+	struct sup *sup = arg;
+	const char *l[] = { sup->conf->orchestrator_addr };
+	int up = res->error == NULL;
+
+	sup->ping_inflight = 0;
+	if (up != sup->orch_up || sup->orch_up == -1) {
+		if (up)
+			log_info("orchestrator %s answers Ping",
+			    sup->conf->orchestrator_addr);
+		else
+			log_warnx("orchestrator %s unreachable: %s",
+			    sup->conf->orchestrator_addr, res->error);
+	}
+	sup->orch_up = up;
+	metrics_set(sup->metrics, METRIC_ORCH_UP, l, up);
+}
+
+static void
+ping_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup *sup = arg;
+	struct timeval tv;
+	char err[256];
+
+	(void)fd;
+	(void)ev;
+	if (!sup->ping_inflight && !sup->stopping) {
+		if (grpc_ping(sup->grpc, PING_TIMEOUT_MS, ping_done, sup, err,
+		    sizeof(err)) == 0)
+			sup->ping_inflight = 1;
+		else
+			log_warnx("Ping: %s", err);
+	}
+	tv.tv_sec = (time_t)(sup->conf->ping_interval_ms / 1000);
+	tv.tv_usec = (suseconds_t)(sup->conf->ping_interval_ms % 1000) * 1000;
+	evtimer_add(sup->ev_ping, &tv);
+}
+
+int
+sup_orch_start(struct sup *sup, char *err, size_t errlen)
+{
+	struct vtw_conf *c = sup->conf;
+	struct grpc_opts o;
+	size_t i;
+
+	sup->nself_heal = 0;
+	for (i = 0; i < sup->nrules; i++)
+		if (sup->rules[i].conf->self_heal)
+			sup->nself_heal++;
+	sup->heal_params.retry_initial_ms = c->retry_initial_ms;
+	sup->heal_params.retry_max_ms = c->retry_max_ms;
+	sup->heal_params.retry_attempts = c->retry_attempts;
+	sup->heal_params.flap_limit = c->flap_limit;
+	sup->heal_params.flap_holdoff_ms = c->flap_holdoff_ms;
+	breaker_init(&sup->orch_breaker, c->breaker_failures,
+	    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
+	orch_breaker_gauge(sup);
+	memset(&o, 0, sizeof(o));
+	o.addr = c->orchestrator_addr;
+	o.ca_file = c->tls_ca_file;
+	o.cert_file = c->tls_cert_file;
+	o.key_file = c->tls_key_file;
+	if ((sup->grpc = grpc_client_new(sup->base, &o, err, errlen)) == NULL)
+		return -1;
+	sup->orch_up = -1;
+	if (sup->nself_heal == 0)
+		return 0;	/* nothing will call it: do not nag it either */
+	if ((sup->ev_ping = evtimer_new(sup->base, ping_cb, sup)) == NULL)
+		fatalx("evtimer_new");
+	ping_cb(-1, 0, sup);	/* at startup, then every ping_interval */
+	log_info("self-heal on for %zu rule%s via %s (%s)", sup->nself_heal,
+	    sup->nself_heal == 1 ? "" : "s", c->orchestrator_addr,
+	    c->tls_ca_file || c->tls_cert_file ? "TLS" : "plaintext h2c");
+	return 0;
+}
+
+void
+sup_orch_stop(struct sup *sup)
+{
+	if (sup->ev_ping != NULL)
+		event_free(sup->ev_ping);
+	sup->ev_ping = NULL;
+	/* in-flight callbacks run now, cancelled; they find no rule */
+	sup->generation++;
+	grpc_client_free(sup->grpc);
+	sup->grpc = NULL;
+}
+
+static struct sup_rule *
+heal_call_rule(struct heal_call *hc)
+{
+	if (hc->generation != hc->sup->generation ||
+	    hc->rule_id >= hc->sup->nrules)
+		return NULL;
+	return &hc->sup->rules[hc->rule_id];
+}
+
+/* Statuses worth retrying; the rest means "this call will not work". */
+static int
+status_retryable(const struct grpc_result *res)
+{
+	if (res->transport)
+		return 1;	/* connect, TLS, timeout, framing */
+	switch (res->grpc_status) {
+	case 1:		/* CANCELLED */
+	case 2:		/* UNKNOWN */
+	case 4:		/* DEADLINE_EXCEEDED */
+	case 8:		/* RESOURCE_EXHAUSTED */
+	case 10:	/* ABORTED */
+	case 13:	/* INTERNAL */
+	case 14:	/* UNAVAILABLE */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+rule_heal_retry_at(struct sup_rule *r)
+{
+	uint64_t now = now_ms(), at = r->heal.next_ms;
+	uint64_t wait = breaker_wait_ms(&r->sup->orch_breaker, now);
+	struct timeval tv;
+
+	if (now + wait > at)
+		at = now + wait;
+	/* re-poll then: the call goes out only if the drift is still there */
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000);
+	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	evtimer_add(r->ev_heal_retry, &tv);
+}
+
+static void
+heal_done(const struct grpc_result *res, void *arg)
+{
+	struct heal_call *hc = arg;
+	struct sup *sup = hc->sup;
+	struct sup_rule *r = heal_call_rule(hc);
+	char task[GRPC_SYNC_TASK_ID_MAX + 1], status[GRPC_SYNC_TASK_ID_MAX + 1];
+	char err[512];
+	struct jbuf f;
+	int ok, retryable, changed;
+	const char *dl[1];
+
+	if (r == NULL) {
+		free(hc);
+		return;		/* reloaded or stopping meanwhile */
+	}
+	dl[0] = r->ds->name;
+	ok = grpc_sync_decode(res, task, sizeof(task), status, sizeof(status),
+	    err, sizeof(err)) == 0;
+	retryable = ok ? 0 : status_retryable(res);
+	jbuf_init(&f);
+	jbuf_field(&f, "rule", r->conf->name);
+	jbuf_field(&f, "datasource", r->ds->name);
+	jbuf_field(&f, "orchestrator", sup->conf->orchestrator_addr);
+	jbuf_field_int(&f, "elapsed_ms", (long long)res->elapsed_ms);
+	if (ok) {
+		jbuf_field(&f, "task_id", task);
+		jbuf_field(&f, "status", status);
+		jbuf_field(&f, "result", "heal_accepted");
+		log_fields(LOG_LVL_INFO, f.p, "heal requested for rule %s: "
+		    "orchestrator task %s (%s)", r->conf->name, task, status);
+		metrics_inc(sup->metrics, METRIC_HEAL_TOTAL, dl, 1);
+		changed = breaker_success(&sup->orch_breaker);
+	} else {
+		jbuf_field(&f, "grpc_status", grpc_status_name(res->grpc_status));
+		jbuf_field(&f, "error", err);
+		jbuf_field(&f, "result", "heal_failed");
+		jbuf_field(&f, "retry", retryable ? "yes" : "no");
+		log_fields(LOG_LVL_WARN, f.p, "heal call for rule %s failed: %s",
+		    r->conf->name, err);
+		metrics_inc(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl, 1);
+		changed = breaker_failure(&sup->orch_breaker, now_ms());
+	}
+	jbuf_free(&f);
+	if (changed)
+		orch_breaker_changed(sup);
+	heal_on_result(&r->heal, &sup->heal_params, ok, retryable, now_ms());
+	if (!ok)
+		rule_heal_retry_at(r);
+	free(hc);
+}
+
+/* The retry timer: poll again now; a drift still there calls again. */
+static void
+heal_retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_rule *r = arg;
+	struct timeval now0 = { 0, 0 };
+
+	(void)fd;
+	(void)ev;
+	if (r->phase == RP_IDLE && !r->sup->stopping)
+		evtimer_add(r->ev_timer, &now0);
+}
+
+/* A short signature of what drifted: keys and the values read. */
+static uint64_t
+drift_signature(const struct diff_result *res)
+{
+	const struct diff_entry *arrs[3] = { res->changed, res->missing,
+	    res->extra };
+	size_t ns[3] = { res->nchanged, res->nmissing, res->nextra }, i, j;
+	uint64_t h = 1469598103934665603ULL, x;
+
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < ns[i]; j++) {
+			const struct diff_entry *e = &arrs[i][j];
+
+			x = kv_fnv1a64(e->key, e->keylen) * 31 + i;
+			if (e->actual != NULL)
+				x ^= kv_fnv1a64(e->actual, e->actual_len);
+			h = (h ^ x) * 1099511628211ULL;
+		}
+	return h;
+}
+
+/* "drift in 3 keys: a, b, c" (names only, never values) */
+static void
+heal_reason(struct sup_rule *r, const struct diff_result *res)
+{
+	const struct diff_entry *arrs[3] = { res->changed, res->missing,
+	    res->extra };
+	size_t ns[3] = { res->nchanged, res->nmissing, res->nextra }, i, j;
+	size_t shown = 0, total = ns[0] + ns[1] + ns[2];
+	struct jbuf b;
+
+	jbuf_init(&b);
+	jbuf_printf(&b, "self-heal: drift in %zu key%s detected by "
+	    "vartrack-watcher: ", total, total == 1 ? "" : "s");
+	for (i = 0; i < 3 && shown < HEAL_REASON_KEYS; i++)
+		for (j = 0; j < ns[i] && shown < HEAL_REASON_KEYS; j++) {
+			if (shown++)
+				jbuf_cat(&b, ", ");
+			jbuf_printf(&b, "%.*s", (int)(arrs[i][j].keylen > 64 ?
+			    64 : arrs[i][j].keylen), arrs[i][j].key);
+		}
+	if (total > shown)
+		jbuf_printf(&b, " (+%zu more)", total - shown);
+	snprintf(r->heal_reason, sizeof(r->heal_reason), "%s",
+	    b.p ? b.p : "self-heal: drift detected by vartrack-watcher");
+	jbuf_free(&b);
+}
+
+void
+sup_rule_heal_ok(struct sup_rule *r)
+{
+	const char *rl[] = { r->ds->name, r->conf->name };
+	struct jbuf f;
+
+	if (!r->conf->self_heal)
+		return;
+	if (r->heal.flapping)
+		metrics_set(r->sup->metrics, METRIC_HEAL_INEFFECTIVE, rl, 0);
+	if (heal_on_ok(&r->heal)) {
+		jbuf_init(&f);
+		jbuf_field(&f, "rule", r->conf->name);
+		jbuf_field(&f, "result", "heal_verified");
+		log_fields(LOG_LVL_INFO, f.p, "heal verified: rule %s matches "
+		    "Git again", r->conf->name);
+		jbuf_free(&f);
+	}
+}
+
+void
+sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
+{
+	struct sup *sup = r->sup;
+	const char *rl[] = { r->ds->name, r->conf->name };
+	struct grpc_sync_req req;
+	struct heal_call *hc;
+	enum heal_decision d;
+	char err[256];
+	struct jbuf f;
+	uint64_t now = now_ms();
+
+	if (!r->conf->self_heal || sup->grpc == NULL)
+		return;
+	if (r->ev_heal_retry == NULL &&
+	    (r->ev_heal_retry = evtimer_new(sup->base, heal_retry_cb, r)) ==
+	    NULL)
+		fatalx("evtimer_new");
+	heal_reason(r, res);
+	d = heal_on_drift(&r->heal, &sup->heal_params, drift_signature(res),
+	    now);
+	if (d == HEAL_FLAP_DETECTED) {
+		jbuf_init(&f);
+		jbuf_field(&f, "rule", r->conf->name);
+		jbuf_field(&f, "datasource", r->ds->name);
+		jbuf_field(&f, "result", "heal_ineffective");
+		jbuf_field(&f, "reason", r->heal_reason);
+		jbuf_field_int(&f, "holdoff_ms",
+		    (long long)(r->heal.holdoff_until - now));
+		log_fields(LOG_LVL_WARN, f.p, "heal ineffective for rule %s: "
+		    "the same drift came back after %u accepted heals; "
+		    "something keeps re-writing these keys. No heal calls "
+		    "for %llu ms", r->conf->name, sup->heal_params.flap_limit,
+		    (unsigned long long)(r->heal.holdoff_until - now));
+		jbuf_free(&f);
+		metrics_set(sup->metrics, METRIC_HEAL_INEFFECTIVE, rl, 1);
+		return;
+	}
+	if (d != HEAL_CALL) {
+		log_debug("rule %s: no heal call: %s", r->conf->name,
+		    heal_decision_name(d));
+		return;
+	}
+	if (!breaker_allow(&sup->orch_breaker, now)) {
+		/* fail fast: no call while the circuit is open */
+		r->heal.inflight = 0;
+		log_debug("rule %s: orchestrator circuit open, no heal call",
+		    r->conf->name);
+		rule_heal_retry_at(r);
+		return;
+	}
+	if (sup->orch_breaker.state == BR_HALF_OPEN)
+		orch_breaker_changed(sup);
+	memset(&req, 0, sizeof(req));
+	req.datasource = r->ds->name;
+	req.platform = r->conf->platform;
+	req.tenant = r->conf->tenant_id;
+	req.env = r->env;
+	req.reason = r->heal_reason;
+	if ((hc = calloc(1, sizeof(*hc))) == NULL)
+		fatal("calloc");
+	hc->sup = sup;
+	hc->rule_id = r->conf->id;
+	hc->generation = sup->generation;
+	hc->started_ms = now;
+	if (grpc_sync_datasource(sup->grpc, &req, sup->conf->heal_timeout_ms,
+	    heal_done, hc, err, sizeof(err)) == -1) {
+		free(hc);
+		log_warnx("rule %s: cannot start the heal call: %s",
+		    r->conf->name, err);
+		heal_on_result(&r->heal, &sup->heal_params, 0, 1, now);
+		rule_heal_retry_at(r);
+		return;
+	}
+	jbuf_init(&f);
+	jbuf_field(&f, "rule", r->conf->name);
+	jbuf_field(&f, "datasource", r->ds->name);
+	jbuf_field(&f, "reason", r->heal_reason);
+	jbuf_field(&f, "result", "heal_call");
+	log_fields(LOG_LVL_INFO, f.p, "calling SyncDatasource on %s for rule "
+	    "%s", sup->conf->orchestrator_addr, r->conf->name);
+	jbuf_free(&f);
+}

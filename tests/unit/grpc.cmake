@@ -1,0 +1,19 @@
+# gRPC client (supervisor/grpc.c): pure helpers, and calls on a libevent
+# loop against tests/integration/orchestrator_peer.py (a grpcio server run
+# with /usr/bin/python3, or $VTW_PYTHON) over h2c, TLS and mTLS; the TLS
+# material is made per test by tests/integration/certs.sh (openssl).
+# Included from tests/CMakeLists.txt:  include(unit/grpc.cmake OPTIONAL)
+# Paths are relative to this file so a scratch project can include it.
+if(NOT TARGET vtw_grpc_proto)
+	include(${CMAKE_CURRENT_LIST_DIR}/../../proto/grpc.cmake)
+endif()
+get_filename_component(_vtw_grpc_root ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
+vtw_test(test_grpc
+	SOURCES
+		${CMAKE_CURRENT_LIST_DIR}/test_grpc.c
+		${_vtw_grpc_root}/supervisor/grpc.c
+	LIBS vtw_common vtw_grpc_proto PkgConfig::LIBEVENT PkgConfig::CURL)
+target_include_directories(test_grpc PRIVATE ${_vtw_grpc_root}/supervisor)
+target_compile_definitions(test_grpc PRIVATE
+	VTW_GRPC_PEER="${_vtw_grpc_root}/tests/integration/orchestrator_peer.py"
+	VTW_GRPC_CERTS_SH="${_vtw_grpc_root}/tests/integration/certs.sh")
