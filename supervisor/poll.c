@@ -232,10 +232,11 @@ rule_cycle_end(struct sup_rule *r)
 		malloc_trim(0);	/* the read maps of a big rule were just freed */
 	if (sup->stopping)
 		return;
-	/* interval measured from the start of this cycle, with jitter */
+	/* interval measured from the start of this cycle, with +-2.5%
+	 * jitter so rules spread out without drifting later on average */
 	next = took >= r->interval_ms ? 0 : r->interval_ms - took;
-	if (jitter > 0)
-		next += arc4random_uniform((uint32_t)jitter + 1);
+	if (jitter > 0 && next > jitter / 2)
+		next = next - jitter / 2 + arc4random_uniform((uint32_t)jitter + 1);
 	rule_schedule(r, next);
 }
 
