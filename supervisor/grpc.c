@@ -1239,3 +1239,13 @@ grpc_sync_decode(const struct grpc_result *res, char *task_id,
 		vartrack__v1__sync_datasource_response__free_unpacked(m, NULL);
 	return rv;
 }
+
+const struct grpc_api vtw_grpc_api = {
+	.version = GRPC_API_VERSION,
+	.client_new = grpc_client_new,
+	.client_free = grpc_client_free,
+	.sync_datasource = grpc_sync_datasource,
+	.sync_decode = grpc_sync_decode,
+	.ping = grpc_ping,
+	.status_name = grpc_status_name,
+};

@@ -241,4 +241,28 @@ size_t	grpc_percent_decode(char *out, size_t outlen, const char *in,
  */
 int	grpc_timeout_format(char *out, size_t outlen, uint64_t ms);
 
+/*
+ * The client is built as a loadable module (vartrack-grpc.so, next to the
+ * workers) that the supervisor dlopen()s only when some rule has
+ * self_heal: true: libcurl and its TLS stack then cost nothing to a
+ * watcher that never heals. The module exports this table.
+ */
+#define GRPC_API_SYMBOL		"vtw_grpc_api"
+#define GRPC_API_VERSION	1
+struct grpc_api {
+	int	version;
+	struct grpc_client *(*client_new)(struct event_base *,
+		    const struct grpc_opts *, char *, size_t);
+	void	(*client_free)(struct grpc_client *);
+	int	(*sync_datasource)(struct grpc_client *,
+		    const struct grpc_sync_req *, uint64_t, grpc_done_fn, void *,
+		    char *, size_t);
+	int	(*sync_decode)(const struct grpc_result *, char *, size_t,
+		    char *, size_t, char *, size_t);
+	int	(*ping)(struct grpc_client *, uint64_t, grpc_done_fn, void *,
+		    char *, size_t);
+	const char *(*status_name)(int);
+};
+extern const struct grpc_api vtw_grpc_api;
+
 #endif

@@ -5,6 +5,7 @@
  * When to call is heal.c's policy; the call is grpc.c's, driven by the
  * event loop so a slow or hung orchestrator never delays a poll.
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,36 @@
 #include "sup.h"
 
 #define HEAL_REASON_KEYS	5	/* key names in the reason text */
+#define GRPC_MODULE		"vartrack-grpc.so"
+
+static const struct grpc_api *G;	/* the loaded gRPC client module */
+static void *grpc_module;
+
+/* Load the gRPC client module once (see grpc.h). */
+static int
+grpc_load(const char *dir, char *err, size_t errlen)
+{
+	char path[4200];
+	const struct grpc_api *api;
+
+	if (G != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, GRPC_MODULE);
+	if ((grpc_module = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
+		return -1;
+	}
+	api = dlsym(grpc_module, GRPC_API_SYMBOL);
+	if (api == NULL || api->version != GRPC_API_VERSION) {
+		snprintf(err, errlen, "%s: no compatible %s", path,
+		    GRPC_API_SYMBOL);
+		dlclose(grpc_module);
+		grpc_module = NULL;
+		return -1;
+	}
+	G = api;
+	return 0;
+}
 #define PING_TIMEOUT_MS		3000
 
 /* a call in flight names its rule by id and generation, never by pointer:
@@ -85,7 +116,7 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	if (!sup->ping_inflight && !sup->stopping) {
-		if (grpc_ping(sup->grpc, PING_TIMEOUT_MS, ping_done, sup, err,
+		if (G->ping(sup->grpc, PING_TIMEOUT_MS, ping_done, sup, err,
 		    sizeof(err)) == 0)
 			sup->ping_inflight = 1;
 		else
@@ -115,16 +146,19 @@ sup_orch_start(struct sup *sup, char *err, size_t errlen)
 	breaker_init(&sup->orch_breaker, c->breaker_failures,
 	    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
 	orch_breaker_gauge(sup);
+	sup->orch_up = -1;
+	if (sup->nself_heal == 0)
+		return 0;	/* no client, no TLS library state, no Ping */
+	if (grpc_load(c->worker_dir ? c->worker_dir : sup->self_dir, err,
+	    errlen) == -1)
+		return -1;
 	memset(&o, 0, sizeof(o));
 	o.addr = c->orchestrator_addr;
 	o.ca_file = c->tls_ca_file;
 	o.cert_file = c->tls_cert_file;
 	o.key_file = c->tls_key_file;
-	if ((sup->grpc = grpc_client_new(sup->base, &o, err, errlen)) == NULL)
+	if ((sup->grpc = G->client_new(sup->base, &o, err, errlen)) == NULL)
 		return -1;
-	sup->orch_up = -1;
-	if (sup->nself_heal == 0)
-		return 0;	/* nothing will call it: do not nag it either */
 	if ((sup->ev_ping = evtimer_new(sup->base, ping_cb, sup)) == NULL)
 		fatalx("evtimer_new");
 	ping_cb(-1, 0, sup);	/* at startup, then every ping_interval */
@@ -142,7 +176,8 @@ sup_orch_stop(struct sup *sup)
 	sup->ev_ping = NULL;
 	/* in-flight callbacks run now, cancelled; they find no rule */
 	sup->generation++;
-	grpc_client_free(sup->grpc);
+	if (sup->grpc != NULL)
+		G->client_free(sup->grpc);
 	sup->grpc = NULL;
 }
 
@@ -208,7 +243,7 @@ heal_done(const struct grpc_result *res, void *arg)
 		return;		/* reloaded or stopping meanwhile */
 	}
 	dl[0] = r->ds->name;
-	ok = grpc_sync_decode(res, task, sizeof(task), status, sizeof(status),
+	ok = G->sync_decode(res, task, sizeof(task), status, sizeof(status),
 	    err, sizeof(err)) == 0;
 	retryable = ok ? 0 : status_retryable(res);
 	jbuf_init(&f);
@@ -225,7 +260,7 @@ heal_done(const struct grpc_result *res, void *arg)
 		metrics_inc(sup->metrics, METRIC_HEAL_TOTAL, dl, 1);
 		changed = breaker_success(&sup->orch_breaker);
 	} else {
-		jbuf_field(&f, "grpc_status", grpc_status_name(res->grpc_status));
+		jbuf_field(&f, "grpc_status", G->status_name(res->grpc_status));
 		jbuf_field(&f, "error", err);
 		jbuf_field(&f, "result", "heal_failed");
 		jbuf_field(&f, "retry", retryable ? "yes" : "no");
@@ -389,7 +424,7 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 	hc->rule_id = r->conf->id;
 	hc->generation = sup->generation;
 	hc->started_ms = now;
-	if (grpc_sync_datasource(sup->grpc, &req, sup->conf->heal_timeout_ms,
+	if (G->sync_datasource(sup->grpc, &req, sup->conf->heal_timeout_ms,
 	    heal_done, hc, err, sizeof(err)) == -1) {
 		free(hc);
 		log_warnx("rule %s: cannot start the heal call: %s",

@@ -38,6 +38,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent import futures
 
@@ -141,6 +142,7 @@ class Peer:
             "request_len": len(request),
             "metadata": md,
             "deadline_s": None if rem is None else round(rem, 3),
+            "t": round(time.time(), 6),
         }
         with log_lock, open(self.log, "a", encoding="utf-8") as f:
             f.write(json.dumps(line, sort_keys=True, separators=(",", ":"))
