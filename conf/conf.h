@@ -31,6 +31,10 @@
 #define CONF_DEFAULT_FLAP_LIMIT		3
 #define CONF_DEFAULT_FLAP_HOLDOFF_MS	300000
 #define CONF_DEFAULT_PING_INTERVAL_MS	10000
+/* per-datasource circuit breaker */
+#define CONF_DEFAULT_DS_BREAKER_FAILURES	3
+#define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
+#define CONF_DEFAULT_DS_BREAKER_MAX_MS		300000
 #define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
 
 struct conf_pair {
@@ -68,6 +72,9 @@ struct conf_datasource {
 	int			 db;
 	uint64_t		 connect_timeout_ms;
 	uint64_t		 command_timeout_ms;
+	unsigned int		 breaker_failures;	/* consecutive, to open */
+	uint64_t		 breaker_backoff_ms;	/* first open period */
+	uint64_t		 breaker_max_backoff_ms; /* doubling cap */
 	int			 line, col;
 };
 

@@ -1169,6 +1169,12 @@ h_db(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 static const struct keydef ds_keys[] = {
+	{ "breaker_backoff", h_duration, offsetof(struct conf_datasource,
+	    breaker_backoff_ms), 0, (const void *)(uintptr_t)1 },
+	{ "breaker_failures", h_count, offsetof(struct conf_datasource,
+	    breaker_failures), 0, NULL },
+	{ "breaker_max_backoff", h_duration, offsetof(struct conf_datasource,
+	    breaker_max_backoff_ms), 0, (const void *)(uintptr_t)1 },
 	{ "command_timeout", h_duration, offsetof(struct conf_datasource,
 	    command_timeout_ms), 0, (const void *)(uintptr_t)1 },
 	{ "connect_timeout", h_duration, offsetof(struct conf_datasource,
@@ -1815,6 +1821,9 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		ds->col = v->kids[i]->mark.col;
 		ds->connect_timeout_ms = CONF_DEFAULT_CONNECT_TIMEOUT_MS;
 		ds->command_timeout_ms = CONF_DEFAULT_COMMAND_TIMEOUT_MS;
+		ds->breaker_failures = CONF_DEFAULT_DS_BREAKER_FAILURES;
+		ds->breaker_backoff_ms = CONF_DEFAULT_DS_BREAKER_BACKOFF_MS;
+		ds->breaker_max_backoff_ms = CONF_DEFAULT_DS_BREAKER_MAX_MS;
 		c->ds_hosts.line = c->ds_hosts.col = 0;
 		c->ds_nhosts_given = 0;
 		walk_map(c, &ds_tab, ds, v->kids[i]);

@@ -243,6 +243,12 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		    c->datasources[i].connect_timeout_ms);
 		kv_dur(&b, ind, "command_timeout",
 		    c->datasources[i].command_timeout_ms);
+		jbuf_printf(&b, "%sbreaker_failures: %u\n", ind,
+		    c->datasources[i].breaker_failures);
+		kv_dur(&b, ind, "breaker_backoff",
+		    c->datasources[i].breaker_backoff_ms);
+		kv_dur(&b, ind, "breaker_max_backoff",
+		    c->datasources[i].breaker_max_backoff_ms);
 	}
 
 	jbuf_cat(&b, c->nrules ? "rules:\n" : "rules: []\n");

@@ -79,6 +79,11 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"1 while healing the rule is held off because accepted heals "
 		"did not hold (something keeps re-writing the keys).",
 		LABELS("datasource", "rule"), NULL, 0 },
+	[METRIC_DS_CIRCUIT_STATE] = {
+		"vartrack_watcher_datasource_circuit_state", METRIC_GAUGE,
+		"Circuit breaker on the datasource: 0 closed, 1 open "
+		"(polls skipped), 2 half-open (one probe poll).",
+		LABELS("datasource"), NULL, 0 },
 	[METRIC_BUILD_INFO] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",

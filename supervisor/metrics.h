@@ -58,6 +58,7 @@ enum metric_id {
 	METRIC_ORCH_CIRCUIT_STATE,	/* gauge {addr}: 0 closed, 1 open, 2 half-open */
 	METRIC_ORCH_UP,			/* gauge {addr}: last Ping answered */
 	METRIC_HEAL_INEFFECTIVE,	/* gauge {datasource,rule} */
+	METRIC_DS_CIRCUIT_STATE,	/* gauge {datasource} */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC__COUNT
 };

@@ -66,6 +66,23 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 	size_t i, j;
 	int rc = -1;
 
+	if (c->ndatasources > 0) {
+		if ((sup->dss = calloc(c->ndatasources, sizeof(*sup->dss))) ==
+		    NULL)
+			fatal("calloc");
+		sup->ndss = c->ndatasources;
+		for (i = 0; i < c->ndatasources; i++) {
+			const struct conf_datasource *d = &c->datasources[i];
+			const char *dl[] = { d->name };
+
+			sup->dss[i].conf = d;
+			/* doubling backoff with +-20% jitter, then one probe */
+			breaker_init(&sup->dss[i].br, d->breaker_failures,
+			    d->breaker_backoff_ms, d->breaker_max_backoff_ms, 1,
+			    20);
+			metrics_set(sup->metrics, METRIC_DS_CIRCUIT_STATE, dl, 0);
+		}
+	}
 	if (c->nrules == 0)
 		return 0;
 	if ((sup->rules = calloc(c->nrules, sizeof(*sup->rules))) == NULL)
@@ -87,6 +104,7 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 			goto out;
 		}
 		r->ds_worker = kind_of(r->ds->type);
+		r->sds = &sup->dss[r->ds - c->datasources];
 		free(bm);
 		free(fm);
 		bm = calloc(cr->nbranch_map + 1, sizeof(*bm));
@@ -183,6 +201,46 @@ sup_rules_free(struct sup *sup)
 	free(sup->rules);
 	sup->rules = NULL;
 	sup->nrules = 0;
+	free(sup->dss);
+	sup->dss = NULL;
+	sup->ndss = 0;
+}
+
+static void
+ds_breaker_changed(struct sup *sup, struct sup_ds *d)
+{
+	const char *dl[] = { d->conf->name };
+	struct jbuf f;
+
+	jbuf_init(&f);
+	jbuf_field(&f, "datasource", d->conf->name);
+	jbuf_field(&f, "circuit", breaker_state_name(d->br.state));
+	if (d->br.state == BR_OPEN) {
+		jbuf_field_int(&f, "backoff_ms", (long long)breaker_wait_ms(
+		    &d->br, now_ms()));
+		log_fields(LOG_LVL_WARN, f.p, "datasource %s unreachable: "
+		    "circuit open, its polls are skipped for %llu ms",
+		    d->conf->name, (unsigned long long)breaker_wait_ms(&d->br,
+		    now_ms()));
+	} else
+		log_fields(LOG_LVL_INFO, f.p, "datasource %s circuit %s",
+		    d->conf->name, breaker_state_name(d->br.state));
+	jbuf_free(&f);
+	metrics_set(sup->metrics, METRIC_DS_CIRCUIT_STATE, dl,
+	    (double)d->br.state);
+}
+
+/* The datasource answered (or did not) for this rule's read. */
+static void
+ds_outcome(struct sup_rule *r, int reachable)
+{
+	int changed;
+
+	r->ds_probe = 0;
+	changed = reachable ? breaker_success(&r->sds->br) :
+	    breaker_failure(&r->sds->br, now_ms());
+	if (changed)
+		ds_breaker_changed(r->sup, r->sds);
 }
 
 static void
@@ -228,6 +286,11 @@ rule_cycle_end(struct sup_rule *r)
 	r->phase = RP_IDLE;
 	r->polls++;
 	rule_reset_read(r);
+	if (r->ds_probe) {
+		/* ended before the datasource was asked: let another probe go */
+		r->sds->br.probing = 0;
+		r->ds_probe = 0;
+	}
 	if (r->baseline != NULL && kvmap_count(r->baseline) > 10000)
 		malloc_trim(0);	/* the read maps of a big rule were just freed */
 	if (sup->stopping)
@@ -328,6 +391,19 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	r->cycle_start_ms = now_ms();
 	r->cycle_start_us = now_us();
+	if (!breaker_allow(&r->sds->br, r->cycle_start_ms)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "datasource circuit open (next "
+		    "probe in %llu ms)", (unsigned long long)breaker_wait_ms(
+		    &r->sds->br, r->cycle_start_ms));
+		rule_unknown(r, "read", why);
+		return;
+	}
+	if (r->sds->br.state == BR_HALF_OPEN) {
+		r->ds_probe = 1;
+		ds_breaker_changed(r->sup, r->sds);
+	}
 	if (git->state != WS_RUNNING) {
 		rule_unknown(r, "baseline", "git worker is not running");
 		return;
@@ -546,6 +622,7 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 	if (p->status == IPC_POLL_UNKNOWN) {
 		if (!p->last)
 			return -1;
+		ds_outcome(r, 0);
 		rule_unknown(r, "read", p->error[0] ? p->error :
 		    "datasource read failed");
 		return 0;
@@ -586,6 +663,7 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 	if (r->nvalues_received != total)
 		return -1;
 	r->read_us = now_us() - r->cycle_start_us - r->baseline_us;
+	ds_outcome(r, 1);
 	rule_report(r);
 	return 0;
 }

@@ -65,10 +65,18 @@ struct sup_worker {
 
 enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
 
+/* one per configured datasource: its circuit breaker */
+struct sup_ds {
+	const struct conf_datasource	*conf;
+	struct breaker			 br;
+};
+
 struct sup_rule {
 	struct sup		*sup;
 	const struct conf_rule	*conf;
 	const struct conf_datasource *ds;
+	struct sup_ds		*sds;
+	int			 ds_probe;	/* this poll is the breaker's probe */
 	enum worker_kind	 ds_worker;
 	char			*env;		/* resolved env */
 	char			*prefix;	/* redis key prefix */
@@ -109,6 +117,8 @@ struct sup {
 	struct sup_worker	 workers[WK__COUNT];
 	struct sup_rule		*rules;
 	size_t			 nrules;
+	struct sup_ds		*dss;
+	size_t			 ndss;
 	struct metrics		*metrics;
 	struct evhttp		*http;
 	struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_sigchld;

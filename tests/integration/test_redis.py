@@ -269,3 +269,38 @@ class Sandbox(WatcherTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DatasourceBreaker(WatcherTest):
+    def test_unreachable_redis_backs_off_then_recovers(self):
+        r = self.redis()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_hash(r)
+        ds = ("    breaker_failures: 3\n    breaker_backoff: 500ms\n"
+              "    breaker_max_backoff: 2s\n")
+        rule = hash_rule("app", "    poll_interval: 200ms\n").format(repo=g.path)
+        w = self.watcher(self.config(r, rule, extra_ds=ds))
+        w.wait_log(rule_ok("app"), 15)
+        r.stop()
+        mark = w.mark()
+        w.wait_log(lambda l: l.get("circuit") == "open", 10, start=mark)
+        opened = w.mark()
+        time.sleep(6)
+        # real connection attempts = reads the redis worker tried and failed
+        attempts = w.find(lambda l: l.get("proc") == "worker/redis" and
+                          "read failed" in l.get("msg", ""), opened)
+        skipped = w.find(lambda l: "circuit open" in l.get("reason", ""), opened)
+        self.assertLessEqual(len(attempts), 6, "probes only, not every 200 ms poll")
+        self.assertGreaterEqual(len(skipped), 10)
+        backoffs = [l["backoff_ms"] for l in w.find(lambda l: l.get("circuit") == "open", mark)]
+        self.assertGreaterEqual(len(backoffs), 3)
+        self.assertGreater(backoffs[2], backoffs[0], "backoff grows: %s" % backoffs)
+        self.assertEqual(w.metric('vartrack_watcher_datasource_circuit_state{datasource="redis"}'), 1)
+        # back: detection resumes within one (capped) backoff
+        r.start()
+        write_hash(r, dict(FLAT, max_connections="7"))
+        t0 = time.monotonic()
+        back = w.mark()
+        w.wait_log(rule_drift("app"), 10, start=back)
+        self.assertLess(time.monotonic() - t0, 2.4 + 1.0)
+        w.wait_log(lambda l: l.get("circuit") == "closed", 5, start=back)
