@@ -304,3 +304,32 @@ class DatasourceBreaker(WatcherTest):
         w.wait_log(rule_drift("app"), 10, start=back)
         self.assertLess(time.monotonic() - t0, 2.4 + 1.0)
         w.wait_log(lambda l: l.get("circuit") == "closed", 5, start=back)
+
+
+class HostileValues(WatcherTest):
+    def test_binary_nul_invalid_utf8_and_huge_values(self):
+        r = self.redis()
+        big = "x" * (300 * 1024)              # over the 256 KiB IPC value cap
+        g = self.repo({"config/app.yaml": APP_YAML + "blob: " + big + "\n"})
+        flat = dict(FLAT, blob=big)
+        write_hash(r, flat)
+        w = self.watcher(self.config(r, hash_rule().format(repo=g.path)))
+        # equal although sent truncated (length + digest compared)
+        w.wait_log(rule_ok("app"), 15, what="OK with a 300 KiB value")
+        mark = w.mark()
+        r.pipe([["HSET", PREFIX + ":vartrack", "max_connections", b"y" * (8 * 1024 * 1024)],
+                ["HSET", PREFIX + ":vartrack", "log_level", b"a\x00b\xff\n\x1b[31m"],
+                ["HSET", PREFIX + ":vartrack", "blob", big[:-1] + "z"]])
+        d = w.wait_log(rule_drift("app"), 10, start=mark)
+        keys = {k["key"]: k for k in d["keys"]}
+        self.assertEqual(d["changed"], 3)
+        self.assertIn("(8388608 bytes)", keys["max_connections"]["actual"])
+        self.assertLess(len(keys["max_connections"]["actual"]), 400)
+        ll = keys["log_level"]["actual"]
+        self.assertIn("\\xff", ll)              # invalid UTF-8 shown as \xNN
+        raw = [l for l in w.raw if '"result":"drift"' in l][0]
+        self.assertNotIn("\x1b", raw)            # no raw control bytes in the log
+        self.assertIn("\\u001b", raw)
+        self.assertIn("(307200 bytes)", keys["blob"]["actual"])
+        self.assertIsNone(w.proc.poll())
+        self.assertEqual(w.find(lambda l: "lost child" in l.get("msg", "")), [])
