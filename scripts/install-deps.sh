@@ -9,7 +9,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev \
  libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev \
- redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc"
+ redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
