@@ -1742,6 +1742,30 @@ static const struct keytab rule_tab = {
 
 /* The document */
 
+/* A list of mappings (platforms, datasources, rules): 1 when v is a list,
+ * else an error and 0. */
+static int
+want_list(struct conf_ctx *c, const struct keydef *kd, const struct yn *v)
+{
+	if (v->type == YN_SEQ)
+		return 1;
+	conf_error_at(c, v->mark, "%s: expected a list, got %s", kd->name,
+	    yn_kind(v));
+	return 0;
+}
+
+/* 1 when item i of the list is a mapping, else an error and 0. */
+static int
+want_list_map(struct conf_ctx *c, const struct keydef *kd, const struct yn *v,
+    size_t i)
+{
+	if (v->kids[i]->type == YN_MAP)
+		return 1;
+	conf_error_at(c, v->kids[i]->mark, "%s[%zu]: expected a mapping, got "
+	    "%s", kd->name, i, yn_kind(v->kids[i]));
+	return 0;
+}
+
 static void
 h_platforms(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
@@ -1751,18 +1775,11 @@ h_platforms(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	const struct conf_platform *q;
 	size_t i;
 
-	if (v->type != YN_SEQ) {
-		conf_error_at(c, v->mark, "%s: expected a list, got %s",
-		    kd->name, yn_kind(v));
+	if (!want_list(c, kd, v))
 		return;
-	}
 	for (i = 0; i < v->nkids; i++) {
-		if (v->kids[i]->type != YN_MAP) {
-			conf_error_at(c, v->kids[i]->mark, "%s[%zu]: expected "
-			    "a mapping, got %s", kd->name, i,
-			    yn_kind(v->kids[i]));
+		if (!want_list_map(c, kd, v, i))
 			continue;
-		}
 		conf->platforms = conf_xreallocarray(conf->platforms,
 		    conf->nplatforms + 1, sizeof(*conf->platforms));
 		p = &conf->platforms[conf->nplatforms];
@@ -1801,18 +1818,11 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	const struct conf_datasource *q;
 	size_t i;
 
-	if (v->type != YN_SEQ) {
-		conf_error_at(c, v->mark, "%s: expected a list, got %s",
-		    kd->name, yn_kind(v));
+	if (!want_list(c, kd, v))
 		return;
-	}
 	for (i = 0; i < v->nkids; i++) {
-		if (v->kids[i]->type != YN_MAP) {
-			conf_error_at(c, v->kids[i]->mark, "%s[%zu]: expected "
-			    "a mapping, got %s", kd->name, i,
-			    yn_kind(v->kids[i]));
+		if (!want_list_map(c, kd, v, i))
 			continue;
-		}
 		conf->datasources = conf_xreallocarray(conf->datasources,
 		    conf->ndatasources + 1, sizeof(*conf->datasources));
 		ds = &conf->datasources[conf->ndatasources];
@@ -1864,18 +1874,11 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	struct conf_rule *r;
 	size_t i;
 
-	if (v->type != YN_SEQ) {
-		conf_error_at(c, v->mark, "%s: expected a list, got %s",
-		    kd->name, yn_kind(v));
+	if (!want_list(c, kd, v))
 		return;
-	}
 	for (i = 0; i < v->nkids; i++) {
-		if (v->kids[i]->type != YN_MAP) {
-			conf_error_at(c, v->kids[i]->mark, "%s[%zu]: expected "
-			    "a mapping, got %s", kd->name, i,
-			    yn_kind(v->kids[i]));
+		if (!want_list_map(c, kd, v, i))
 			continue;
-		}
 		conf->rules = conf_xreallocarray(conf->rules, conf->nrules + 1,
 		    sizeof(*conf->rules));
 		c->raux = conf_xreallocarray(c->raux, c->nraux + 1,

@@ -403,20 +403,31 @@ ctx_reset_error(struct bl_ctx *ctx)
 		ctx->err[0] = '\0';
 }
 
+/* Next line of s (consumed), stripped as Python's str.strip(); 0 at the end. */
+static int
+next_stripped_line(const char **s, size_t *len, const char **line, size_t *ll)
+{
+	const char *nl;
+
+	if (*len == 0)
+		return 0;
+	nl = memchr(*s, '\n', *len);
+	*line = *s;
+	*ll = nl ? (size_t)(nl - *s) : *len;
+	*s += nl ? *ll + 1 : *ll;
+	*len -= nl ? *ll + 1 : *ll;
+	py_strip(line, ll);
+	return 1;
+}
+
 /* Could tomllib accept this? Only lines "k = v" and "[table]" make TOML. */
 static int
 toml_possible(const char *s, size_t len)
 {
-	const char *line, *nl;
+	const char *line;
 	size_t ll;
 
-	while (len > 0) {
-		nl = memchr(s, '\n', len);
-		line = s;
-		ll = nl ? (size_t)(nl - s) : len;
-		s += nl ? ll + 1 : ll;
-		len -= nl ? ll + 1 : ll;
-		py_strip(&line, &ll);
+	while (next_stripped_line(&s, &len, &line, &ll)) {
 		if (ll == 0 || line[0] == '#')
 			continue;
 		if (line[0] == '[' || memchr(line, '=', ll) != NULL)
@@ -429,16 +440,10 @@ toml_possible(const char *s, size_t len)
 static int
 ini_possible(const char *s, size_t len)
 {
-	const char *line, *nl;
+	const char *line;
 	size_t ll;
 
-	while (len > 0) {
-		nl = memchr(s, '\n', len);
-		line = s;
-		ll = nl ? (size_t)(nl - s) : len;
-		s += nl ? ll + 1 : ll;
-		len -= nl ? ll + 1 : ll;
-		py_strip(&line, &ll);
+	while (next_stripped_line(&s, &len, &line, &ll)) {
 		if (ll == 0 || line[0] == '#' || line[0] == ';')
 			continue;
 		return ll >= 3 && line[0] == '[' &&
