@@ -75,6 +75,37 @@ struct conf_datasource {
 	unsigned int		 breaker_failures;	/* consecutive, to open */
 	uint64_t		 breaker_backoff_ms;	/* first open period */
 	uint64_t		 breaker_max_backoff_ms; /* doubling cap */
+	/* mongo (interop §3.1, §5.2 MongoConfig) */
+	struct conf_secret	 uri;		/* may carry credentials; default
+						 * built from hosts, else
+						 * mongodb://localhost:27017 */
+	char			*database;	/* default "vartrack" */
+	char			*collection;	/* default "configs" */
+	int			 tls;
+	char			*tls_ca_file;
+	int			 tls_insecure;
+	uint64_t		 server_selection_timeout_ms; /* default 5 s */
+	/* zookeeper (§3.3): hosts (one or more), digest auth */
+	char			*username;	/* digest user; NULL = no auth */
+						/* (password: the digest password) */
+	uint64_t		 session_timeout_ms;	/* default 10 s */
+	char			*base_path;	/* default ""; a rule's
+						 * zk_base_path wins */
+	/* linux_server (§3.8) */
+	char			*ssh_host;	/* NULL: files are read locally */
+	unsigned int		 ssh_port;	/* default 22 */
+	char			*ssh_user;	/* default "root" */
+	char			*ssh_key_path;
+	char			*ssh_key;	/* contents of ssh_key_path, read
+						 * at load; never logged */
+	size_t			 ssh_key_len;
+	/* ssh_password: stored in password above */
+	char			*ssh_known_hosts_file; /* default: first readable of
+						 * /etc/ssh/ssh_known_hosts,
+						 * ~/.ssh/known_hosts */
+	char			*ssh_known_hosts;	/* its contents, read at load */
+	size_t			 ssh_known_hosts_len;
+	uint64_t		 max_file_bytes;	/* default 16 MiB */
 	int			 line, col;
 };
 
@@ -104,6 +135,21 @@ struct conf_rule {
 	char		*redis_data_structure;	/* HASH (default) | STRING | JSON */
 	char		*redis_hash_key;	/* default "vartrack" */
 	char		*redis_key_prefix;	/* default "" */
+	/* mongo layout (§3.1) */
+	char		*mongo_strategy;	/* "document" (default) | "file" */
+	char		*collection;		/* NULL = the datasource's */
+	int		 env_as_collection;
+	/* zookeeper layout (§3.3) */
+	char		*zk_base_path;		/* NULL = the datasource's base_path */
+	char		*zk_path_template;	/* NULL = "/{tenant}/{env}" */
+	int		 watch;			/* zookeeper: event-assisted polls,
+						 * default 1 */
+	/* linux_server layout (§3.8) */
+	char		*file_path;		/* default "/etc/vartrack/config.env" */
+	int		 env_as_filename;	/* default 1 */
+	int		 env_as_dir;		/* default 0 */
+	char		*file_format;		/* NULL = suffix of file_path, else
+						 * "env" (see conf_file_format()) */
 	/* other orchestrator rule_config keys, kept verbatim for later sinks */
 	/* (keys carrying a credential, e.g. ssh_password, are ignored) */
 	struct conf_pair *layout_extra;
@@ -180,6 +226,12 @@ char	*conf_format_duration(char *buf, size_t len, uint64_t ms);
  * Returns 0, or -1 when writing to the stream failed.
  */
 int	conf_print(FILE *, const struct vtw_conf *);
+
+/* The linux_server file format of a rule (interop §3.8): file_format if set,
+ * else the suffix of file_path; then normalised to one of "env", "ini",
+ * "properties", "yaml", "json" (ini|cfg|conf|config -> "ini", yml -> "yaml",
+ * anything unrecognised -> "env"). */
+const char *conf_file_format(const struct conf_rule *);
 
 const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
 const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);
