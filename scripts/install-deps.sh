@@ -9,13 +9,19 @@ PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev \
  libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev \
- redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl"
+ redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
+ zookeeper openssh-server python3-kazoo python3-pymongo"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-if [ -n "$missing" ]; then
+# node + npm run the Mongo-wire fake (tests/mongo-fake). Any node with npm will
+# do (e.g. a NodeSource nodejs, which bundles npm and conflicts with Debian's
+# npm package), so only install Debian's when npm is not there at all.
+NODE_PKGS=""
+command -v npm >/dev/null 2>&1 || NODE_PKGS="nodejs npm"
+if [ -n "$missing$NODE_PKGS" ]; then
 	$SUDO apt-get update -q
 	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -q --no-install-recommends $PKGS
+	$SUDO apt-get install -y -q --no-install-recommends $PKGS $NODE_PKGS
 fi

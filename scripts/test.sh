@@ -11,6 +11,8 @@ ROOT=$(pwd)
 JOBS=${JOBS:-2}
 
 scripts/install-deps.sh
+echo "=== npm ci: tests/mongo-fake (Mongo-wire fake for the integration tests)"
+(cd tests/mongo-fake && npm ci --no-audit --no-fund)
 
 SUMMARY=$(mktemp)
 trap 'rm -f "$SUMMARY"' EXIT
