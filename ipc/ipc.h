@@ -26,6 +26,7 @@ enum ipc_msg_type {
 	IPC_POLL_REQUEST,	/* sup -> datasource worker, chunked */
 	IPC_POLL_REPLY,		/* datasource worker -> sup, chunked */
 	IPC_SHUTDOWN,		/* sup -> worker */
+	IPC_NOTIFY,		/* datasource worker -> sup, unsolicited */
 	IPC_MSG_TYPE_MAX
 };
 

@@ -10,7 +10,7 @@ typedef Vtw__Ipc__Envelope Envelope;
 static const char *const msg_names[IPC_MSG_TYPE_MAX] = {
 	"none", "hello", "conf_platform", "conf_datasource", "conf_git",
 	"conf_done", "baseline_request", "baseline_reply", "poll_request",
-	"poll_reply", "shutdown",
+	"poll_reply", "shutdown", "notify",
 };
 
 /* payload case each type must carry */
@@ -26,6 +26,7 @@ static const int msg_case[IPC_MSG_TYPE_MAX] = {
 	[IPC_POLL_REQUEST] = VTW__IPC__ENVELOPE__PAYLOAD_POLL_REQUEST,
 	[IPC_POLL_REPLY] = VTW__IPC__ENVELOPE__PAYLOAD_POLL_REPLY,
 	[IPC_SHUTDOWN] = VTW__IPC__ENVELOPE__PAYLOAD_SHUTDOWN,
+	[IPC_NOTIFY] = VTW__IPC__ENVELOPE__PAYLOAD_NOTIFY,
 };
 
 const char *
@@ -100,6 +101,7 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 	Vtw__Ipc__ConfGit cg = VTW__IPC__CONF_GIT__INIT;
 	Vtw__Ipc__ConfDone done = VTW__IPC__CONF_DONE__INIT;
 	Vtw__Ipc__Shutdown shut = VTW__IPC__SHUTDOWN__INIT;
+	Vtw__Ipc__Notify notify = VTW__IPC__NOTIFY__INIT;
 	Vtw__Ipc__BaselineRequest breq = VTW__IPC__BASELINE_REQUEST__INIT;
 	Vtw__Ipc__BaselineReply brep = VTW__IPC__BASELINE_REPLY__INIT;
 	Vtw__Ipc__PollRequest preq = VTW__IPC__POLL_REQUEST__INIT;
@@ -141,6 +143,21 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		cd.db = m->u.conf_datasource.db;
 		cd.connect_timeout_ms = m->u.conf_datasource.connect_timeout_ms;
 		cd.command_timeout_ms = m->u.conf_datasource.command_timeout_ms;
+		cd.n_hosts = m->u.conf_datasource.nhosts;
+		cd.hosts = (char **)(uintptr_t)m->u.conf_datasource.hosts;
+		cd.uri = s(m->u.conf_datasource.uri);
+		cd.database = s(m->u.conf_datasource.database);
+		cd.username = s(m->u.conf_datasource.username);
+		cd.session_timeout_ms = m->u.conf_datasource.session_timeout_ms;
+		cd.tls = m->u.conf_datasource.tls;
+		cd.tls_ca_file = s(m->u.conf_datasource.tls_ca_file);
+		cd.tls_insecure = m->u.conf_datasource.tls_insecure;
+		cd.server_selection_timeout_ms =
+		    m->u.conf_datasource.server_selection_timeout_ms;
+		cd.ssh = m->u.conf_datasource.ssh;
+		cd.ssh_key = bin(m->u.conf_datasource.ssh_key);
+		cd.ssh_known_hosts = bin(m->u.conf_datasource.ssh_known_hosts);
+		cd.max_file_bytes = m->u.conf_datasource.max_file_bytes;
 		env.conf_datasource = &cd;
 		break;
 	case IPC_CONF_GIT:
@@ -154,6 +171,10 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		break;
 	case IPC_SHUTDOWN:
 		env.shutdown = &shut;
+		break;
+	case IPC_NOTIFY:
+		notify.rule_id = m->u.notify.rule_id;
+		env.notify = &notify;
 		break;
 	case IPC_BASELINE_REQUEST: {
 		const struct ipc_baseline_request *r = &m->u.baseline_request;
@@ -206,6 +227,12 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		preq.target = s(r->target);
 		preq.marker = s(r->marker);
 		preq.detect_extra = r->detect_extra;
+		preq.tenant = s(r->tenant);
+		preq.env = s(r->env);
+		preq.label = s(r->label);
+		preq.n_files = r->nfiles;
+		preq.files = (char **)(uintptr_t)r->files;
+		preq.watch = r->watch;
 		preq.last = r->last;
 		preq.total = r->total;
 		n = r->nkeys;
@@ -392,6 +419,30 @@ ipc_msg_decode(struct ipc_msg *m, const void *buf, size_t len, char *err,
 		m->u.conf_datasource.db = c->db;
 		m->u.conf_datasource.connect_timeout_ms = c->connect_timeout_ms;
 		m->u.conf_datasource.command_timeout_ms = c->command_timeout_ms;
+		if (check_bin(&c->ssh_key, 64 * 1024, "ssh key", err,
+		    errlen) == -1 ||
+		    check_bin(&c->ssh_known_hosts, 4 * 1024 * 1024,
+		    "known_hosts", err, errlen) == -1)
+			goto bad;
+		m->u.conf_datasource.hosts = (const char *const *)c->hosts;
+		m->u.conf_datasource.nhosts = c->n_hosts;
+		m->u.conf_datasource.uri = c->uri;
+		m->u.conf_datasource.database = c->database;
+		m->u.conf_datasource.username = c->username;
+		m->u.conf_datasource.session_timeout_ms = c->session_timeout_ms;
+		m->u.conf_datasource.tls = c->tls;
+		m->u.conf_datasource.tls_ca_file = c->tls_ca_file;
+		m->u.conf_datasource.tls_insecure = c->tls_insecure;
+		m->u.conf_datasource.server_selection_timeout_ms =
+		    c->server_selection_timeout_ms;
+		m->u.conf_datasource.ssh = c->ssh;
+		m->u.conf_datasource.ssh_key.p = (const char *)c->ssh_key.data;
+		m->u.conf_datasource.ssh_key.len = c->ssh_key.len;
+		m->u.conf_datasource.ssh_known_hosts.p =
+		    (const char *)c->ssh_known_hosts.data;
+		m->u.conf_datasource.ssh_known_hosts.len =
+		    c->ssh_known_hosts.len;
+		m->u.conf_datasource.max_file_bytes = c->max_file_bytes;
 		break;
 	}
 	case IPC_CONF_GIT:
@@ -401,6 +452,9 @@ ipc_msg_decode(struct ipc_msg *m, const void *buf, size_t len, char *err,
 		break;
 	case IPC_CONF_DONE:
 	case IPC_SHUTDOWN:
+		break;
+	case IPC_NOTIFY:
+		m->u.notify.rule_id = env->notify->rule_id;
 		break;
 	case IPC_BASELINE_REQUEST: {
 		Vtw__Ipc__BaselineRequest *r = env->baseline_request;
@@ -481,7 +535,7 @@ ipc_msg_decode(struct ipc_msg *m, const void *buf, size_t len, char *err,
 		Vtw__Ipc__PollRequest *r = env->poll_request;
 		struct ipc_bytes *keys = NULL;
 
-		if ((unsigned)r->structure > IPC_ST_JSON) {
+		if ((unsigned)r->structure > IPC_ST__MAX) {
 			snprintf(err, errlen, "structure %d out of range",
 			    (int)r->structure);
 			goto bad;
@@ -506,6 +560,12 @@ ipc_msg_decode(struct ipc_msg *m, const void *buf, size_t len, char *err,
 		m->u.poll_request.target = r->target;
 		m->u.poll_request.marker = r->marker;
 		m->u.poll_request.detect_extra = r->detect_extra;
+		m->u.poll_request.tenant = r->tenant;
+		m->u.poll_request.env = r->env;
+		m->u.poll_request.label = r->label;
+		m->u.poll_request.files = (const char *const *)r->files;
+		m->u.poll_request.nfiles = r->n_files;
+		m->u.poll_request.watch = r->watch;
 		m->u.poll_request.keys = keys;
 		m->u.poll_request.nkeys = r->n_keys;
 		m->u.poll_request.last = r->last;

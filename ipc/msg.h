@@ -35,7 +35,14 @@ struct ipc_value {
 };
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
-enum ipc_structure { IPC_ST_HASH = 0, IPC_ST_STRING = 1, IPC_ST_JSON = 2 };
+enum ipc_structure {
+	IPC_ST_HASH = 0, IPC_ST_STRING = 1, IPC_ST_JSON = 2,	/* redis */
+	IPC_ST_MONGO_DOCUMENT = 3, IPC_ST_MONGO_FILE = 4,
+	IPC_ST_ZK_SLASH = 5, IPC_ST_ZK_SLASH_DOT = 6,
+	IPC_ST_FILE_ENV = 7, IPC_ST_FILE_INI = 8, IPC_ST_FILE_PROPERTIES = 9,
+	IPC_ST_FILE_YAML = 10, IPC_ST_FILE_JSON = 11,
+	IPC_ST__MAX = IPC_ST_FILE_JSON
+};
 enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1 };
 
 struct ipc_hello {
@@ -51,6 +58,18 @@ struct ipc_conf_platform {
 struct ipc_conf_datasource {
 	const char	*name, *type, *host, *password;
 	uint32_t	 port, db, connect_timeout_ms, command_timeout_ms;
+	const char *const *hosts;		/* zookeeper */
+	size_t		 nhosts;
+	const char	*uri, *database;	/* mongo; uri never logged */
+	const char	*username;		/* zookeeper digest / ssh user */
+	uint32_t	 session_timeout_ms;	/* zookeeper */
+	int		 tls, tls_insecure;	/* mongo */
+	const char	*tls_ca_file;
+	uint32_t	 server_selection_timeout_ms;
+	int		 ssh;			/* linux: host/port is SSH */
+	struct ipc_bytes ssh_key;		/* never logged */
+	struct ipc_bytes ssh_known_hosts;
+	uint64_t	 max_file_bytes;
 };
 
 struct ipc_conf_git {
@@ -92,6 +111,14 @@ struct ipc_poll_request {
 	size_t			 nkeys;
 	int			 last;
 	uint64_t		 total;
+	const char		*tenant, *env, *label;	/* mongo filter */
+	const char *const	*files;			/* mongo file strategy */
+	size_t			 nfiles;
+	int			 watch;			/* zookeeper */
+};
+
+struct ipc_notify {
+	uint32_t		 rule_id;
 };
 
 struct ipc_poll_reply {
@@ -118,6 +145,7 @@ struct ipc_msg {
 		struct ipc_baseline_reply	 baseline_reply;
 		struct ipc_poll_request		 poll_request;
 		struct ipc_poll_reply		 poll_reply;
+		struct ipc_notify		 notify;
 	} u;
 	/* decoder-owned storage */
 	void			*priv_env;

@@ -21,6 +21,7 @@
 
 #include "kvmap.h"
 #include "log.h"
+#include "dsworker.h"
 #include "worker.h"
 
 #define REDIS_BATCH_KEYS	1000
@@ -36,36 +37,9 @@ struct redis_ds {
 	redisContext	*ctx;
 };
 
-/* a poll request being received in chunks */
-struct pending_poll {
-	uint32_t	 rule_id;
-	char		*datasource, *target, *marker;
-	enum ipc_structure structure;
-	int		 detect_extra;
-	char		**keys;		/* point into blocks */
-	size_t		*keylens;
-	size_t		 nkeys, cap;
-	char		**blocks;	/* key storage: no malloc per key */
-	size_t		 nblocks, block_used, block_size;
-	int		 active;
-};
-
-#define KEY_BLOCK_BYTES	(256u * 1024)
-
 static struct redis_ds	 dss[REDIS_MAX_DATASOURCES];
 static size_t		 ndss;
-static struct pending_poll pp;
-
-/* reply being built, sent in chunks under IPC_CHUNK_BYTES */
-struct reply_buf {
-	struct ipc_chan	*chan;
-	uint32_t	 rule_id;
-	struct ipc_value *vals;
-	size_t		 nvals, cap, cost;
-	int		 extras_mode;
-	int		 marker_present;
-	int		 failed;
-};
+static struct ds_poll	 pp;
 
 static struct redis_ds *
 ds_byname(const char *name)
@@ -182,88 +156,8 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 	return -1;
 }
 
-static void
-pp_reset(void)
-{
-	size_t i;
 
-	for (i = 0; i < pp.nblocks; i++)
-		free(pp.blocks[i]);
-	free(pp.blocks);
-	free(pp.keys);
-	free(pp.keylens);
-	free(pp.datasource);
-	free(pp.target);
-	free(pp.marker);
-	memset(&pp, 0, sizeof(pp));
-}
 
-static int
-rb_flush(struct reply_buf *rb, int last, enum ipc_poll_status st,
-    const char *error)
-{
-	struct ipc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = IPC_POLL_REPLY;
-	m.u.poll_reply.rule_id = rb->rule_id;
-	m.u.poll_reply.status = st;
-	m.u.poll_reply.error = error;
-	if (rb->extras_mode) {
-		m.u.poll_reply.extras = rb->vals;
-		m.u.poll_reply.nextras = rb->nvals;
-	} else {
-		m.u.poll_reply.values = rb->vals;
-		m.u.poll_reply.nvalues = rb->nvals;
-	}
-	m.u.poll_reply.marker_present = rb->marker_present;
-	m.u.poll_reply.last = last;
-	if (ipc_chan_send(rb->chan, &m, 1) == -1) {
-		rb->failed = 1;
-		return -1;
-	}
-	rb->nvals = 0;
-	rb->cost = 0;
-	return 0;
-}
-
-/* Add one value; the reply must outlive the buffer until flushed, so
- * callers flush before freeing replies (rb_add copies nothing). */
-static int
-rb_add(struct reply_buf *rb, const char *key, size_t keylen, int present,
-    const char *val, size_t vallen)
-{
-	struct ipc_value *v;
-	size_t cost;
-
-	if (rb->nvals == rb->cap) {
-		size_t ncap = rb->cap ? rb->cap * 2 : 1024;
-		struct ipc_value *nv = realloc(rb->vals, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			fatal("realloc");
-		rb->vals = nv;
-		rb->cap = ncap;
-	}
-	v = &rb->vals[rb->nvals++];
-	memset(v, 0, sizeof(*v));
-	v->key.p = key;
-	v->key.len = keylen;
-	v->present = present;
-	if (present) {
-		v->val.p = val;
-		v->val.len = vallen;
-		v->full_len = vallen;
-		if (vallen > IPC_MAX_VALUE_BYTES) {
-			v->val.len = IPC_MAX_VALUE_BYTES;
-			v->truncated = 1;
-			v->digest = kv_fnv1a64(val, vallen);
-		}
-	}
-	cost = ipc_value_cost(keylen, v->val.len);
-	rb->cost += cost;
-	return rb->cost >= IPC_CHUNK_BYTES;	/* 1: flush before freeing */
-}
 
 static int
 reply_is_value(const redisReply *r)
@@ -277,7 +171,7 @@ reply_is_value(const redisReply *r)
  * err (connection or protocol failure: the poll is unknown).
  */
 static int
-read_batched(struct redis_ds *d, struct reply_buf *rb, const char *cmd,
+read_batched(struct redis_ds *d, struct ds_reply *rb, const char *cmd,
     const char *target, char **keys, size_t *keylens, size_t nkeys,
     size_t *npresent, char *err, size_t errlen)
 {
@@ -341,10 +235,10 @@ read_batched(struct redis_ds *d, struct reply_buf *rb, const char *cmd,
 
 			if (present && npresent != NULL)
 				(*npresent)++;
-			if (rb_add(rb, keys[base + j], keylens[base + j],
+			if (ds_reply_add(rb, keys[base + j], keylens[base + j],
 			    present, present ? e->str : NULL,
 			    present ? e->len : 0) == 1) {
-				if (rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+				if (ds_reply_flush(rb) == -1)
 					goto out;
 				/* replies before this one are no longer needed */
 				for (; start < i; start++) {
@@ -358,7 +252,7 @@ read_batched(struct redis_ds *d, struct reply_buf *rb, const char *cmd,
  out:
 	if (rc == 0 && rb->nvals > 0) {
 		/* values still point into replies: flush before freeing */
-		if (rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+		if (ds_reply_flush(rb) == -1)
 			rc = -1;
 	}
 	for (i = 0; i < nb; i++)
@@ -388,24 +282,10 @@ exists(struct redis_ds *d, const char *key, int *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* A set of requested keys, to recognise extras. */
-static struct kvmap *
-requested_set(void)
-{
-	struct kvmap *s = kvmap_new();
-	size_t i;
-
-	if (s == NULL)
-		fatal("kvmap_new");
-	for (i = 0; i < pp.nkeys; i++)
-		if (kvmap_put(s, pp.keys[i], pp.keylens[i], "", 0) == -1)
-			fatal("kvmap_put");
-	return s;
-}
 
 /* Other fields of the hash, with values (HASH extras). */
 static int
-hash_extras(struct redis_ds *d, struct reply_buf *rb, size_t found,
+hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
     char *err, size_t errlen)
 {
 	redisReply *r;
@@ -435,7 +315,7 @@ hash_extras(struct redis_ds *d, struct reply_buf *rb, size_t found,
 			freeReplyObject(r);
 		return -1;
 	}
-	req = requested_set();
+	req = ds_poll_keyset(&pp);
 	ek = calloc(r->elements + 1, sizeof(*ek));
 	ekl = calloc(r->elements + 1, sizeof(*ekl));
 	if (ek == NULL || ekl == NULL)
@@ -450,7 +330,7 @@ hash_extras(struct redis_ds *d, struct reply_buf *rb, size_t found,
 		ek[nek] = e->str;
 		ekl[nek++] = e->len;
 	}
-	rb->extras_mode = 1;
+	(void)ds_reply_extras(rb);	/* a failed send shows in rb->failed */
 	rc = nek ? read_batched(d, rb, "HMGET", pp.target, ek, ekl, nek, NULL,
 	    err, errlen) : 0;
 	kvmap_free(req);
@@ -491,10 +371,10 @@ ends_with_marker(const char *k, size_t len)
 
 /* STRING extras: SCAN {prefix}:* minus requested keys and the marker. */
 static int
-string_extras(struct redis_ds *d, struct reply_buf *rb, char *err,
+string_extras(struct redis_ds *d, struct ds_reply *rb, char *err,
     size_t errlen)
 {
-	struct kvmap *req = requested_set(), *found = kvmap_new();
+	struct kvmap *req = ds_poll_keyset(&pp), *found = kvmap_new();
 	char *pat = glob_escape(pp.target), cursor[32] = "0", **ek = NULL;
 	size_t *ekl = NULL, i;
 	redisReply *r;
@@ -542,7 +422,7 @@ string_extras(struct redis_ds *d, struct reply_buf *rb, char *err,
 			ek[i] = found->ents[i].key;
 			ekl[i] = found->ents[i].keylen;
 		}
-		rb->extras_mode = 1;
+		(void)ds_reply_extras(rb);	/* a failed send shows in rb->failed */
 		rc = read_batched(d, rb, "MGET", NULL, ek, ekl,
 		    kvmap_count(found), NULL, err, errlen);
 	} else
@@ -558,7 +438,7 @@ string_extras(struct redis_ds *d, struct reply_buf *rb, char *err,
 
 /* JSON layout: one GET, a flat JSON object of strings. */
 static int
-read_json(struct redis_ds *d, struct reply_buf *rb, char *err, size_t errlen)
+read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 {
 	redisReply *r;
 	json_t *root = NULL, *v;
@@ -603,8 +483,8 @@ read_json(struct redis_ds *d, struct reply_buf *rb, char *err, size_t errlen)
 			json_decref(root);
  missing:
 		for (i = 0; i < pp.nkeys; i++)
-			if (rb_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0))
-				if (rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+			if (ds_reply_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0))
+				if (ds_reply_flush(rb) == -1)
 					return -1;
 		return 0;
 	}
@@ -614,48 +494,48 @@ read_json(struct redis_ds *d, struct reply_buf *rb, char *err, size_t errlen)
 	for (i = 0; i < pp.nkeys; i++) {
 		v = json_object_getn(root, pp.keys[i], pp.keylens[i]);
 		if (v == NULL)
-			rb_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0);
+			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0);
 		else if (json_is_string(v))
-			rb_add(rb, pp.keys[i], pp.keylens[i], 1,
+			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 1,
 			    json_string_value(v), json_string_length(v));
 		else {
 			/* not what the orchestrator writes: show its JSON */
 			dumps[ndumps] = json_dumps(v, JSON_ENCODE_ANY |
 			    JSON_COMPACT);
-			rb_add(rb, pp.keys[i], pp.keylens[i], 1,
+			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 1,
 			    dumps[ndumps] ? dumps[ndumps] : "",
 			    dumps[ndumps] ? strlen(dumps[ndumps]) : 0);
 			ndumps++;
 		}
 		if (rb->cost >= IPC_CHUNK_BYTES &&
-		    rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+		    ds_reply_flush(rb) == -1)
 			goto out;
 	}
-	if (rb->nvals && rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+	if (rb->nvals && ds_reply_flush(rb) == -1)
 		goto out;
-	req = requested_set();
-	rb->extras_mode = 1;
+	req = ds_poll_keyset(&pp);
+	(void)ds_reply_extras(rb);	/* a failed send shows in rb->failed */
 	json_object_foreach(root, k, v) {
 		size_t kl = strlen(k);
 
 		if (kvmap_get(req, k, kl) != NULL)
 			continue;
 		if (json_is_string(v))
-			rb_add(rb, k, kl, 1, json_string_value(v),
+			ds_reply_add(rb, k, kl, 1, json_string_value(v),
 			    json_string_length(v));
 		else {
 			dumps[ndumps] = json_dumps(v, JSON_ENCODE_ANY |
 			    JSON_COMPACT);
-			rb_add(rb, k, kl, 1, dumps[ndumps] ? dumps[ndumps] : "",
+			ds_reply_add(rb, k, kl, 1, dumps[ndumps] ? dumps[ndumps] : "",
 			    dumps[ndumps] ? strlen(dumps[ndumps]) : 0);
 			ndumps++;
 		}
 		if (rb->cost >= IPC_CHUNK_BYTES &&
-		    rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+		    ds_reply_flush(rb) == -1)
 			break;
 	}
 	kvmap_free(req);
-	if (rb->nvals && rb_flush(rb, 0, IPC_POLL_OK, NULL) == -1)
+	if (rb->nvals && ds_reply_flush(rb) == -1)
 		goto out;
 	rc = 0;
  out:
@@ -669,15 +549,13 @@ read_json(struct redis_ds *d, struct reply_buf *rb, char *err, size_t errlen)
 static void
 do_poll(struct ipc_chan *chan)
 {
-	struct reply_buf rb;
+	struct ds_reply rb;
 	struct redis_ds *d;
 	char err[512] = "";
 	size_t found = 0;
 	int rc = -1, marker = 0;
 
-	memset(&rb, 0, sizeof(rb));
-	rb.chan = chan;
-	rb.rule_id = pp.rule_id;
+	ds_reply_init(&rb, chan, pp.rule_id);
 	if ((d = ds_byname(pp.datasource)) == NULL) {
 		snprintf(err, sizeof(err), "unknown datasource '%s'",
 		    pp.datasource);
@@ -708,6 +586,10 @@ do_poll(struct ipc_chan *chan)
 		if (read_json(d, &rb, err, sizeof(err)) == -1)
 			goto fail;
 		break;
+	default:
+		snprintf(err, sizeof(err), "layout %d is not a redis layout",
+		    (int)pp.structure);
+		goto done;
 	}
 	rc = 0;
 	goto done;
@@ -717,72 +599,22 @@ do_poll(struct ipc_chan *chan)
  done:
 	if (rc == -1) {
 		log_warnx("rule %u: read failed: %s", pp.rule_id, err);
-		rb.nvals = 0;
-		rb.extras_mode = 0;
-		rb_flush(&rb, 1, IPC_POLL_UNKNOWN, err);
+		ds_reply_unknown(&rb, err);
 	} else
-		rb_flush(&rb, 1, IPC_POLL_OK, NULL);
-	free(rb.vals);
+		ds_reply_finish(&rb);
 }
 
-/* len bytes of key storage that stay put until pp_reset() */
-static char *
-key_store(size_t len)
-{
-	char **nb;
-	size_t sz;
-
-	if (pp.nblocks == 0 || pp.block_used + len > pp.block_size) {
-		sz = len > KEY_BLOCK_BYTES ? len : KEY_BLOCK_BYTES;
-		nb = realloc(pp.blocks, (pp.nblocks + 1) * sizeof(*nb));
-		if (nb == NULL || (nb[pp.nblocks] = malloc(sz)) == NULL)
-			fatal("malloc");
-		pp.blocks = nb;
-		pp.nblocks++;
-		pp.block_used = 0;
-		pp.block_size = sz;
-	}
-	pp.block_used += len;
-	return pp.blocks[pp.nblocks - 1] + pp.block_used - len;
-}
 
 static int
 redis_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
-	const struct ipc_poll_request *r = &m->u.poll_request;
-	size_t i;
-
-	if (m->type != IPC_POLL_REQUEST)
+	switch (ds_poll_collect(&pp, m)) {
+	case -1:
 		return -1;
-	if (!pp.active || pp.rule_id != r->rule_id) {
-		pp_reset();
-		pp.active = 1;
-		pp.rule_id = r->rule_id;
-		pp.structure = r->structure;
-		pp.detect_extra = r->detect_extra;
-		if ((pp.datasource = strdup(r->datasource)) == NULL ||
-		    (pp.target = strdup(r->target)) == NULL ||
-		    (pp.marker = strdup(r->marker)) == NULL)
-			fatal("strdup");
-	}
-	if (pp.nkeys + r->nkeys > pp.cap) {
-		size_t ncap = (pp.nkeys + r->nkeys) * 2;
-
-		pp.keys = realloc(pp.keys, ncap * sizeof(*pp.keys));
-		pp.keylens = realloc(pp.keylens, ncap * sizeof(*pp.keylens));
-		if (pp.keys == NULL || pp.keylens == NULL)
-			fatal("realloc");
-		pp.cap = ncap;
-	}
-	for (i = 0; i < r->nkeys; i++) {
-		pp.keys[pp.nkeys] = key_store(r->keys[i].len + 1);
-		memcpy(pp.keys[pp.nkeys], r->keys[i].p, r->keys[i].len);
-		pp.keys[pp.nkeys][r->keys[i].len] = '\0';
-		pp.keylens[pp.nkeys++] = r->keys[i].len;
-	}
-	if (r->last) {
+	case 1:
 		do_poll(chan);
-		pp_reset();
+		ds_poll_reset(&pp);
+		break;
 	}
 	return 0;
 }
@@ -792,7 +624,7 @@ redis_fini(void)
 {
 	size_t i;
 
-	pp_reset();
+	ds_poll_reset(&pp);
 	for (i = 0; i < ndss; i++) {
 		ds_disconnect(&dss[i]);
 		free(dss[i].name);

@@ -1,0 +1,244 @@
+/*
+ * Poll request reassembly and chunked poll replies, shared by the
+ * datasource workers (see dsworker.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsworker.h"
+#include "log.h"
+
+#define KEY_BLOCK_BYTES	(256u * 1024)
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+void
+ds_poll_reset(struct ds_poll *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nblocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
+	free(p->keys);
+	free(p->keylens);
+	free(p->datasource);
+	free(p->target);
+	free(p->marker);
+	free(p->tenant);
+	free(p->env);
+	free(p->label);
+	for (i = 0; i < p->nfiles; i++)
+		free(p->files[i]);
+	free(p->files);
+	memset(p, 0, sizeof(*p));
+}
+
+char *
+ds_poll_store(struct ds_poll *p, const void *src, size_t len)
+{
+	char **nb, *dst;
+	size_t sz;
+
+	if (p->nblocks == 0 || p->block_used + len > p->block_size) {
+		sz = len > KEY_BLOCK_BYTES ? len : KEY_BLOCK_BYTES;
+		nb = realloc(p->blocks, (p->nblocks + 1) * sizeof(*nb));
+		if (nb == NULL)
+			fatal("realloc");
+		p->blocks = nb;
+		if ((nb[p->nblocks] = malloc(sz)) == NULL)
+			fatal("malloc");
+		p->nblocks++;
+		p->block_used = 0;
+		p->block_size = sz;
+	}
+	dst = p->blocks[p->nblocks - 1] + p->block_used;
+	p->block_used += len;
+	if (src != NULL)
+		memcpy(dst, src, len);
+	return dst;
+}
+
+int
+ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
+{
+	const struct ipc_poll_request *r = &m->u.poll_request;
+	size_t i;
+
+	if (m->type != IPC_POLL_REQUEST)
+		return -1;
+	if (!p->active || p->rule_id != r->rule_id) {
+		ds_poll_reset(p);
+		p->active = 1;
+		p->rule_id = r->rule_id;
+		p->structure = r->structure;
+		p->detect_extra = r->detect_extra;
+		p->watch = r->watch;
+		p->datasource = xstrdup(r->datasource);
+		p->target = xstrdup(r->target);
+		p->marker = xstrdup(r->marker);
+		p->tenant = xstrdup(r->tenant);
+		p->env = xstrdup(r->env);
+		p->label = xstrdup(r->label);
+		if (r->nfiles > 0) {
+			if ((p->files = calloc(r->nfiles, sizeof(char *))) ==
+			    NULL)
+				fatal("calloc");
+			for (i = 0; i < r->nfiles; i++)
+				p->files[i] = xstrdup(r->files[i]);
+			p->nfiles = r->nfiles;
+		}
+	}
+	if (p->nkeys + r->nkeys > p->cap) {
+		size_t ncap = (p->nkeys + r->nkeys) * 2;
+
+		p->keys = realloc(p->keys, ncap * sizeof(*p->keys));
+		p->keylens = realloc(p->keylens, ncap * sizeof(*p->keylens));
+		if (p->keys == NULL || p->keylens == NULL)
+			fatal("realloc");
+		p->cap = ncap;
+	}
+	for (i = 0; i < r->nkeys; i++) {
+		char *k = ds_poll_store(p, r->keys[i].p, r->keys[i].len + 1);
+
+		k[r->keys[i].len] = '\0';
+		p->keys[p->nkeys] = k;
+		p->keylens[p->nkeys++] = r->keys[i].len;
+	}
+	return r->last ? 1 : 0;
+}
+
+struct kvmap *
+ds_poll_keyset(const struct ds_poll *p)
+{
+	struct kvmap *s = kvmap_new();
+	size_t i;
+
+	if (s == NULL)
+		fatal("kvmap_new");
+	for (i = 0; i < p->nkeys; i++)
+		if (kvmap_put(s, p->keys[i], p->keylens[i], "", 0) == -1)
+			fatal("kvmap_put");
+	return s;
+}
+
+void
+ds_reply_init(struct ds_reply *rb, struct ipc_chan *chan, uint32_t rule_id)
+{
+	memset(rb, 0, sizeof(*rb));
+	rb->chan = chan;
+	rb->rule_id = rule_id;
+}
+
+static int
+send_chunk(struct ds_reply *rb, int last, enum ipc_poll_status st,
+    const char *error)
+{
+	struct ipc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_POLL_REPLY;
+	m.u.poll_reply.rule_id = rb->rule_id;
+	m.u.poll_reply.status = st;
+	m.u.poll_reply.error = error;
+	if (rb->extras_mode) {
+		m.u.poll_reply.extras = rb->vals;
+		m.u.poll_reply.nextras = rb->nvals;
+	} else {
+		m.u.poll_reply.values = rb->vals;
+		m.u.poll_reply.nvalues = rb->nvals;
+	}
+	m.u.poll_reply.marker_present = rb->marker_present;
+	m.u.poll_reply.last = last;
+	if (ipc_chan_send(rb->chan, &m, 1) == -1) {
+		rb->failed = 1;
+		return -1;
+	}
+	rb->nvals = 0;
+	rb->cost = 0;
+	return 0;
+}
+
+int
+ds_reply_add(struct ds_reply *rb, const char *key, size_t keylen,
+    int present, const char *val, size_t vallen)
+{
+	struct ipc_value *v;
+
+	if (rb->nvals == rb->cap) {
+		size_t ncap = rb->cap ? rb->cap * 2 : 1024;
+		struct ipc_value *nv = realloc(rb->vals, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			fatal("realloc");
+		rb->vals = nv;
+		rb->cap = ncap;
+	}
+	v = &rb->vals[rb->nvals++];
+	memset(v, 0, sizeof(*v));
+	v->key.p = key;
+	v->key.len = keylen;
+	v->present = present;
+	if (present) {
+		v->val.p = val;
+		v->val.len = vallen;
+		v->full_len = vallen;
+		if (vallen > IPC_MAX_VALUE_BYTES) {
+			v->val.len = IPC_MAX_VALUE_BYTES;
+			v->truncated = 1;
+			v->digest = kv_fnv1a64(val, vallen);
+		}
+	}
+	rb->cost += ipc_value_cost(keylen, v->val.len);
+	return rb->cost >= IPC_CHUNK_BYTES;
+}
+
+int
+ds_reply_flush(struct ds_reply *rb)
+{
+	if (rb->nvals == 0)
+		return rb->failed ? -1 : 0;
+	return send_chunk(rb, 0, IPC_POLL_OK, NULL);
+}
+
+int
+ds_reply_extras(struct ds_reply *rb)
+{
+	if (!rb->extras_mode && ds_reply_flush(rb) == -1)
+		return -1;
+	rb->extras_mode = 1;
+	return 0;
+}
+
+int
+ds_reply_finish(struct ds_reply *rb)
+{
+	int rc = send_chunk(rb, 1, IPC_POLL_OK, NULL);
+
+	free(rb->vals);
+	rb->vals = NULL;
+	rb->nvals = rb->cap = 0;
+	return rc;
+}
+
+int
+ds_reply_unknown(struct ds_reply *rb, const char *err)
+{
+	int rc;
+
+	rb->nvals = 0;
+	rb->extras_mode = 0;
+	rc = send_chunk(rb, 1, IPC_POLL_UNKNOWN, err);
+	free(rb->vals);
+	rb->vals = NULL;
+	rb->cap = 0;
+	return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * What every datasource worker shares (redis, mongo, zookeeper, linux):
+ * reassembling a chunked poll request, and building the chunked reply.
+ *
+ * A worker's handle() passes each IPC_POLL_REQUEST to ds_poll_collect();
+ * when it returns 1 the request is complete in *p: read the datasource,
+ * ds_reply_add() one value per requested key in request order, switch to
+ * extras with ds_reply_extras(), then ds_reply_finish() (or
+ * ds_reply_unknown() when the read failed), and ds_poll_reset().
+ */
+#ifndef VTW_DSWORKER_H
+#define VTW_DSWORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "kvmap.h"
+#include "msg.h"
+
+struct ds_poll {
+	uint32_t		 rule_id;
+	enum ipc_structure	 structure;
+	char			*datasource, *target, *marker;
+	char			*tenant, *env, *label;	/* mongo filter */
+	char			**files;		/* mongo file strategy */
+	size_t			 nfiles;
+	int			 detect_extra, watch;
+	char			**keys;		/* NUL-terminated; may hold NUL */
+	size_t			*keylens;
+	size_t			 nkeys;
+	int			 active;
+	/* private */
+	size_t			 cap;
+	char			**blocks;
+	size_t			 nblocks, block_used, block_size;
+};
+
+/* Add one chunk of a poll request. 1 when it was the last chunk (the
+ * request is complete), 0 when more are to come, -1 when m is not a poll
+ * request. */
+int	ds_poll_collect(struct ds_poll *, const struct ipc_msg *m);
+void	ds_poll_reset(struct ds_poll *);
+/* The requested keys as a set (kvmap_get(set, key, len) != NULL). */
+struct kvmap *ds_poll_keyset(const struct ds_poll *);
+/* len bytes that stay valid until ds_poll_reset() */
+char	*ds_poll_store(struct ds_poll *, const void *src, size_t len);
+
+struct ds_reply {
+	struct ipc_chan		*chan;
+	uint32_t		 rule_id;
+	struct ipc_value	*vals;
+	size_t			 nvals, cap, cost;
+	int			 extras_mode;
+	int			 marker_present;
+	int			 failed;	/* a send failed */
+};
+
+void	ds_reply_init(struct ds_reply *, struct ipc_chan *, uint32_t rule_id);
+/*
+ * Add one value (present = 0: the key does not exist). Nothing is copied:
+ * key and val must stay valid until the next flush. Values over
+ * IPC_MAX_VALUE_BYTES are sent truncated with their length and digest.
+ * Returns 1 when the buffer should be flushed now (ds_reply_flush) so the
+ * caller can free what the buffered values point into, else 0.
+ */
+int	ds_reply_add(struct ds_reply *, const char *key, size_t keylen,
+	    int present, const char *val, size_t vallen);
+/* Send what is buffered as a non-last chunk; -1 when sending failed. */
+int	ds_reply_flush(struct ds_reply *);
+/* Flush the values, then further ds_reply_add() calls are extras. */
+int	ds_reply_extras(struct ds_reply *);
+/* Send the last chunk (status OK) and free the buffer. */
+int	ds_reply_finish(struct ds_reply *);
+/* Drop whatever is buffered and send the last chunk as UNKNOWN with err. */
+int	ds_reply_unknown(struct ds_reply *, const char *err);
+
+#endif
