@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,32 @@ worker_test_forbidden(const char *name)
 }
 #endif
 
+static void
+dispatch(const struct worker_ops *ops, struct ipc_chan *chan,
+    const struct ipc_msg *m, int *configured)
+{
+	switch (m->type) {
+	case IPC_CONF_PLATFORM:
+	case IPC_CONF_DATASOURCE:
+	case IPC_CONF_GIT:
+		if (ops->conf != NULL && ops->conf(m) == -1)
+			log_warnx("configuration message rejected");
+		break;
+	case IPC_CONF_DONE:
+		*configured = 1;
+		log_debug("configured");
+		break;
+	default:
+		if (!*configured)
+			log_warnx("%s before configuration",
+			    ipc_msg_type_name(m->type));
+		else if (ops->handle(chan, m) == -1)
+			log_warnx("failed to handle %s",
+			    ipc_msg_type_name(m->type));
+		break;
+	}
+}
+
 int
 worker_main(const struct worker_ops *ops, int argc, char **argv)
 {
@@ -60,6 +87,7 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	const char *url = NULL, *user = "nobody", *lvl;
 	char proc[32], err[256];
 	int ch, rc, pid, level = LOG_LVL_INFO, configured = 0, dirty = 0;
+	int efd;
 
 	snprintf(proc, sizeof(proc), "worker/%s", ops->name);
 	if ((lvl = getenv("LOG_LEVEL")) != NULL && log_level_parse(lvl) >= 0)
@@ -109,8 +137,30 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	 * (not during a poll: that would cost the next one page faults) */
 	ipc_chan_set_recv_timeout(&chan, WORKER_IDLE_TRIM_MS);
 
+	efd = ops->event_fd != NULL ? ops->event_fd() : -1;
 	for (;;) {
-		rc = ipc_chan_recv(&chan, &m, 1, &pid, err, sizeof(err));
+		if (efd != -1) {
+			struct pollfd pfd[2];
+
+			pfd[0].fd = chan.recvfd;
+			pfd[0].events = POLLIN;
+			pfd[1].fd = efd;
+			pfd[1].events = POLLIN;
+			rc = poll(pfd, 2, WORKER_IDLE_TRIM_MS);
+			if (rc == -1 && errno != EINTR)
+				fatal("poll");
+			if (rc > 0 && (pfd[1].revents & POLLIN)) {
+				ops->event(&chan);
+				dirty = 1;
+			}
+			if (rc > 0 && (pfd[0].revents & (POLLIN | POLLHUP)))
+				rc = ipc_chan_recv(&chan, &m, 0, &pid, err,
+				    sizeof(err));
+			else if (rc > 0)
+				continue;
+		} else
+			rc = ipc_chan_recv(&chan, &m, 1, &pid, err,
+			    sizeof(err));
 		if (rc == -1) {
 			log_debug("channel closed: %s", err);
 			break;
@@ -130,26 +180,7 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 			ipc_msg_release(&m);
 			break;
 		}
-		switch (m.type) {
-		case IPC_CONF_PLATFORM:
-		case IPC_CONF_DATASOURCE:
-		case IPC_CONF_GIT:
-			if (ops->conf != NULL && ops->conf(&m) == -1)
-				log_warnx("configuration message rejected");
-			break;
-		case IPC_CONF_DONE:
-			configured = 1;
-			log_debug("configured");
-			break;
-		default:
-			if (!configured)
-				log_warnx("%s before configuration",
-				    ipc_msg_type_name(m.type));
-			else if (ops->handle(&chan, &m) == -1)
-				log_warnx("failed to handle %s",
-				    ipc_msg_type_name(m.type));
-			break;
-		}
+		dispatch(ops, &chan, &m, &configured);
 		ipc_msg_release(&m);
 	}
 	if (ops->fini != NULL)

@@ -20,6 +20,11 @@ struct worker_ops {
 	/* every other message; send replies on the channel */
 	int		(*handle)(struct ipc_chan *, const struct ipc_msg *);
 	void		(*fini)(void);
+	/* optional: a descriptor that becomes readable when the worker has
+	 * something to say on its own (e.g. a zookeeper watch fired); then
+	 * event() is called from the main loop, where sending is safe */
+	int		(*event_fd)(void);
+	void		(*event)(struct ipc_chan *);
 };
 
 int	worker_main(const struct worker_ops *, int argc, char **argv);
