@@ -20,6 +20,8 @@
 #include "conf_int.h"
 #include "log.h"
 
+const char *conf_system_known_hosts = CONF_SYSTEM_KNOWN_HOSTS;
+
 /* Allocation */
 
 void *
@@ -417,7 +419,40 @@ void
 conf_rule_aux_free(struct conf_rule_aux *a)
 {
 	conf_strv_free(a->ignored, a->nignored);
+	conf_strv_free(a->conn, a->nconn);
 	memset(a, 0, sizeof(*a));
+}
+
+static void
+free_blob(char **p, size_t *len)
+{
+	if (*p != NULL) {
+		explicit_bzero(*p, *len);
+		free(*p);
+	}
+	*p = NULL;
+	*len = 0;
+}
+
+static void
+conf_datasource_free(struct conf_datasource *ds)
+{
+	free(ds->name);
+	free(ds->type);
+	conf_strv_free(ds->hosts, ds->nhosts);
+	conf_secret_free(&ds->password);
+	conf_secret_free(&ds->uri);
+	free(ds->database);
+	free(ds->collection);
+	free(ds->tls_ca_file);
+	free(ds->username);
+	free(ds->base_path);
+	free(ds->ssh_host);
+	free(ds->ssh_user);
+	free(ds->ssh_key_path);
+	free_blob(&ds->ssh_key, &ds->ssh_key_len);
+	free(ds->ssh_known_hosts_file);
+	free_blob(&ds->ssh_known_hosts, &ds->ssh_known_hosts_len);
 }
 
 static void
@@ -440,6 +475,12 @@ conf_rule_free(struct conf_rule *r)
 	free(r->redis_data_structure);
 	free(r->redis_hash_key);
 	free(r->redis_key_prefix);
+	free(r->mongo_strategy);
+	free(r->collection);
+	free(r->zk_base_path);
+	free(r->zk_path_template);
+	free(r->file_path);
+	free(r->file_format);
 	conf_pairs_free(r->layout_extra, r->nlayout_extra);
 	conf_strv_free(r->sensitive_keys, r->nsensitive_keys);
 }
@@ -470,13 +511,8 @@ conf_free(struct vtw_conf *c)
 		conf_secret_free(&c->platforms[i].token);
 	}
 	free(c->platforms);
-	for (i = 0; i < c->ndatasources; i++) {
-		free(c->datasources[i].name);
-		free(c->datasources[i].type);
-		conf_strv_free(c->datasources[i].hosts,
-		    c->datasources[i].nhosts);
-		conf_secret_free(&c->datasources[i].password);
-	}
+	for (i = 0; i < c->ndatasources; i++)
+		conf_datasource_free(&c->datasources[i]);
 	free(c->datasources);
 	for (i = 0; i < c->nrules; i++)
 		conf_rule_free(&c->rules[i]);
@@ -507,6 +543,84 @@ conf_new_defaults(const char *name)
 	c->sandbox_user = conf_xstrdup(CONF_DEFAULT_SANDBOX_USER);
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
 	return c;
+}
+
+/* A linux_server file format or alias, folded; NULL when unknown. */
+const char *
+conf_file_format_known(const char *f)
+{
+	static const struct {
+		const char	*name, *fmt;
+	} t[] = {
+		{ "cfg", "ini" }, { "conf", "ini" }, { "config", "ini" },
+		{ "env", "env" }, { "ini", "ini" }, { "json", "json" },
+		{ "properties", "properties" }, { "yaml", "yaml" },
+		{ "yml", "yaml" },
+	};
+	size_t i;
+
+	if (*f == '.')
+		f++;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcasecmp(f, t[i].name) == 0)
+			return t[i].fmt;
+	return NULL;
+}
+
+/* interop §3.8: file_format, else the suffix of file_path; anything
+ * unrecognised is "env" */
+const char *
+conf_file_format(const struct conf_rule *r)
+{
+	const char *f = NULL, *base, *dot, *fmt;
+
+	if (r->file_format != NULL)
+		f = r->file_format;
+	else if (r->file_path != NULL) {
+		base = strrchr(r->file_path, '/');
+		base = base != NULL ? base + 1 : r->file_path;
+		/* as Path.suffix: ".env" and "a." have none */
+		if ((dot = strrchr(base, '.')) != NULL && dot != base &&
+		    dot[1] != '\0')
+			f = dot + 1;
+	}
+	if (f == NULL || (fmt = conf_file_format_known(f)) == NULL)
+		return "env";
+	return fmt;
+}
+
+/* Mongo URIs: userinfo ("user:pw@") or a password option is a credential. */
+int
+conf_uri_has_credentials(const char *uri)
+{
+	return strchr(uri, '@') != NULL || strcasestr(uri, "password") != NULL;
+}
+
+/* The URI with its credentials cut out, still a mongodb:// URI: the
+ * userinfo becomes "<redacted>", a query naming a password is dropped. */
+char *
+conf_uri_redacted(const char *uri)
+{
+	const char *host, *at, *q, *pw;
+	char *out;
+	size_t slen, hlen, len;
+
+	if ((host = strstr(uri, "://")) == NULL)
+		return conf_xstrdup("<redacted>");
+	host += 3;
+	slen = (size_t)(host - uri);
+	if ((at = strrchr(host, '@')) != NULL)
+		host = at + 1;
+	hlen = strlen(host);
+	q = strchr(host, '?');
+	if ((pw = strcasestr(host, "password")) != NULL)
+		hlen = q != NULL && pw > q ? (size_t)(q - host) : 0;
+	len = slen + hlen + 32;
+	out = conf_xcalloc(1, len);
+	snprintf(out, len, "%.*s%s%.*s%s", (int)slen, uri,
+	    at != NULL ? "<redacted>@" : "", (int)hlen, host,
+	    pw == NULL ? "" : hlen > 0 ? "?<redacted>" : "<redacted>");
+	return out;
 }
 
 const struct conf_platform *

@@ -36,6 +36,18 @@
 #define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
 #define CONF_DEFAULT_DS_BREAKER_MAX_MS		300000
 #define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
+/* mongo, zookeeper, linux_server datasources and rules */
+#define CONF_DEFAULT_MONGO_URI		"mongodb://localhost:27017"
+#define CONF_DEFAULT_MONGO_DATABASE	"vartrack"
+#define CONF_DEFAULT_MONGO_COLLECTION	"configs"
+#define CONF_DEFAULT_MONGO_SELECT_MS	5000
+#define CONF_DEFAULT_MONGO_STRATEGY	"document"
+#define CONF_DEFAULT_ZK_SESSION_MS	10000
+#define CONF_DEFAULT_SSH_PORT		22
+#define CONF_DEFAULT_SSH_USER		"root"
+#define CONF_DEFAULT_MAX_FILE_BYTES	(16u * 1024 * 1024)
+#define CONF_DEFAULT_FILE_PATH		"/etc/vartrack/config.env"
+#define CONF_SYSTEM_KNOWN_HOSTS		"/etc/ssh/ssh_known_hosts"
 
 struct conf_pair {
 	char	*key;
@@ -65,7 +77,8 @@ struct conf_platform {
 
 struct conf_datasource {
 	char			*name;		/* what rules[].datasource names */
-	char			*type;		/* redis (mongo, zookeeper, ... later) */
+	char			*type;		/* redis|mongo|zookeeper|linux_server
+						 * (s3, configmap, ... later) */
 	char			**hosts;	/* "host:port" */
 	size_t			 nhosts;
 	struct conf_secret	 password;
@@ -75,6 +88,11 @@ struct conf_datasource {
 	unsigned int		 breaker_failures;	/* consecutive, to open */
 	uint64_t		 breaker_backoff_ms;	/* first open period */
 	uint64_t		 breaker_max_backoff_ms; /* doubling cap */
+	/*
+	 * The fields below are filled (defaults included) only for a
+	 * datasource of their type; zero or NULL otherwise. A key of another
+	 * type is an error.
+	 */
 	/* mongo (interop §3.1, §5.2 MongoConfig) */
 	struct conf_secret	 uri;		/* may carry credentials; default
 						 * built from hosts, else
@@ -106,6 +124,8 @@ struct conf_datasource {
 	char			*ssh_known_hosts;	/* its contents, read at load */
 	size_t			 ssh_known_hosts_len;
 	uint64_t		 max_file_bytes;	/* default 16 MiB */
+	int			 uri_derived;	/* mongo: uri not given, built
+						 * from hosts or the default */
 	int			 line, col;
 };
 
@@ -136,7 +156,10 @@ struct conf_rule {
 	char		*redis_hash_key;	/* default "vartrack" */
 	char		*redis_key_prefix;	/* default "" */
 	/* mongo layout (§3.1) */
-	char		*mongo_strategy;	/* "document" (default) | "file" */
+	char		*mongo_strategy;	/* "document" | "file"; set to
+						 * "document" when not given and
+						 * the datasource is mongo, NULL
+						 * for other sinks */
 	char		*collection;		/* NULL = the datasource's */
 	int		 env_as_collection;
 	/* zookeeper layout (§3.3) */
@@ -145,7 +168,10 @@ struct conf_rule {
 	int		 watch;			/* zookeeper: event-assisted polls,
 						 * default 1 */
 	/* linux_server layout (§3.8) */
-	char		*file_path;		/* default "/etc/vartrack/config.env" */
+	char		*file_path;		/* absolute; when not given and the
+						 * datasource is linux_server,
+						 * CONF_DEFAULT_FILE_PATH; NULL
+						 * for other sinks */
 	int		 env_as_filename;	/* default 1 */
 	int		 env_as_dir;		/* default 0 */
 	char		*file_format;		/* NULL = suffix of file_path, else

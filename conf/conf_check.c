@@ -130,6 +130,15 @@ check_rule(struct conf_ctx *c, struct conf_rule *r, struct conf_rule_aux *a,
 			conf_error_at(c, rm, "missing required key 'file_name' "
 			    "(or 'files' or 'file_path_map') in rule");
 	}
+	/* sink layout defaults that depend on the datasource (conf.h) */
+	if (ds != NULL && ds->type != NULL) {
+		if (strcmp(ds->type, "mongo") == 0 && r->mongo_strategy == NULL)
+			r->mongo_strategy =
+			    conf_xstrdup(CONF_DEFAULT_MONGO_STRATEGY);
+		if (strcmp(ds->type, "linux_server") == 0 &&
+		    r->file_path == NULL)
+			r->file_path = conf_xstrdup(CONF_DEFAULT_FILE_PATH);
+	}
 	if (r->key_format != NULL && ds != NULL &&
 	    (fmts = conf_key_formats(ds->type)) != NULL) {
 		for (i = 0; fmts[i] != NULL; i++)
@@ -201,24 +210,40 @@ name_rules(struct conf_ctx *c)
 	kvmap_free(names);
 }
 
+static char *
+join(char **v, size_t n)
+{
+	char *list;
+	size_t i, len = 1, off = 0;
+
+	for (i = 0; i < n; i++)
+		len += strlen(v[i]) + 2;
+	list = conf_xcalloc(1, len);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(list + off, len - off, "%s%s",
+		    i ? ", " : "", v[i]);
+	return list;
+}
+
 static void
 report_ignored(struct conf_ctx *c, const struct conf_rule *r,
     const struct conf_rule_aux *a)
 {
 	char *list;
-	size_t i, len = 1, off = 0;
 
-	if (a->nignored == 0)
-		return;
-	for (i = 0; i < a->nignored; i++)
-		len += strlen(a->ignored[i]) + 2;
-	list = conf_xcalloc(1, len);
-	for (i = 0; i < a->nignored; i++)
-		off += (size_t)snprintf(list + off, len - off, "%s%s",
-		    i ? ", " : "", a->ignored[i]);
-	conf_info_at(c, a->ignored_first, "rule '%s': ignoring keys not used "
-	    "for watching: %s", r->name, list);
-	free(list);
+	if (a->nignored > 0) {
+		list = join(a->ignored, a->nignored);
+		conf_info_at(c, a->ignored_first, "rule '%s': ignoring keys "
+		    "not used for watching: %s", r->name, list);
+		free(list);
+	}
+	if (a->nconn > 0) {
+		list = join(a->conn, a->nconn);
+		conf_info_at(c, a->conn_first, "rule '%s': ignoring "
+		    "connection settings, they belong in the datasource: %s",
+		    r->name, list);
+		free(list);
+	}
 }
 
 void

@@ -7,6 +7,7 @@
 #define VTW_CONF_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -15,6 +16,13 @@
 #define CONF_MAX_SECRET_BYTES	(64u * 1024)
 #define CONF_MAX_COMPACT_BYTES	(64u * 1024)
 #define CONF_MIN_POLL_MS	100
+#define CONF_MAX_SSH_KEY_BYTES	(64u * 1024)
+#define CONF_MAX_KNOWN_HOSTS_BYTES (4u * 1024 * 1024)
+#define CONF_MAX_FILE_BYTES_CAP	(1024u * 1024 * 1024)	/* max_file_bytes */
+
+/* The system-wide known_hosts tried first when ssh_known_hosts_file is not
+ * given (CONF_SYSTEM_KNOWN_HOSTS); a variable so that tests can move it. */
+extern const char *conf_system_known_hosts;
 
 struct conf_mark {
 	int	line, col;		/* 1-based; 0 = not given */
@@ -30,6 +38,9 @@ struct conf_rule_aux {
 	struct conf_mark	 ignored_first;
 	char			**ignored;	/* key names, in file order */
 	size_t			 nignored;
+	struct conf_mark	 conn_first;	/* connection keys (ssh_host, ...) */
+	char			**conn;		/* that belong in a datasource */
+	size_t			 nconn;
 	int			 has_name;
 	int			 has_file_name, has_files;
 };
@@ -75,6 +86,18 @@ void	 conf_pairs_free(struct conf_pair *, size_t);
 /* Closest candidate within edit distance 2 (or equal ignoring case), else
  * NULL. Borrowed pointer into cands. */
 const char *conf_suggest(const char *, const char *const *cands, size_t n);
+
+/* A size: bytes, or a number with KiB, MiB or GiB; 1 .. CONF_MAX_FILE_BYTES_CAP.
+ * 0, or -1 when bad. */
+int	 conf_parse_size(const char *, uint64_t *);
+
+/* A linux_server file format or alias ("yml", "cfg", ...) folded to one of
+ * conf_file_format()'s names; NULL when unknown. */
+const char *conf_file_format_known(const char *);
+
+/* Mongo URIs: whether it carries a credential; a printable copy (free()). */
+int	 conf_uri_has_credentials(const char *);
+char	*conf_uri_redacted(const char *);
 
 void	conf_secret_free(struct conf_secret *);
 void	conf_rule_aux_free(struct conf_rule_aux *);

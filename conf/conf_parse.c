@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -497,9 +498,19 @@ unknown_key(struct conf_ctx *c, const struct keytab *t, const struct yn *k)
 	free(cands);
 }
 
+/* Where a key and its value were given (line 0: not given). */
+struct given {
+	struct conf_mark	 k, v;
+};
+
+/*
+ * Dispatch the keys of map through t. With given (t->n entries, zeroed by
+ * the caller), the marks of each key handled are recorded at its index in
+ * t->keys, for checks that need the whole mapping (datasource types).
+ */
 static void
-walk_map(struct conf_ctx *c, const struct keytab *t, void *obj,
-    const struct yn *map)
+walk_map_given(struct conf_ctx *c, const struct keytab *t, void *obj,
+    const struct yn *map, struct given *given)
 {
 	const struct keydef *kd;
 	struct yent *ents;
@@ -518,9 +529,20 @@ walk_map(struct conf_ctx *c, const struct keytab *t, void *obj,
 		/* "key:" or "key: null" is the same as leaving it out */
 		if (yn_is_null(ents[i].v))
 			continue;
+		if (given != NULL) {
+			given[kd - t->keys].k = ents[i].k->mark;
+			given[kd - t->keys].v = ents[i].v->mark;
+		}
 		kd->fn(c, obj, kd, ents[i].k, ents[i].v);
 	}
 	free(ents);
+}
+
+static void
+walk_map(struct conf_ctx *c, const struct keytab *t, void *obj,
+    const struct yn *map)
+{
+	walk_map_given(c, t, obj, map, NULL);
 }
 
 /* Scalars */
@@ -747,6 +769,201 @@ h_section(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		return;
 	}
 	walk_map(c, kd->arg, obj, v);
+}
+
+/* A string that must not be empty. */
+static void
+h_nonempty(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	const char *s;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s == '\0') {
+		conf_error_at(c, v->mark, "%s: must not be empty", kd->name);
+		return;
+	}
+	set_str(FIELD(obj, kd->off, char *), s);
+}
+
+/* An absolute path (files read or written on a server). */
+static void
+h_abs_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	const char *s;
+	char sb[128];
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s != '/') {
+		conf_error_at(c, v->mark, "%s: '%s' is not an absolute path",
+		    kd->name, SHOW(v, sb));
+		return;
+	}
+	set_str(FIELD(obj, kd->off, char *), s);
+}
+
+/* A ZooKeeper base path: "" or "/...", trailing '/' stripped (§3.3). */
+static void
+h_base_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	const char *s;
+	char **field = FIELD(obj, kd->off, char *), sb[128];
+	size_t len;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s != '\0' && *s != '/') {
+		conf_error_at(c, v->mark, "%s: '%s' must be empty or start "
+		    "with '/'", kd->name, SHOW(v, sb));
+		return;
+	}
+	len = strlen(s);
+	while (len > 0 && s[len - 1] == '/')
+		len--;
+	free(*field);
+	*field = conf_xstrndup(s, len);
+}
+
+/* kd->off: unsigned int, a TCP port 1..65535 */
+static void
+h_port(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	char sb[128];
+
+	if (v->type != YN_SCALAR || !v->plain || !all_digits(v->str) ||
+	    v->len > 5 || atoi(v->str) < 1 || atoi(v->str) > 65535) {
+		conf_error_at(c, v->mark, "%s: expected a port 1..65535, "
+		    "got %s%s%s", kd->name, v->type == YN_SCALAR ? "'" : "",
+		    v->type == YN_SCALAR ? SHOW(v, sb) : yn_kind(v),
+		    v->type == YN_SCALAR ? "'" : "");
+		return;
+	}
+	*FIELD(obj, kd->off, unsigned int) = (unsigned int)atoi(v->str);
+}
+
+/* "1048576", "512KiB", "16MiB", "1GiB"; 1 byte .. CONF_MAX_FILE_BYTES_CAP */
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	 mul;
+	} units[] = {
+		{ "", 1 }, { "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+		{ "GiB", 1024 * 1024 * 1024 },
+	};
+	uint64_t n = 0;
+	const char *p = s;
+	size_t i;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > CONF_MAX_FILE_BYTES_CAP)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	for (i = 0; i < NITEMS(units); i++)
+		if (strcmp(p, units[i].unit) == 0)
+			break;
+	if (i == NITEMS(units) || n > CONF_MAX_FILE_BYTES_CAP / units[i].mul)
+		return -1;
+	n *= units[i].mul;
+	if (n == 0 || n > CONF_MAX_FILE_BYTES_CAP)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* kd->off: uint64_t bytes */
+static void
+h_size(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	const char *s;
+	char sb[128];
+
+	if ((s = want_string(c, kd->name, v, "a size")) == NULL)
+		return;
+	if (conf_parse_size(s, FIELD(obj, kd->off, uint64_t)) == -1)
+		conf_error_at(c, v->mark, "%s: invalid size '%s' (bytes, or "
+		    "a number with KiB, MiB or GiB; 1 byte to 1GiB)", kd->name,
+		    SHOW(v, sb));
+}
+
+/*
+ * The whole of a regular file of at most cap bytes (NUL-terminated, *len
+ * without it), or -1 and why. Key files go through here: on failure the
+ * buffer is wiped.
+ */
+static int
+read_blob(const char *path, size_t cap, char **out, size_t *outlen,
+    char *why, size_t whylen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	*out = NULL;
+	*outlen = 0;
+	/* O_NONBLOCK: a FIFO must not hang the load */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		goto fail;
+	}
+	buf = conf_xcalloc(1, cap + 2);
+	for (;;) {
+		n = read(fd, buf + len, cap + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > cap) {
+			if (cap % (1024 * 1024) == 0)
+				snprintf(why, whylen, "larger than %zu MiB",
+				    cap / (1024 * 1024));
+			else
+				snprintf(why, whylen, "larger than %zu KiB",
+				    cap / 1024);
+			goto fail;
+		}
+	}
+	close(fd);
+	if (len == 0) {
+		snprintf(why, whylen, "file is empty");
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+ fail:
+	close(fd);
+	if (buf != NULL) {
+		explicit_bzero(buf, cap + 2);
+		free(buf);
+	}
+	return -1;
 }
 
 /* Secrets: "literal", {env: NAME} or {file: PATH} */
@@ -1091,6 +1308,35 @@ static const struct keytab platform_tab = {
 
 /* datasources: */
 
+enum {
+	DS_REDIS = 1 << 0,
+	DS_MONGO = 1 << 1,
+	DS_ZK = 1 << 2,
+	DS_LINUX = 1 << 3,
+	DS_ALL = DS_REDIS | DS_MONGO | DS_ZK | DS_LINUX,
+};
+
+/* The supported types, in ds_types order; 0 for the others. */
+static unsigned int
+ds_type_bit(const char *type)
+{
+	static const struct {
+		const char	*name;
+		unsigned int	 bit;
+	} t[] = {
+		{ "redis", DS_REDIS }, { "mongo", DS_MONGO },
+		{ "zookeeper", DS_ZK }, { "linux_server", DS_LINUX },
+	};
+	size_t i;
+
+	if (type == NULL)
+		return 0;
+	for (i = 0; i < NITEMS(t); i++)
+		if (strcmp(type, t[i].name) == 0)
+			return t[i].bit;
+	return 0;
+}
+
 static void
 h_ds_type(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
@@ -1107,7 +1353,7 @@ h_ds_type(struct conf_ctx *c, void *obj, const struct keydef *kd,
 			break;
 	if (i == NITEMS(ds_types))
 		bad_type(c, "datasource", v, ds_types, NITEMS(ds_types));
-	else if (strcmp(s, "redis") != 0)
+	else if (ds_type_bit(s) == 0)
 		conf_error_at(c, v->mark, "datasource type '%s' is not "
 		    "supported yet", s);
 }
@@ -1168,27 +1414,358 @@ h_db(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	ds->db = atoi(v->str);
 }
 
+static int
+mongo_scheme_ok(const char *uri)
+{
+	return strncmp(uri, "mongodb://", 10) == 0 ||
+	    strncmp(uri, "mongodb+srv://", 14) == 0;
+}
+
+/*
+ * A mongo URI: a secret when it carries credentials. A literal without
+ * them is plain configuration (no warning). The URI itself is never shown
+ * in a message: it may hold a password.
+ */
+static void
+h_uri(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct conf_datasource *ds = obj;
+	struct conf_secret *sec = &ds->uri;
+	size_t nerr = c->errs->n;
+
+	if (v->type != YN_SCALAR) {
+		/* {env: NAME} or {file: PATH} */
+		h_secret(c, obj, kd, k, v);
+		if (c->errs->n == nerr && sec->value != NULL &&
+		    !mongo_scheme_ok(sec->value))
+			conf_error_at(c, v->mark, "%s: must start with "
+			    "mongodb:// or mongodb+srv://", kd->name);
+		return;
+	}
+	if (strlen(v->str) != v->len) {
+		conf_error_at(c, v->mark, "%s: contains a NUL byte", kd->name);
+		return;
+	}
+	if (!mongo_scheme_ok(v->str)) {
+		conf_error_at(c, v->mark, "%s: must start with mongodb:// or "
+		    "mongodb+srv://", kd->name);
+		return;
+	}
+	conf_secret_free(sec);
+	sec->src = SECRET_LITERAL;
+	sec->value = conf_xstrdup(v->str);
+	if (conf_uri_has_credentials(v->str))
+		conf_warning_at(c, v->mark, "literal secret in '%s' "
+		    "(credentials in the URI); use {env: NAME} or {file: PATH}",
+		    kd->name);
+}
+
+#define DS(f)		offsetof(struct conf_datasource, f)
+#define DS_DUR(k, f, min) { k, h_duration, DS(f), 0, \
+	    (const void *)(uintptr_t)(min) }
+
 static const struct keydef ds_keys[] = {
-	{ "breaker_backoff", h_duration, offsetof(struct conf_datasource,
-	    breaker_backoff_ms), 0, (const void *)(uintptr_t)1 },
-	{ "breaker_failures", h_count, offsetof(struct conf_datasource,
-	    breaker_failures), 0, NULL },
-	{ "breaker_max_backoff", h_duration, offsetof(struct conf_datasource,
-	    breaker_max_backoff_ms), 0, (const void *)(uintptr_t)1 },
-	{ "command_timeout", h_duration, offsetof(struct conf_datasource,
-	    command_timeout_ms), 0, (const void *)(uintptr_t)1 },
-	{ "connect_timeout", h_duration, offsetof(struct conf_datasource,
-	    connect_timeout_ms), 0, (const void *)(uintptr_t)1 },
+	{ "base_path", h_base_path, DS(base_path), 0, NULL },
+	DS_DUR("breaker_backoff", breaker_backoff_ms, 1),
+	{ "breaker_failures", h_count, DS(breaker_failures), 0, NULL },
+	DS_DUR("breaker_max_backoff", breaker_max_backoff_ms, 1),
+	{ "collection", h_nonempty, DS(collection), 0, NULL },
+	DS_DUR("command_timeout", command_timeout_ms, 1),
+	DS_DUR("connect_timeout", connect_timeout_ms, 1),
+	{ "database", h_nonempty, DS(database), 0, NULL },
 	{ "db", h_db, 0, 0, NULL },
 	{ "hosts", h_hosts, 0, 0, NULL },
-	{ "name", h_str, offsetof(struct conf_datasource, name), 0, NULL },
-	{ "password", h_secret, offsetof(struct conf_datasource, password), 0,
+	{ "max_file_bytes", h_size, DS(max_file_bytes), 0, NULL },
+	{ "name", h_str, DS(name), 0, NULL },
+	{ "password", h_secret, DS(password), 0, NULL },
+	DS_DUR("server_selection_timeout", server_selection_timeout_ms, 1),
+	DS_DUR("session_timeout", session_timeout_ms, 1000),
+	{ "ssh_host", h_nonempty, DS(ssh_host), 0, NULL },
+	{ "ssh_key_path", h_nonempty, DS(ssh_key_path), 0, NULL },
+	{ "ssh_known_hosts_file", h_nonempty, DS(ssh_known_hosts_file), 0,
 	    NULL },
+	{ "ssh_password", h_secret, DS(password), 0, NULL },
+	{ "ssh_port", h_port, DS(ssh_port), 0, NULL },
+	{ "ssh_user", h_nonempty, DS(ssh_user), 0, NULL },
+	{ "tls", h_bool, DS(tls), 0, NULL },
+	{ "tls_ca_file", h_nonempty, DS(tls_ca_file), 0, NULL },
+	{ "tls_insecure", h_bool, DS(tls_insecure), 0, NULL },
 	{ "type", h_ds_type, 0, 0, NULL },
+	{ "uri", h_uri, 0, 0, NULL },
+	{ "username", h_nonempty, DS(username), 0, NULL },
 };
 static const struct keytab ds_tab = {
 	"datasource", ds_keys, NITEMS(ds_keys), 0
 };
+
+/* The datasource types a key belongs to (default: all). */
+static unsigned int
+ds_key_types(const char *key)
+{
+	static const struct {
+		const char	*key;
+		unsigned int	 types;
+	} t[] = {
+		{ "base_path", DS_ZK },
+		{ "collection", DS_MONGO },
+		{ "database", DS_MONGO },
+		{ "db", DS_REDIS },
+		{ "hosts", DS_REDIS | DS_MONGO | DS_ZK },
+		{ "max_file_bytes", DS_LINUX },
+		{ "password", DS_REDIS | DS_ZK },
+		{ "server_selection_timeout", DS_MONGO },
+		{ "session_timeout", DS_ZK },
+		{ "ssh_host", DS_LINUX },
+		{ "ssh_key_path", DS_LINUX },
+		{ "ssh_known_hosts_file", DS_LINUX },
+		{ "ssh_password", DS_LINUX },
+		{ "ssh_port", DS_LINUX },
+		{ "ssh_user", DS_LINUX },
+		{ "tls", DS_MONGO },
+		{ "tls_ca_file", DS_MONGO },
+		{ "tls_insecure", DS_MONGO },
+		{ "uri", DS_MONGO },
+		{ "username", DS_ZK },
+	};
+	size_t i;
+
+	for (i = 0; i < NITEMS(t); i++)
+		if (strcmp(t[i].key, key) == 0)
+			return t[i].types;
+	return DS_ALL;
+}
+
+/* The marks of a key of ds_keys (line 0 when it was not given). */
+static const struct given *
+ds_given(const struct given *given, const char *key)
+{
+	const struct keydef *kd;
+
+	kd = bsearch(key, ds_keys, NITEMS(ds_keys), sizeof(*ds_keys),
+	    keydef_cmp);
+	if (kd == NULL)
+		fatalx("%s: no key '%s'", __func__, key);
+	return &given[kd - ds_keys];
+}
+
+#define GIVEN(key)	(ds_given(given, (key))->k.line != 0)
+#define GIVEN_K(key)	(ds_given(given, (key))->k)
+#define GIVEN_V(key)	(ds_given(given, (key))->v)
+
+/* Keys of another datasource type: "uri: not a key of a redis datasource
+ * (mongo only)". */
+static void
+ds_check_keys(struct conf_ctx *c, const struct conf_datasource *ds,
+    unsigned int bit, const struct given *given)
+{
+	static const char *const names[] = {
+		"redis", "mongo", "zookeeper", "linux_server"
+	};
+	unsigned int types;
+	size_t i, j, off;
+	char list[96];
+
+	for (i = 0; i < NITEMS(ds_keys); i++) {
+		if (given[i].k.line == 0)
+			continue;
+		types = ds_key_types(ds_keys[i].name);
+		if (types & bit)
+			continue;
+		list[0] = '\0';
+		for (j = off = 0; j < NITEMS(names) && off < sizeof(list); j++)
+			if (types & (1u << j))
+				off += (size_t)snprintf(list + off,
+				    sizeof(list) - off, "%s%s", off ? ", " : "",
+				    names[j]);
+		conf_error_at(c, given[i].k, "%s: not a key of a %s datasource "
+		    "(%s only)", ds_keys[i].name, ds->type, list);
+	}
+}
+
+static void
+ds_finish_redis(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct yn *node)
+{
+	if (c->ds_hosts.line == 0)
+		conf_error_at(c, node->mark, "missing required key 'hosts' in "
+		    "datasource '%s'", ds->name);
+	else if (c->ds_nhosts_given != 1 && c->ds_nhosts_given != SIZE_MAX)
+		conf_error_at(c, c->ds_hosts, "hosts: expected exactly one "
+		    "\"host:port\" for redis, got %zu%s", c->ds_nhosts_given,
+		    c->ds_nhosts_given > 1 ?
+		    " (redis cluster is not supported yet)" : "");
+}
+
+static void
+ds_finish_mongo(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct given *given)
+{
+	size_t i, len, off;
+
+	if (GIVEN("hosts") && c->ds_nhosts_given == 0)
+		conf_error_at(c, c->ds_hosts, "hosts: expected at least one "
+		    "\"host:port\" for mongo, got 0");
+	if (GIVEN("uri") && GIVEN("hosts"))
+		conf_error_at(c, GIVEN_K("uri"), "uri: give either uri or "
+		    "hosts, not both");
+	if (!GIVEN("uri")) {
+		conf_secret_free(&ds->uri);
+		ds->uri.src = SECRET_LITERAL;
+		ds->uri_derived = 1;
+		if (ds->nhosts == 0)
+			ds->uri.value = conf_xstrdup(CONF_DEFAULT_MONGO_URI);
+		else {
+			len = strlen("mongodb://") + 2;
+			for (i = 0; i < ds->nhosts; i++)
+				len += strlen(ds->hosts[i]) + 1;
+			ds->uri.value = conf_xcalloc(1, len);
+			off = (size_t)snprintf(ds->uri.value, len,
+			    "mongodb://");
+			for (i = 0; i < ds->nhosts; i++)
+				off += (size_t)snprintf(ds->uri.value + off,
+				    len - off, "%s%s", i ? "," : "",
+				    ds->hosts[i]);
+			snprintf(ds->uri.value + off, len - off, "/");
+		}
+	}
+	if (ds->database == NULL)
+		ds->database = conf_xstrdup(CONF_DEFAULT_MONGO_DATABASE);
+	if (ds->collection == NULL)
+		ds->collection = conf_xstrdup(CONF_DEFAULT_MONGO_COLLECTION);
+	if (ds->server_selection_timeout_ms == 0)
+		ds->server_selection_timeout_ms = CONF_DEFAULT_MONGO_SELECT_MS;
+	/* as mongo_tls_ca_file in the orchestrator: a CA turns TLS on */
+	if (ds->tls_ca_file != NULL)
+		ds->tls = 1;
+}
+
+static void
+ds_finish_zk(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct yn *node, const struct given *given)
+{
+	if (c->ds_hosts.line == 0)
+		conf_error_at(c, node->mark, "missing required key 'hosts' in "
+		    "datasource '%s'", ds->name);
+	else if (c->ds_nhosts_given == 0)
+		conf_error_at(c, c->ds_hosts, "hosts: expected at least one "
+		    "\"host:port\" for zookeeper, got 0");
+	if (GIVEN("username") && !GIVEN("password"))
+		conf_error_at(c, GIVEN_K("username"), "username: digest auth "
+		    "needs a password too");
+	if (GIVEN("password") && !GIVEN("username"))
+		conf_error_at(c, GIVEN_K("password"), "password: digest auth "
+		    "needs a username too");
+	if (ds->session_timeout_ms == 0)
+		ds->session_timeout_ms = CONF_DEFAULT_ZK_SESSION_MS;
+	if (ds->base_path == NULL)
+		ds->base_path = conf_xstrdup("");
+}
+
+/* Read the key and known_hosts files of an SSH datasource. */
+static void
+ds_read_ssh_files(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct given *given)
+{
+	const char *home, *cand[2];
+	char why[128], sb[128], *path = NULL;
+	size_t i, len;
+
+	if (ds->ssh_key_path != NULL && read_blob(ds->ssh_key_path,
+	    CONF_MAX_SSH_KEY_BYTES, &ds->ssh_key, &ds->ssh_key_len, why,
+	    sizeof(why)) == -1)
+		conf_error_at(c, GIVEN_V("ssh_key_path"), "ssh_key_path: "
+		    "cannot read '%s': %s", show(ds->ssh_key_path,
+		    strlen(ds->ssh_key_path), sb, sizeof(sb)), why);
+	if (ds->ssh_known_hosts_file != NULL) {
+		if (read_blob(ds->ssh_known_hosts_file,
+		    CONF_MAX_KNOWN_HOSTS_BYTES, &ds->ssh_known_hosts,
+		    &ds->ssh_known_hosts_len, why, sizeof(why)) == -1)
+			conf_error_at(c, GIVEN_V("ssh_known_hosts_file"),
+			    "ssh_known_hosts_file: cannot read '%s': %s",
+			    show(ds->ssh_known_hosts_file,
+			    strlen(ds->ssh_known_hosts_file), sb, sizeof(sb)),
+			    why);
+		return;
+	}
+	/* the first readable of the system's and the user's */
+	cand[0] = conf_system_known_hosts;
+	cand[1] = NULL;
+	if ((home = getenv("HOME")) != NULL && *home == '/') {
+		len = strlen(home) + sizeof("/.ssh/known_hosts");
+		path = conf_xcalloc(1, len);
+		snprintf(path, len, "%s/.ssh/known_hosts", home);
+		cand[1] = path;
+	}
+	for (i = 0; i < NITEMS(cand); i++) {
+		if (cand[i] == NULL || read_blob(cand[i],
+		    CONF_MAX_KNOWN_HOSTS_BYTES, &ds->ssh_known_hosts,
+		    &ds->ssh_known_hosts_len, why, sizeof(why)) == -1)
+			continue;
+		ds->ssh_known_hosts_file = conf_xstrdup(cand[i]);
+		break;
+	}
+	free(path);
+	if (ds->ssh_known_hosts_file == NULL)
+		conf_error_at(c, GIVEN_K("ssh_host"), "ssh_host set but no "
+		    "known_hosts file: set ssh_known_hosts_file");
+}
+
+static void
+ds_finish_linux(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct given *given)
+{
+	static const char *const ssh_keys[] = {
+		"ssh_port", "ssh_user", "ssh_key_path", "ssh_password",
+		"ssh_known_hosts_file",
+	};
+	size_t i;
+
+	if (ds->ssh_port == 0)
+		ds->ssh_port = CONF_DEFAULT_SSH_PORT;
+	if (ds->ssh_user == NULL)
+		ds->ssh_user = conf_xstrdup(CONF_DEFAULT_SSH_USER);
+	if (ds->max_file_bytes == 0)
+		ds->max_file_bytes = CONF_DEFAULT_MAX_FILE_BYTES;
+	if (ds->ssh_host == NULL) {
+		for (i = 0; i < NITEMS(ssh_keys); i++)
+			if (GIVEN(ssh_keys[i]))
+				conf_warning_at(c, GIVEN_K(ssh_keys[i]), "%s: "
+				    "ignored without ssh_host (files are read "
+				    "locally)", ssh_keys[i]);
+		return;
+	}
+	if (!GIVEN("ssh_key_path") && !GIVEN("ssh_password"))
+		conf_error_at(c, GIVEN_K("ssh_host"), "ssh_host: needs "
+		    "ssh_key_path or ssh_password");
+	ds_read_ssh_files(c, ds, given);
+}
+
+/* After the walk, when the type is known: keys, requirements, defaults. */
+static void
+ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct yn *node, const struct given *given)
+{
+	unsigned int bit;
+
+	if ((bit = ds_type_bit(ds->type)) == 0)
+		return;		/* unknown or unsupported: reported */
+	ds_check_keys(c, ds, bit, given);
+	switch (bit) {
+	case DS_REDIS:
+		ds_finish_redis(c, ds, node);
+		break;
+	case DS_MONGO:
+		ds_finish_mongo(c, ds, given);
+		break;
+	case DS_ZK:
+		ds_finish_zk(c, ds, node, given);
+		break;
+	case DS_LINUX:
+		ds_finish_linux(c, ds, given);
+		break;
+	}
+}
 
 /* rules: */
 
@@ -1355,11 +1932,11 @@ check_template(const char *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* destination_template, zk_path_template; kd->off: the field */
 static void
 h_rule_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
-	struct conf_rule *r = obj;
 	const char *s;
 	char err[128];
 
@@ -1369,8 +1946,51 @@ h_rule_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		conf_error_at(c, v->mark, "%s: %s", kd->name, err);
 		return;
 	}
-	set_str(&r->destination_template, s);
-	RAUX(c, obj)->destination_template = v->mark;
+	set_str(FIELD(obj, kd->off, char *), s);
+	if (strcmp(kd->name, "destination_template") == 0)
+		RAUX(c, obj)->destination_template = v->mark;
+}
+
+static void
+h_rule_mongo_strategy(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	static const char *const st[] = { "document", "file" };
+	struct conf_rule *r = obj;
+	const char *s;
+	char sb[128];
+	size_t i;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	for (i = 0; i < NITEMS(st); i++)
+		if (strcasecmp(s, st[i]) == 0) {
+			set_str(&r->mongo_strategy, st[i]);
+			return;
+		}
+	conf_error_at(c, v->mark, "%s: unknown strategy '%s' (document, "
+	    "file)", kd->name, SHOW(v, sb));
+}
+
+static void
+h_rule_file_format(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct conf_rule *r = obj;
+	const char *s;
+	char sb[128];
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s == '\0') {
+		conf_error_at(c, v->mark, "%s: must not be empty", kd->name);
+		return;
+	}
+	set_str(&r->file_format, s);
+	/* sinks/linux_server.py: anything unrecognised is written as env */
+	if (conf_file_format_known(s) == NULL)
+		conf_info_at(c, v->mark, "%s '%s' is treated as env, as the "
+		    "orchestrator does", kd->name, SHOW(v, sb));
 }
 
 static void
@@ -1405,6 +2025,19 @@ h_rule_ignored(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	if (a->nignored == 0)
 		a->ignored_first = k->mark;
 	conf_strv_push(&a->ignored, &a->nignored, kd->name);
+}
+
+/* Connection settings given on a rule: the watcher takes them from the
+ * datasource (never stored: some are credentials). */
+static void
+h_rule_conn(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct conf_rule_aux *a = RAUX(c, obj);
+
+	if (a->nconn == 0)
+		a->conn_first = k->mark;
+	conf_strv_push(&a->conn, &a->nconn, kd->name);
 }
 
 static int
@@ -1612,39 +2245,44 @@ h_rule_extra(struct conf_ctx *c, void *obj, const struct keydef *kd,
 #define RBOOL(k)	{ #k, h_bool, R(k), 0, NULL }
 #define RMAP(k)		{ #k, h_strmap, R(k), R(n##k), NULL }
 #define IGN(k)		{ #k, h_rule_ignored, 0, 0, NULL }
+#define CONN(k)		{ #k, h_rule_conn, 0, 0, NULL }
 #define EXTRA(k)	{ #k, h_rule_extra, 0, 0, NULL }
 
 /*
  * Every rule_config key of the orchestrator (interop §5.7) plus our own.
- * Ignored: keys that only matter when writing, connection settings that
- * belong in datasources:, and every sink key that carries a credential
- * (never stored, so never printed).
+ * Ignored: keys that only matter when writing (IGN) and connection
+ * settings that belong in datasources: (CONN; redis_* predate that and
+ * stay IGN); neither is stored, so credentials among them are never
+ * printed. Layout keys of sinks the watcher does not read yet are kept
+ * verbatim (EXTRA). Typed layout keys are checked for every rule, whatever
+ * its datasource's type.
  * Sorted by name (checked once at run time).
  */
 static const struct keydef rule_keys[] = {
 	IGN(apply_strategy),
 	RSTR(branch),
 	RMAP(branch_map),
-	EXTRA(collection),
-	EXTRA(database),
+	{ "collection", h_nonempty, R(collection), 0, NULL },
+	CONN(database),
 	{ "datasource", h_rule_ref, 0, 0, NULL },
-	{ "destination_template", h_rule_template, 0, 0, NULL },
+	{ "destination_template", h_rule_template, R(destination_template), 0,
+	    NULL },
 	RBOOL(detect_extra),
 	IGN(dry_run),
 	IGN(dry_run_prune),
 	RSTR(env),
 	RBOOL(env_as_branch),
-	EXTRA(env_as_collection),
-	EXTRA(env_as_dir),
-	EXTRA(env_as_filename),
+	RBOOL(env_as_collection),
+	RBOOL(env_as_dir),
+	RBOOL(env_as_filename),
 	EXTRA(env_as_name_suffix),
 	EXTRA(env_as_namespace),
 	RBOOL(env_as_pr),
 	RBOOL(env_as_tags),
 	IGN(exclude_repositories),
-	EXTRA(file_format),
+	{ "file_format", h_rule_file_format, 0, 0, NULL },
 	{ "file_name", h_rule_files, 0, 0, NULL },
-	EXTRA(file_path),
+	{ "file_path", h_abs_path, R(file_path), 0, NULL },
 	RMAP(file_path_map),
 	{ "files", h_rule_files, 0, 0, NULL },
 	EXTRA(helm_atomic),
@@ -1674,11 +2312,11 @@ static const struct keydef rule_keys[] = {
 	{ "key_format", h_rule_key_format, 0, 0, NULL },
 	IGN(last_applied_at),
 	IGN(max_changed_files),
-	EXTRA(mongo_strategy),
-	EXTRA(mongo_tls),
-	EXTRA(mongo_tls_ca_file),
-	EXTRA(mongo_tls_insecure),
-	IGN(mongo_uri),
+	{ "mongo_strategy", h_rule_mongo_strategy, 0, 0, NULL },
+	CONN(mongo_tls),
+	CONN(mongo_tls_ca_file),
+	CONN(mongo_tls_insecure),
+	CONN(mongo_uri),
 	{ "name", h_rule_name, 0, 0, NULL },
 	IGN(overrides),
 	{ "platform", h_rule_ref, 0, 0, NULL },
@@ -1712,12 +2350,12 @@ static const struct keydef rule_keys[] = {
 	RBOOL(self_heal),
 	{ "sensitive_keys", h_strlist, R(sensitive_keys), R(nsensitive_keys),
 	    NULL },
-	EXTRA(ssh_host),
-	EXTRA(ssh_key_path),
-	EXTRA(ssh_known_hosts_file),
-	IGN(ssh_password),
-	EXTRA(ssh_port),
-	EXTRA(ssh_user),
+	CONN(ssh_host),
+	CONN(ssh_key_path),
+	CONN(ssh_known_hosts_file),
+	CONN(ssh_password),
+	CONN(ssh_port),
+	CONN(ssh_user),
 	IGN(strict_validation),
 	IGN(sync_mode),
 	RSTR(tenant_id),
@@ -1729,12 +2367,14 @@ static const struct keydef rule_keys[] = {
 	EXTRA(vercel_targets),
 	EXTRA(vercel_team_id),
 	IGN(vercel_token),
-	EXTRA(zk_base_path),
-	EXTRA(zk_hosts),
-	IGN(zk_password),
-	EXTRA(zk_path_template),
-	EXTRA(zk_timeout_secs),
-	EXTRA(zk_username),
+	RBOOL(watch),
+	{ "zk_base_path", h_base_path, R(zk_base_path), 0, NULL },
+	CONN(zk_hosts),
+	CONN(zk_password),
+	{ "zk_path_template", h_rule_template, R(zk_path_template), 0,
+	    NULL },
+	CONN(zk_timeout_secs),
+	CONN(zk_username),
 };
 static const struct keytab rule_tab = {
 	"rule", rule_keys, NITEMS(rule_keys), 0
@@ -1816,6 +2456,7 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	struct vtw_conf *conf = obj;
 	struct conf_datasource *ds;
 	const struct conf_datasource *q;
+	struct given given[NITEMS(ds_keys)];
 	size_t i;
 
 	if (!want_list(c, kd, v))
@@ -1836,7 +2477,8 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		ds->breaker_max_backoff_ms = CONF_DEFAULT_DS_BREAKER_MAX_MS;
 		c->ds_hosts.line = c->ds_hosts.col = 0;
 		c->ds_nhosts_given = 0;
-		walk_map(c, &ds_tab, ds, v->kids[i]);
+		memset(given, 0, sizeof(given));
+		walk_map_given(c, &ds_tab, ds, v->kids[i], given);
 		conf->ndatasources++;
 		if (ds->name == NULL || *ds->name == '\0') {
 			conf_error_at(c, v->kids[i]->mark, "missing required "
@@ -1852,17 +2494,7 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 			    "key 'type' in datasource '%s'", ds->name);
 			continue;
 		}
-		if (strcmp(ds->type, "redis") != 0)
-			continue;
-		if (c->ds_hosts.line == 0)
-			conf_error_at(c, v->kids[i]->mark, "missing required "
-			    "key 'hosts' in datasource '%s'", ds->name);
-		else if (c->ds_nhosts_given != 1 &&
-		    c->ds_nhosts_given != SIZE_MAX)
-			conf_error_at(c, c->ds_hosts, "hosts: expected exactly "
-			    "one \"host:port\" for redis, got %zu%s",
-			    c->ds_nhosts_given, c->ds_nhosts_given > 1 ?
-			    " (redis cluster is not supported yet)" : "");
+		ds_finish(c, ds, v->kids[i], given);
 	}
 }
 
@@ -1891,6 +2523,8 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		r->col = v->kids[i]->mark.col;
 		r->tenant_id = conf_xstrdup("default");
 		r->branch = conf_xstrdup("main");
+		r->watch = 1;
+		r->env_as_filename = 1;
 		conf->nrules++;
 		c->nraux++;
 		walk_map(c, &rule_tab, r, v->kids[i]);

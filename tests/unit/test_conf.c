@@ -407,20 +407,24 @@ Test(conf, full_mapping)
 	cr_assert_eq(r->nsensitive_keys, 2);
 	cr_expect_str_eq(r->sensitive_keys[1], "token");
 	cr_expect_eq(r->poll_interval_ms, 120000);
-	cr_assert_eq(r->nlayout_extra, 5);
-	cr_expect_str_eq(r->layout_extra[0].key, "collection");
-	cr_expect_str_eq(r->layout_extra[0].val, "configs");
-	cr_expect_eq(r->layout_extra[0].compact, 0);
-	cr_expect_str_eq(r->layout_extra[1].val, "true");
-	cr_expect_str_eq(r->layout_extra[2].key, "s3_object_tags");
-	cr_expect_str_eq(r->layout_extra[2].val, "{\"team\": \"core\", "
+	/* typed layout keys of other sinks: kept, harmless */
+	cr_expect_str_eq(r->collection, "configs");
+	cr_expect_eq(r->env_as_collection, 1);
+	cr_expect_str_eq(r->zk_base_path, "");
+	cr_expect_null(r->mongo_strategy);	/* not a mongo datasource */
+	cr_expect_null(r->file_path);
+	cr_expect_eq(r->watch, 1);
+	cr_expect_eq(r->env_as_filename, 1);
+	cr_expect_eq(r->env_as_dir, 0);
+	cr_assert_eq(r->nlayout_extra, 2);
+	cr_expect_str_eq(r->layout_extra[0].key, "s3_object_tags");
+	cr_expect_str_eq(r->layout_extra[0].val, "{\"team\": \"core\", "
 	    "\"n\": 3, \"f\": 1.5e3, \"z\": null, \"q\": \"3\", "
 	    "\"l\": [\"a\", \"b\", false]}");
-	cr_expect_eq(r->layout_extra[2].compact, 1);
-	cr_expect_str_eq(r->layout_extra[3].val, "[]");
-	cr_expect_eq(r->layout_extra[3].compact, 1);
-	cr_expect_str_eq(r->layout_extra[4].key, "zk_base_path");
-	cr_expect_str_eq(r->layout_extra[4].val, "");
+	cr_expect_eq(r->layout_extra[0].compact, 1);
+	cr_expect_str_eq(r->layout_extra[1].key, "helm_extra_flags");
+	cr_expect_str_eq(r->layout_extra[1].val, "[]");
+	cr_expect_eq(r->layout_extra[1].compact, 1);
 	cr_expect_str_eq(c->rules[1].name, "redis:app.yaml");
 	cr_expect_eq(c->rules[1].id, 1);
 	conf_free(c);
@@ -472,11 +476,12 @@ Test(conf, round_trip)
 		    c1->rules[i].nlayout_extra);
 	}
 	cr_expect_str_eq(c2->rules[0].root_key, "");
-	cr_expect_str_eq(c2->rules[0].layout_extra[2].val,
-	    c1->rules[0].layout_extra[2].val);
-	cr_expect_eq(c2->rules[0].layout_extra[2].compact, 1);
-	cr_expect_str_eq(c2->rules[0].layout_extra[1].val, "true");
-	cr_expect_eq(c2->rules[0].layout_extra[1].compact, 0);
+	cr_expect_str_eq(c2->rules[0].layout_extra[0].val,
+	    c1->rules[0].layout_extra[0].val);
+	cr_expect_eq(c2->rules[0].layout_extra[0].compact, 1);
+	cr_expect_str_eq(c2->rules[0].collection, "configs");
+	cr_expect_eq(c2->rules[0].env_as_collection, 1);
+	cr_expect_str_eq(c2->rules[0].zk_base_path, "");
 	conf_free(c1);
 	conf_free(c2);
 	free(p);
@@ -813,7 +818,7 @@ Test(conf, secret_errors_never_show_values)
 	cr_expect(!in_any(e.msgs, e.n, "SECRET"));
 	cr_expect(!in_any(e.warnings, e.nwarnings, "SECRET"));
 	cr_expect(!in_any(e.infos, e.ninfos, "SECRET"));
-	cr_expect_eq(e.ninfos, 1);
+	cr_expect_eq(e.ninfos, 2);
 	conf_errors_free(&e);
 	unlink(path);
 	free(path);
@@ -858,8 +863,8 @@ Test(conf, malformed_several_errors)
 	    "    hosts: [\"127.0.0.1:99999\"]\n"
 	    "    connect_timeout: 5\n"
 	    "    db: 16\n"
-	    "  - name: mongo\n"
-	    "    type: mongo\n"
+	    "  - name: s3\n"
+	    "    type: s3\n"
 	    "rules:\n"
 	    "  - platform: github\n"
 	    "    datasource: redsi\n"
@@ -887,7 +892,7 @@ Test(conf, malformed_several_errors)
 	    "t.yaml:14:22: connect_timeout: invalid duration '5' (missing "
 	    "unit: ms, s, m or h)",
 	    "t.yaml:15:9: db: expected an integer 0..15, got '16'",
-	    "t.yaml:17:11: datasource type 'mongo' is not supported yet",
+	    "t.yaml:17:11: datasource type 's3' is not supported yet",
 	    "t.yaml:20:5: undefined datasource 'redsi'; did you mean "
 	    "'redis'?",
 	    "t.yaml:23:16: self_heal: expected a bool (true or false), got "
@@ -1113,7 +1118,9 @@ Test(conf, ignored_orchestrator_keys)
 	EXPECT_MSGS(e.infos, e.ninfos,
 	    "t.yaml:14:5: rule 'redis:app.yaml': ignoring keys not used for "
 	    "watching: prune, dry_run, sync_mode, redis_hosts, "
-	    "redis_password, mongo_uri, repositories",
+	    "redis_password, repositories",
+	    "t.yaml:19:5: rule 'redis:app.yaml': ignoring connection "
+	    "settings, they belong in the datasource: mongo_uri",
 	    "t.yaml:26:5: rule 'second': ignoring keys not used for "
 	    "watching: prune",
 	    "t.yaml:27:27: redis_data_structure 'list' is treated as STRING, "
@@ -1165,8 +1172,8 @@ Test(conf, all_orchestrator_keys_known)
 	    "    mongo_tls_insecure: v\n"
 	    "    database: v\n"
 	    "    collection: v\n"
-	    "    env_as_collection: v\n"
-	    "    mongo_strategy: v\n"
+	    "    env_as_collection: true\n"
+	    "    mongo_strategy: File\n"
 	    "    redis_hosts: v\n"
 	    "    redis_password: v\n"
 	    "    redis_db: v\n"
@@ -1176,8 +1183,8 @@ Test(conf, all_orchestrator_keys_known)
 	    "    redis_ttl_seconds: v\n"
 	    "    zk_hosts: v\n"
 	    "    zk_timeout_secs: v\n"
-	    "    zk_base_path: v\n"
-	    "    zk_path_template: v\n"
+	    "    zk_base_path: /v/\n"
+	    "    zk_path_template: \"/{env}/{tenant}\"\n"
 	    "    zk_username: v\n"
 	    "    zk_password: v\n"
 	    "    s3_bucket: v\n"
@@ -1221,10 +1228,10 @@ Test(conf, all_orchestrator_keys_known)
 	    "    vercel_targets: v\n"
 	    "    vercel_sensitive_keys: v\n"
 	    "    vercel_api_url: v\n"
-	    "    file_path: v\n"
-	    "    env_as_filename: v\n"
-	    "    env_as_dir: v\n"
-	    "    file_format: v\n"
+	    "    file_path: /v.ini\n"
+	    "    env_as_filename: false\n"
+	    "    env_as_dir: true\n"
+	    "    file_format: yml\n"
 	    "    ssh_host: v\n"
 	    "    ssh_port: v\n"
 	    "    ssh_user: v\n"
@@ -1238,10 +1245,27 @@ Test(conf, all_orchestrator_keys_known)
 	    "    last_applied_at: v\n"
 	    "    secret_manager: v\n"
 	    "    prune_last: v\n"
-	    "    dry_run_prune: v\n"), 0);
+	    "    dry_run_prune: v\n"
+	    "    watch: false\n"), 0);
 	cr_expect_eq(e.n, 0);
-	cr_expect_eq(e.ninfos, 1);
-	cr_expect_eq(c->rules[0].nlayout_extra, 58);
+	cr_expect_eq(e.ninfos, 2);
+	cr_expect(in_any(e.infos, e.ninfos, "ignoring connection settings, "
+	    "they belong in the datasource: mongo_uri, mongo_tls, "
+	    "mongo_tls_ca_file, mongo_tls_insecure, database, zk_hosts, "
+	    "zk_timeout_secs, zk_username, zk_password, ssh_host, ssh_port, "
+	    "ssh_user, ssh_password, ssh_key_path, ssh_known_hosts_file"));
+	cr_expect_eq(c->rules[0].nlayout_extra, 37);
+	cr_expect_str_eq(c->rules[0].collection, "v");
+	cr_expect_eq(c->rules[0].env_as_collection, 1);
+	cr_expect_str_eq(c->rules[0].mongo_strategy, "file");
+	cr_expect_str_eq(c->rules[0].zk_base_path, "/v");
+	cr_expect_str_eq(c->rules[0].zk_path_template, "/{env}/{tenant}");
+	cr_expect_str_eq(c->rules[0].file_path, "/v.ini");
+	cr_expect_eq(c->rules[0].env_as_filename, 0);
+	cr_expect_eq(c->rules[0].env_as_dir, 1);
+	cr_expect_str_eq(c->rules[0].file_format, "yml");
+	cr_expect_str_eq(conf_file_format(&c->rules[0]), "yaml");
+	cr_expect_eq(c->rules[0].watch, 0);
 	conf_free(c);
 	conf_errors_free(&e);
 }
