@@ -24,6 +24,7 @@
 
 #define RULE_LOG_MAX_KEYS	50
 #define RULE_START_SPREAD_MS	1000	/* first polls spread over this */
+#define RULE_NOTIFY_GAP_MS	100	/* event-assisted polls at most this often */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
@@ -37,11 +38,96 @@ xstrdup(const char *s)
 	return p;
 }
 
-static enum worker_kind
-kind_of(const char *type)
+/* Redis (§3.2): prefix, then the hash / string prefix / JSON key. */
+static int
+layout_redis(struct sup_rule *r, char *err, size_t errlen)
 {
-	(void)type;	/* only redis today; the config rejects the rest */
-	return WK_REDIS;
+	const struct conf_rule *cr = r->conf;
+
+	if (bl_redis_prefix(&r->prefix, cr->tenant_id, cr->datasource, r->env,
+	    cr->destination_template, cr->redis_key_prefix, err, errlen) == -1)
+		return -1;
+	if (cr->redis_data_structure != NULL &&
+	    strcasecmp(cr->redis_data_structure, "JSON") == 0) {
+		r->structure = IPC_ST_JSON;
+		if (asprintf(&r->target, "%s:json", r->prefix) == -1)
+			fatal("asprintf");
+	} else if (cr->redis_data_structure != NULL &&
+	    strcasecmp(cr->redis_data_structure, "HASH") != 0) {
+		r->structure = IPC_ST_STRING;
+		r->target = xstrdup(r->prefix);
+	} else {
+		r->structure = IPC_ST_HASH;
+		if (asprintf(&r->target, "%s:%s", r->prefix,
+		    cr->redis_hash_key ? cr->redis_hash_key : "vartrack") == -1)
+			fatal("asprintf");
+	}
+	if (asprintf(&r->marker, "%s:__vartrack__", r->prefix) == -1)
+		fatal("asprintf");
+	return 0;
+}
+
+static enum ipc_structure
+file_structure(const char *fmt)
+{
+	if (strcmp(fmt, "ini") == 0)
+		return IPC_ST_FILE_INI;
+	if (strcmp(fmt, "properties") == 0)
+		return IPC_ST_FILE_PROPERTIES;
+	if (strcmp(fmt, "yaml") == 0)
+		return IPC_ST_FILE_YAML;
+	if (strcmp(fmt, "json") == 0)
+		return IPC_ST_FILE_JSON;
+	return IPC_ST_FILE_ENV;
+}
+
+/* Where and how the orchestrator wrote this rule's values: layout,
+ * target (hash key, collection, root znode, file path) and marker. */
+static int
+rule_layout(struct sup_rule *r, char *err, size_t errlen)
+{
+	const struct conf_rule *cr = r->conf;
+	const struct conf_datasource *d = r->ds;
+
+	switch (r->ds_worker) {
+	case WK_REDIS:
+		return layout_redis(r, err, errlen);
+	case WK_MONGO:
+		r->structure = cr->mongo_strategy != NULL &&
+		    strcmp(cr->mongo_strategy, "file") == 0 ?
+		    IPC_ST_MONGO_FILE : IPC_ST_MONGO_DOCUMENT;
+		if (bl_mongo_collection(&r->target, cr->destination_template,
+		    cr->collection ? cr->collection : d->collection,
+		    cr->env_as_collection, cr->tenant_id, r->env, err,
+		    errlen) == -1)
+			return -1;
+		r->marker = xstrdup("");
+		return 0;
+	case WK_ZOOKEEPER:
+		r->structure = cr->key_format != NULL &&
+		    strcmp(cr->key_format, "slash_dot") == 0 ?
+		    IPC_ST_ZK_SLASH_DOT : IPC_ST_ZK_SLASH;
+		if (bl_zk_root(&r->target, cr->zk_base_path ? cr->zk_base_path :
+		    d->base_path, cr->destination_template ?
+		    cr->destination_template : cr->zk_path_template,
+		    cr->tenant_id, r->env, err, errlen) == -1)
+			return -1;
+		if (asprintf(&r->marker, "%s/__vartrack__", r->target) == -1)
+			fatal("asprintf");
+		return 0;
+	case WK_LINUX:
+		r->structure = file_structure(conf_file_format(cr));
+		if (bl_linux_path(&r->target, cr->destination_template,
+		    cr->file_path, cr->env_as_dir, cr->env_as_filename,
+		    cr->tenant_id, r->env, err, errlen) == -1)
+			return -1;
+		r->marker = xstrdup("");
+		return 0;
+	default:
+		snprintf(err, errlen, "datasource type '%s' has no worker",
+		    d->type);
+		return -1;
+	}
 }
 
 static void
@@ -91,8 +177,8 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 	for (i = 0; i < c->nrules; i++) {
 		struct sup_rule *r = &sup->rules[i];
 		const struct conf_rule *cr = &c->rules[i];
-		const char *env, *ds;
-		char *prefix = NULL, terr[256];
+		const char *env;
+		char terr[256];
 
 		r->sup = sup;
 		r->conf = cr;
@@ -103,7 +189,7 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 			    cr->name, cr->datasource);
 			goto out;
 		}
-		r->ds_worker = kind_of(r->ds->type);
+		r->ds_worker = sup_worker_kind(r->ds->type);
 		r->sds = &sup->dss[r->ds - c->datasources];
 		free(bm);
 		free(fm);
@@ -123,32 +209,10 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 		    fm, cr->nfile_path_map, cr->nfiles ? cr->files[0] : "",
 		    cr->env_as_branch);
 		r->env = xstrdup(env);
-		ds = cr->datasource;
-		if (bl_redis_prefix(&prefix, cr->tenant_id, ds, r->env,
-		    cr->destination_template, cr->redis_key_prefix, terr,
-		    sizeof(terr)) == -1) {
+		if (rule_layout(r, terr, sizeof(terr)) == -1) {
 			snprintf(err, errlen, "rule '%s': %s", cr->name, terr);
 			goto out;
 		}
-		r->prefix = prefix;
-		if (cr->redis_data_structure != NULL &&
-		    strcasecmp(cr->redis_data_structure, "JSON") == 0) {
-			r->structure = IPC_ST_JSON;
-			if (asprintf(&r->target, "%s:json", prefix) == -1)
-				fatal("asprintf");
-		} else if (cr->redis_data_structure != NULL &&
-		    strcasecmp(cr->redis_data_structure, "HASH") != 0) {
-			r->structure = IPC_ST_STRING;
-			r->target = xstrdup(prefix);
-		} else {
-			r->structure = IPC_ST_HASH;
-			if (asprintf(&r->target, "%s:%s", prefix,
-			    cr->redis_hash_key ? cr->redis_hash_key :
-			    "vartrack") == -1)
-				fatal("asprintf");
-		}
-		if (asprintf(&r->marker, "%s:__vartrack__", prefix) == -1)
-			fatal("asprintf");
 		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
 		    c->poll_interval_ms;
 		r->ev_timer = evtimer_new(sup->base, rule_timer_cb, r);
@@ -300,7 +364,47 @@ rule_cycle_end(struct sup_rule *r)
 	next = took >= r->interval_ms ? 0 : r->interval_ms - took;
 	if (jitter > 0 && next > jitter / 2)
 		next = next - jitter / 2 + arc4random_uniform((uint32_t)jitter + 1);
+	if (r->repoll) {
+		/* a change was seen while this poll ran: look again */
+		r->repoll = 0;
+		if (next > RULE_NOTIFY_GAP_MS)
+			next = RULE_NOTIFY_GAP_MS;
+	}
 	rule_schedule(r, next);
+}
+
+/*
+ * Event-assisted detection: the datasource worker saw a change under this
+ * rule's scope (a zookeeper watch fired). Poll now (at most one poll per
+ * RULE_NOTIFY_GAP_MS), or right after the poll in flight; the timer stays
+ * the safety net. -1 when the rule is not one of that worker's.
+ */
+int
+sup_rule_notify(struct sup *sup, enum worker_kind kind, unsigned int rule_id)
+{
+	struct sup_rule *r;
+	uint64_t now = now_ms(), delay = 0;
+
+	if (rule_id >= sup->nrules)
+		return -1;
+	r = &sup->rules[rule_id];
+	if (r->ds_worker != kind)
+		return -1;
+	if (sup->stopping)
+		return 0;
+	log_debug("rule %s: change notified by the %s worker",
+	    r->conf->name, sup->workers[kind].name);
+	if (r->phase != RP_IDLE) {
+		r->repoll = 1;
+		return 0;
+	}
+	if (r->notified_ms != 0 && now - r->notified_ms < RULE_NOTIFY_GAP_MS)
+		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
+	r->notified_ms = now;
+	r->notifies++;
+	evtimer_del(r->ev_timer);
+	rule_schedule(r, delay);
+	return 0;
 }
 
 static void
@@ -359,7 +463,15 @@ rule_send_read(struct sup_rule *r)
 		m.u.poll_request.structure = (enum ipc_structure)r->structure;
 		m.u.poll_request.target = r->target;
 		m.u.poll_request.marker = r->marker;
-		m.u.poll_request.detect_extra = r->conf->detect_extra;
+		/* beyond redis the managed scope is cheap to enumerate */
+		m.u.poll_request.detect_extra = r->ds_worker != WK_REDIS ||
+		    r->conf->detect_extra;
+		m.u.poll_request.tenant = r->conf->tenant_id;
+		m.u.poll_request.env = r->env;
+		m.u.poll_request.label = r->conf->datasource;
+		m.u.poll_request.files = (const char *const *)r->conf->files;
+		m.u.poll_request.nfiles = r->conf->nfiles;
+		m.u.poll_request.watch = r->conf->watch;
 		m.u.poll_request.keys = keys;
 		m.u.poll_request.nkeys = n;
 		m.u.poll_request.total = total;
@@ -431,8 +543,9 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.variables_map = vm;
 	m.u.baseline_request.nvariables_map = cr->nvariables_map;
 	m.u.baseline_request.key_format = cr->key_format;
-	m.u.baseline_request.data_structure = r->structure == IPC_ST_HASH ?
-	    "HASH" : r->structure == IPC_ST_JSON ? "JSON" : "STRING";
+	m.u.baseline_request.data_structure = r->ds_worker != WK_REDIS ? "" :
+	    r->structure == IPC_ST_HASH ? "HASH" :
+	    r->structure == IPC_ST_JSON ? "JSON" : "STRING";
 	m.u.baseline_request.key_prefix = r->prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	r->phase = RP_BASELINE;

@@ -28,7 +28,9 @@
 #define SUP_SHUTDOWN_GRACE_MS		3000
 #define SUP_MAX_BASELINE_KEYS		5000000
 
-enum worker_kind { WK_GIT = 0, WK_REDIS, WK__COUNT };
+enum worker_kind {
+	WK_GIT = 0, WK_REDIS, WK_MONGO, WK_ZOOKEEPER, WK_LINUX, WK__COUNT
+};
 
 enum worker_state {
 	WS_STOPPED = 0,		/* not needed by the configuration */
@@ -50,7 +52,8 @@ struct sup_req {
 struct sup_worker {
 	struct sup		*sup;
 	enum worker_kind	 kind;
-	const char		*name;		/* "git", "redis" */
+	const char		*name;		/* "git", "redis", ... */
+	const char		*ds_type;	/* datasource type it reads */
 	enum worker_state	 state;
 	int			 needed;
 	pid_t			 pid;
@@ -101,6 +104,9 @@ struct sup_rule {
 	size_t			 nvalues_received;
 	int			 marker_present;
 	int			 last_state;	/* 0 none, 1 ok, 2 drift, 3 unknown */
+	int			 repoll;	/* notified during a poll: poll again */
+	uint64_t		 notified_ms;	/* last event-assisted poll */
+	unsigned int		 notifies;	/* event-assisted polls */
 	unsigned int		 polls;
 	/* self-heal (self_heal: true) */
 	struct heal_state	 heal;
@@ -154,6 +160,9 @@ void	sup_worker_violation(struct sup_worker *, const char *fmt, ...)
 size_t	sup_workers_alive(const struct sup *);
 void	sup_workers_free(struct sup *);
 
+/* worker kind of a datasource type, WK__COUNT if none */
+enum worker_kind sup_worker_kind(const char *ds_type);
+
 /* poll.c */
 int	sup_rules_init(struct sup *, char *err, size_t errlen);
 void	sup_rules_free(struct sup *);
@@ -162,6 +171,8 @@ void	sup_rule_worker_lost(struct sup *, enum worker_kind, const char *why);
 /* a message from a worker, validated by the codec; -1 = out of protocol */
 int	sup_rule_baseline_reply(struct sup *, const struct ipc_baseline_reply *);
 int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
+/* a datasource worker saw a change under a rule's scope */
+int	sup_rule_notify(struct sup *, enum worker_kind, unsigned int rule_id);
 
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);

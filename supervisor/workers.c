@@ -20,7 +20,25 @@
 #include "log.h"
 #include "sup.h"
 
-static const char *const worker_names[WK__COUNT] = { "git", "redis" };
+/* worker name (executable vartrack-worker-{name}) and the datasource type
+ * it reads */
+static const char *const worker_names[WK__COUNT] = {
+	"git", "redis", "mongo", "zookeeper", "linux"
+};
+static const char *const worker_ds_types[WK__COUNT] = {
+	NULL, "redis", "mongo", "zookeeper", "linux_server"
+};
+
+enum worker_kind
+sup_worker_kind(const char *ds_type)
+{
+	size_t i;
+
+	for (i = 1; i < WK__COUNT; i++)
+		if (strcmp(ds_type, worker_ds_types[i]) == 0)
+			return (enum worker_kind)i;
+	return WK__COUNT;
+}
 
 static void sup_worker_spawn(struct sup_worker *);
 static void sup_worker_recv_cb(evutil_socket_t, short, void *);
@@ -49,6 +67,7 @@ sup_workers_init(struct sup *sup)
 		w->sup = sup;
 		w->kind = (enum worker_kind)i;
 		w->name = worker_names[i];
+		w->ds_type = worker_ds_types[i];
 		w->chan.recvfd = w->chan.sendfd = -1;
 		w->backoff_ms = WORKER_RESTART_BACKOFF_MIN_MS;
 		w->ev_restart = evtimer_new(sup->base, sup_worker_restart_cb, w);
@@ -314,6 +333,81 @@ sup_worker_send_cb(evutil_socket_t fd, short ev, void *arg)
 		sup_worker_violation(w, "channel send failed");
 }
 
+/* split "host:port" (port default def) */
+static void
+split_hostport(const char *hp, char *host, size_t hostlen, unsigned long *port,
+    unsigned long def)
+{
+	const char *colon = strrchr(hp, ':');
+
+	*port = def;
+	if (colon != NULL) {
+		snprintf(host, hostlen, "%.*s", (int)(colon - hp), hp);
+		*port = strtoul(colon + 1, NULL, 10);
+	} else
+		snprintf(host, hostlen, "%s", hp);
+}
+
+/* One datasource's connection settings to its worker (secrets included:
+ * the worker needs them; they never reach a log). */
+static void
+sup_worker_conf_ds(struct sup_worker *w, const struct conf_datasource *d)
+{
+	struct ipc_msg m;
+	struct ipc_conf_datasource *cd = &m.u.conf_datasource;
+	char host[256] = "";
+	unsigned long port = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_CONF_DATASOURCE;
+	cd->name = d->name;
+	cd->type = d->type;
+	cd->password = d->password.value;
+	cd->connect_timeout_ms = (uint32_t)d->connect_timeout_ms;
+	cd->command_timeout_ms = (uint32_t)d->command_timeout_ms;
+	switch (w->kind) {
+	case WK_REDIS:
+		if (d->nhosts > 0)
+			split_hostport(d->hosts[0], host, sizeof(host), &port,
+			    6379);
+		cd->db = (uint32_t)d->db;
+		break;
+	case WK_MONGO:
+		cd->uri = d->uri.value;
+		cd->database = d->database;
+		cd->tls = d->tls;
+		cd->tls_ca_file = d->tls_ca_file;
+		cd->tls_insecure = d->tls_insecure;
+		cd->server_selection_timeout_ms =
+		    (uint32_t)d->server_selection_timeout_ms;
+		break;
+	case WK_ZOOKEEPER:
+		cd->hosts = (const char *const *)d->hosts;
+		cd->nhosts = d->nhosts;
+		cd->username = d->username;
+		cd->session_timeout_ms = (uint32_t)d->session_timeout_ms;
+		break;
+	case WK_LINUX:
+		if (d->ssh_host != NULL) {
+			cd->ssh = 1;
+			snprintf(host, sizeof(host), "%s", d->ssh_host);
+			port = d->ssh_port ? d->ssh_port : 22;
+		}
+		cd->username = d->ssh_user;
+		cd->ssh_key.p = d->ssh_key;
+		cd->ssh_key.len = d->ssh_key_len;
+		cd->ssh_known_hosts.p = d->ssh_known_hosts;
+		cd->ssh_known_hosts.len = d->ssh_known_hosts_len;
+		cd->max_file_bytes = d->max_file_bytes;
+		break;
+	default:
+		return;
+	}
+	cd->host = host;
+	cd->port = (uint32_t)port;
+	sup_worker_send(w, &m, 0, 0);
+}
+
 static void
 sup_worker_configure(struct sup_worker *w)
 {
@@ -340,37 +434,9 @@ sup_worker_configure(struct sup_worker *w)
 	} else {
 		for (i = 0; i < c->ndatasources; i++) {
 			const struct conf_datasource *d = &c->datasources[i];
-			char host[256];
-			const char *colon;
-			unsigned long port = 6379;
 
-			if (strcmp(d->type, w->name) != 0)
-				continue;
-			memset(&m, 0, sizeof(m));
-			host[0] = '\0';
-			if (d->nhosts > 0) {
-				colon = strrchr(d->hosts[0], ':');
-				if (colon != NULL) {
-					snprintf(host, sizeof(host), "%.*s",
-					    (int)(colon - d->hosts[0]),
-					    d->hosts[0]);
-					port = strtoul(colon + 1, NULL, 10);
-				} else
-					snprintf(host, sizeof(host), "%s",
-					    d->hosts[0]);
-			}
-			m.type = IPC_CONF_DATASOURCE;
-			m.u.conf_datasource.name = d->name;
-			m.u.conf_datasource.type = d->type;
-			m.u.conf_datasource.host = host;
-			m.u.conf_datasource.port = (uint32_t)port;
-			m.u.conf_datasource.password = d->password.value;
-			m.u.conf_datasource.db = (uint32_t)d->db;
-			m.u.conf_datasource.connect_timeout_ms =
-			    (uint32_t)d->connect_timeout_ms;
-			m.u.conf_datasource.command_timeout_ms =
-			    (uint32_t)d->command_timeout_ms;
-			sup_worker_send(w, &m, 0, 0);
+			if (strcmp(d->type, w->ds_type) == 0)
+				sup_worker_conf_ds(w, d);
 		}
 	}
 	memset(&m, 0, sizeof(m));
@@ -421,6 +487,12 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 		return;
 	}
 	switch (m->type) {
+	case IPC_NOTIFY:
+		if (w->kind == WK_GIT ||
+		    sup_rule_notify(w->sup, w->kind, m->u.notify.rule_id) == -1)
+			sup_worker_violation(w, "notify for rule %u, not one "
+			    "of its rules", m->u.notify.rule_id);
+		return;
 	case IPC_BASELINE_REPLY:
 		if (w->kind != WK_GIT)
 			goto bad;

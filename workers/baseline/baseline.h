@@ -91,6 +91,26 @@ int	bl_redis_prefix(char **out, const char *tenant, const char *datasource,
 	    const char *env, const char *destination_template,
 	    const char *key_prefix, char *err, size_t errlen);
 
+/* Mongo collection (§3.1): destination_template with the sanitised env
+ * ('/', '.', '$' -> '_'), else "{collection}_{safe_env}" with
+ * env_as_collection, else collection (NULL/"" = "configs"). */
+int	bl_mongo_collection(char **out, const char *destination_template,
+	    const char *collection, int env_as_collection, const char *tenant,
+	    const char *env, char *err, size_t errlen);
+
+/* ZooKeeper root (§3.3): (base_path + template).rstrip("/"), template
+ * NULL/"" = "/{tenant}/{env}" (raw env). "" is the tree's root. */
+int	bl_zk_root(char **out, const char *base_path, const char *tmpl,
+	    const char *tenant, const char *env, char *err, size_t errlen);
+
+/* Linux server file (§3.8): destination_template, else file_path (NULL =
+ * /etc/vartrack/config.env) with env_as_dir ({dir}/{env}/{stem}{ext}) or
+ * env_as_filename ({dir}/{stem}_{env}{ext}); env sanitised as
+ * re.sub(r'[^\w.\-]', '_', env); the result normalised as pathlib.Path. */
+int	bl_linux_path(char **out, const char *destination_template,
+	    const char *file_path, int env_as_dir, int env_as_filename,
+	    const char *tenant, const char *env, char *err, size_t errlen);
+
 /* str.format with only {tenant} and {env}; -1 and err on anything else. */
 int	bl_format_template(char **out, const char *tmpl, const char *tenant,
 	    const char *env, char *err, size_t errlen);
