@@ -2,7 +2,8 @@
 # Benchmark: one full poll cycle (request -> worker read -> diff done) for
 # 100 000 keys in one Redis hash and 100 000 STRING keys, next to the same
 # read done directly with redis-cli (pipelined batches of 1000), and the RSS
-# of supervisor + workers when idle and after a 100 000-key poll.
+# of supervisor + workers when idle and after a 100 000-key poll; then
+# scripts/bench_{mongo,zookeeper,linux}.sh (10 000 keys each).
 # Prints figures; asserts nothing. Targets: ratio <= 1.5, idle RSS <= 20 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -173,3 +174,11 @@ sleep 0.5
 printf 'supervisor RSS with a heal call in flight: %s kB (supervisor + workers: %s kB)\n' \
 	"$(awk '/VmRSS/{print $2}' /proc/$WP/status)" "$(rss_total)"
 stop_watcher; kill "$PP"; wait "$PP" 2>/dev/null || true
+
+# --- the other datasources: 10 000 keys each, poll cycle vs native client
+for b in mongo zookeeper linux; do
+	if [ -f "scripts/bench_$b.sh" ]; then
+		echo "--- $b"
+		bash "scripts/bench_$b.sh" || echo "bench_$b.sh failed"
+	fi
+done
