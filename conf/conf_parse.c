@@ -1422,7 +1422,8 @@ mongo_scheme_ok(const char *uri)
 }
 
 /*
- * A mongo URI: a secret when it carries credentials. A literal without
+ * kd->off: struct conf_secret. A mongo URI: a secret when it carries
+ * credentials. A literal without
  * them is plain configuration (no warning). The URI itself is never shown
  * in a message: it may hold a password.
  */
@@ -1430,8 +1431,7 @@ static void
 h_uri(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
-	struct conf_datasource *ds = obj;
-	struct conf_secret *sec = &ds->uri;
+	struct conf_secret *sec = FIELD(obj, kd->off, struct conf_secret);
 	size_t nerr = c->errs->n;
 
 	if (v->type != YN_SCALAR) {
@@ -1492,7 +1492,7 @@ static const struct keydef ds_keys[] = {
 	{ "tls_ca_file", h_nonempty, DS(tls_ca_file), 0, NULL },
 	{ "tls_insecure", h_bool, DS(tls_insecure), 0, NULL },
 	{ "type", h_ds_type, 0, 0, NULL },
-	{ "uri", h_uri, 0, 0, NULL },
+	{ "uri", h_uri, DS(uri), 0, NULL },
 	{ "username", h_nonempty, DS(username), 0, NULL },
 };
 static const struct keytab ds_tab = {

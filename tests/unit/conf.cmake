@@ -5,3 +5,5 @@ get_filename_component(VTW_CONF_TEST_SRC "${CMAKE_CURRENT_LIST_DIR}" REALPATH)
 get_filename_component(VTW_CONF_TEST_SRC "${VTW_CONF_TEST_SRC}/../.." ABSOLUTE)
 target_compile_definitions(test_conf PRIVATE
 	VTW_SRC_DIR="${VTW_CONF_TEST_SRC}")
+# mongo, zookeeper and linux_server datasources and rule layouts
+vtw_test(test_conf_sinks SOURCES unit/test_conf_sinks.c LIBS vtw_conf)
