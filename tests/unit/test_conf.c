@@ -547,8 +547,50 @@ Test(conf, print_secrets_as_references)
 	free(path);
 }
 
+/*
+ * What the examples need: their variables, and the files they name with
+ * relative paths (taken from the working directory, as the watcher does):
+ * a scratch directory holding ssh/id_ed25519 and ssh/known_hosts.
+ */
+static void
+examples_env(void)
+{
+	static char dir[] = "/tmp/vtw-test-examples-XXXXXX";
+	FILE *fp;
+
+	setenv("GITHUB_TOKEN", "ghp_example", 1);
+	setenv("GITEA_TOKEN", "gitea_example", 1);
+	setenv("REDIS_PASSWORD", "redis_example", 1);
+	setenv("ZK_PASSWORD", "zk_example", 1);
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chdir(dir), 0);
+	cr_assert_eq(mkdir("ssh", 0700), 0);
+	cr_assert_not_null(fp = fopen("ssh/id_ed25519", "w"));
+	fputs("-----BEGIN OPENSSH PRIVATE KEY-----\nexample\n"
+	    "-----END OPENSSH PRIVATE KEY-----\n", fp);
+	fclose(fp);
+	cr_assert_not_null(fp = fopen("ssh/known_hosts", "w"));
+	fputs("127.0.0.1 ssh-ed25519 AAAAexample\n", fp);
+	fclose(fp);
+}
+
+static void
+examples_cleanup(void)
+{
+	char cwd[4096];
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    strncmp(cwd, "/tmp/vtw-test-examples-", 23) != 0)
+		return;
+	unlink("ssh/id_ed25519");
+	unlink("ssh/known_hosts");
+	rmdir("ssh");
+	(void)chdir("/");
+	rmdir(cwd);
+}
+
 /* Every file in conf/examples loads, with the variables it needs. */
-Test(conf, examples)
+Test(conf, examples, .fini = examples_cleanup)
 {
 	DIR *d;
 	struct dirent *de;
@@ -558,9 +600,7 @@ Test(conf, examples)
 	size_t n = 0, len;
 	int rv;
 
-	setenv("GITHUB_TOKEN", "ghp_example", 1);
-	setenv("GITEA_TOKEN", "gitea_example", 1);
-	setenv("REDIS_PASSWORD", "redis_example", 1);
+	examples_env();
 	d = opendir(VTW_SRC_DIR "/conf/examples");
 	cr_assert_not_null(d, "%s", strerror(errno));
 	while ((de = readdir(d)) != NULL) {
@@ -588,14 +628,12 @@ Test(conf, examples)
 	cr_expect_geq(n, 4);
 }
 
-Test(conf, example_details)
+Test(conf, example_details, .fini = examples_cleanup)
 {
 	struct vtw_conf *c;
 	struct conf_errors e;
 
-	setenv("GITHUB_TOKEN", "ghp_example", 1);
-	setenv("GITEA_TOKEN", "gitea_example", 1);
-	setenv("REDIS_PASSWORD", "redis_example", 1);
+	examples_env();
 
 	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
 	    "/conf/examples/redis-string.yaml", &e), 0);
@@ -622,6 +660,36 @@ Test(conf, example_details)
 	    "redis_ttl_seconds, prune, prune_protection, dry_run, sync_mode"));
 	cr_expect_str_eq(c->rules[0].redis_data_structure, "HASH");
 	cr_expect_str_eq(c->rules[0].redis_key_prefix, "");
+	conf_free(c);
+	conf_errors_free(&e);
+
+	cr_assert_eq(conf_load(&c, VTW_SRC_DIR "/conf/examples/mongo.yaml",
+	    &e), 0);
+	cr_expect_eq(e.nwarnings, 0);	/* the URI holds no credentials */
+	cr_expect_str_eq(c->datasources[0].uri.value,
+	    "mongodb://127.0.0.1:27017");
+	cr_expect_str_eq(c->rules[0].collection, "variables");
+	cr_expect_str_eq(c->rules[0].mongo_strategy, "document");
+	conf_free(c);
+	conf_errors_free(&e);
+
+	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
+	    "/conf/examples/zookeeper.yaml", &e), 0);
+	cr_expect_eq(c->datasources[0].nhosts, 3);
+	cr_expect_str_eq(c->datasources[0].password.value, "zk_example");
+	cr_expect_str_eq(c->datasources[0].base_path, "/vartrack");
+	cr_expect_str_eq(c->rules[1].zk_base_path, "/flags");
+	conf_free(c);
+	conf_errors_free(&e);
+
+	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
+	    "/conf/examples/linux-server.yaml", &e), 0);
+	cr_expect_str_eq(c->datasources[0].ssh_host, "127.0.0.1");
+	cr_expect_gt(c->datasources[0].ssh_key_len, 0);
+	cr_expect_gt(c->datasources[0].ssh_known_hosts_len, 0);
+	cr_expect_null(c->datasources[1].ssh_host);
+	cr_expect_str_eq(conf_file_format(&c->rules[0]), "env");
+	cr_expect_str_eq(conf_file_format(&c->rules[1]), "json");
 	conf_free(c);
 	conf_errors_free(&e);
 }
