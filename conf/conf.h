@@ -120,7 +120,9 @@ struct conf_datasource {
 	/* ssh_password: stored in password above */
 	char			*ssh_known_hosts_file; /* default: first readable of
 						 * /etc/ssh/ssh_known_hosts,
-						 * ~/.ssh/known_hosts */
+						 * ~/.ssh/known_hosts; read
+						 * only with ssh_host (NULL
+						 * without) */
 	char			*ssh_known_hosts;	/* its contents, read at load */
 	size_t			 ssh_known_hosts_len;
 	uint64_t		 max_file_bytes;	/* default 16 MiB */
@@ -158,8 +160,8 @@ struct conf_rule {
 	/* mongo layout (§3.1) */
 	char		*mongo_strategy;	/* "document" | "file"; set to
 						 * "document" when not given and
-						 * the datasource is mongo, NULL
-						 * for other sinks */
+						 * the datasource is mongo; else
+						 * NULL unless given */
 	char		*collection;		/* NULL = the datasource's */
 	int		 env_as_collection;
 	/* zookeeper layout (§3.3) */
@@ -170,8 +172,8 @@ struct conf_rule {
 	/* linux_server layout (§3.8) */
 	char		*file_path;		/* absolute; when not given and the
 						 * datasource is linux_server,
-						 * CONF_DEFAULT_FILE_PATH; NULL
-						 * for other sinks */
+						 * CONF_DEFAULT_FILE_PATH; else
+						 * NULL unless given */
 	int		 env_as_filename;	/* default 1 */
 	int		 env_as_dir;		/* default 0 */
 	char		*file_format;		/* NULL = suffix of file_path, else
