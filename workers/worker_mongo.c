@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <mongoc/mongoc.h>
 #include <seccomp.h>
@@ -134,7 +136,13 @@ mongo_log(mongoc_log_level_t level, const char *domain, const char *message,
 		return;		/* info, debug, trace: nothing for us */
 	n = all_secrets(sec, sizeof(sec) / sizeof(sec[0]));
 	mongo_scrub(buf, sizeof(buf), message, sec, n);
-	log_warnx("libmongoc %s: %s", domain, buf);
+	/* failures reach us as bson_error_t and are reported with the poll;
+	 * its warnings ("Couldn't send endSessions" when a client is dropped
+	 * after a failure) are only debugging material */
+	if (level == MONGOC_LOG_LEVEL_WARNING)
+		log_debug("libmongoc %s: %s", domain, buf);
+	else
+		log_warnx("libmongoc %s: %s", domain, buf);
 }
 
 static void
@@ -726,5 +734,23 @@ static const struct worker_ops mongo_ops = {
 int
 main(int argc, char **argv)
 {
+	char shm[32];
+
+	/*
+	 * Debian's libmongoc initialises itself from a library constructor
+	 * (automatic globals), which puts its performance counters in
+	 * /dev/shm/mongoc-PID, and its destructor calls shm_unlink() at exit,
+	 * inside the sandbox (unlink is not allowed: SIGSYS). Nobody reads
+	 * the counters: remove the segment and start again with them in
+	 * plain memory (MONGOC_DISABLE_SHM, read by the constructor).
+	 */
+	if (getenv("MONGOC_DISABLE_SHM") == NULL) {
+		snprintf(shm, sizeof(shm), "/mongoc-%u", (unsigned)getpid());
+		(void)shm_unlink(shm);
+		if (setenv("MONGOC_DISABLE_SHM", "1", 1) == -1)
+			fatal("setenv");
+		execv("/proc/self/exe", argv);
+		fatal("re-exec with MONGOC_DISABLE_SHM");
+	}
 	return worker_main(&mongo_ops, argc, argv);
 }

@@ -1,0 +1,374 @@
+"""End-to-end tests of the mongo worker (vartrack-worker-mongo, libmongoc):
+vartrack-watcher + its git and mongo workers against the Mongo-wire fake.
+
+Real mongod is not available on this machine (no Debian package), so the
+datasource is harness.MongoFake: CongoDB from @push.rocks/smartmongo 2.2.0
+(tests/mongo-fake), in memory. It does not cover authentication (SCRAM
+fails against it: only the "credentials never logged" side is tested), TLS,
+change streams or replica sets; the worker's code for those is plain
+libmongoc URI options, untested here. The fake needs ObjectId _ids (pymongo
+adds them) and cannot store strings that are not valid UTF-8 (it answers
+with a broken reply), so invalid UTF-8 is stored as BSON binary here.
+Documents are written with Debian's pymongo 3.11 (/usr/bin/python3), which
+refuses field names with dots in insert_one: file documents are written
+with replace_one(upsert=True), as the orchestrator does.
+"""
+import os
+import time
+
+from harness import WatcherTest, rule_drift, rule_ok, rule_unknown, wait_until
+
+APP_YAML = """max_connections: 50
+log_level: info
+database:
+  host: db.internal
+  pool_size: 10
+  password: hunter2
+features:
+  - alpha
+  - beta
+"""
+
+# What the orchestrator writes for APP_YAML: flat dotted keys, string values.
+FLAT = {
+    "database.host": "db.internal",
+    "database.password": "hunter2",
+    "database.pool_size": "10",
+    "features.0": "alpha",
+    "features.1": "beta",
+    "log_level": "info",
+    "max_connections": "50",
+}
+
+EXTRA_YAML = """cache:
+  ttl: 60
+log_level: debug
+"""
+
+TENANT, DSNAME, ENV = "acme", "mongo", "production"
+
+
+def vt_fields(tenant=TENANT, ds=DSNAME, env=ENV, file="config/app.yaml"):
+    """The _vt_* fields the orchestrator sets (interop §3.1)."""
+    return {"_vt_managed_by": "vartrack", "_vt_tenant": tenant, "_vt_datasource": ds,
+            "_vt_env": env, "_vt_repo": "file:///repo", "_vt_branch": "main",
+            "_vt_commit": "0123456789ab", "_vt_file": file}
+
+
+def write_documents(coll, flat=FLAT, **vt):
+    """Document strategy: one document per key."""
+    coll.insert_many([dict(vt_fields(**vt), key=k, value=v) for k, v in flat.items()])
+
+
+def write_file_document(coll, file, data, **vt):
+    """File strategy: one document per file, `data` field names with dots."""
+    f = vt_fields(file=file, **vt)
+    flt = {k: f[k] for k in ("_vt_tenant", "_vt_datasource", "_vt_env", "_vt_file")}
+    coll.replace_one(flt, dict(f, data=data), upsert=True)
+
+
+def mongo_config(test, mongo, rules, poll="1s", ds_extra="", uri=None):
+    return """watcher:
+  poll_interval: %s
+  cache_dir: %s/cache
+platforms:
+  - name: local
+    type: local
+datasources:
+  - name: mongo
+    type: mongo
+    uri: %s
+    database: vartrack
+    server_selection_timeout: 2s
+    connect_timeout: 2s
+    command_timeout: 5s
+%s
+rules:
+%s
+""" % (poll, test.tmp, uri or mongo.uri, ds_extra, rules)
+
+
+def doc_rule(name="app", extra="", collection="variables", env=ENV):
+    return """  - name: %s
+    platform: local
+    datasource: mongo
+    repo_url: {repo}
+    branch: main
+    file_name: config/app.yaml
+    tenant_id: acme
+    env: "%s"
+    collection: %s
+    mongo_strategy: document
+%s""" % (name, env, collection, extra)
+
+
+def keys_of(drift):
+    return {k["key"]: k for k in drift["keys"]}
+
+
+class DocumentLayout(WatcherTest):
+    def setUp(self):
+        super().setUp()
+        self.m = self.mongo()
+        self.coll = self.m.client().vartrack.variables
+        self.g = self.repo({"config/app.yaml": APP_YAML})
+        write_documents(self.coll)
+        self.w = self.watcher(mongo_config(self, self.m, doc_rule().format(repo=self.g.path)))
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+
+    def test_spec_example_int_value_is_drift_50_vs_5(self):
+        # the spec, as written: db.variables.updateOne({key: "max_connections"},
+        #                                              {$set: {value: 5}})
+        mark = self.w.mark()
+        self.coll.update_one({"key": "max_connections"}, {"$set": {"value": 5}})
+        d = self.w.wait_log(rule_drift("app"), 5, start=mark, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 0, 0))
+        self.assertEqual(d["datasource"], "mongo")
+        self.assertEqual(d["target"], "variables")
+        k = keys_of(d)["max_connections"]
+        self.assertEqual((k["change"], k["expected"], k["actual"]), ("changed", "50", "5"))
+        self.assertIsNone(self.w.proc.poll())
+
+    def test_changed_missing_extra_detected_within_one_interval(self):
+        mark = self.w.mark()
+        t0 = time.monotonic()
+        self.coll.update_one({"key": "log_level"}, {"$set": {"value": "debug"}})
+        self.coll.delete_one({"key": "features.1"})
+        self.coll.insert_one(dict(vt_fields(), key="rogue", value="1"))
+        d = self.w.wait_log(rule_drift("app"), 5, start=mark, what="drift line")
+        self.assertLess(time.monotonic() - t0, 2.5)   # interval 1s + jitter
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 1, 1))
+        keys = keys_of(d)
+        self.assertEqual((keys["log_level"]["expected"], keys["log_level"]["actual"]),
+                         ("info", "debug"))
+        self.assertEqual(keys["features.1"]["change"], "missing")
+        self.assertEqual((keys["rogue"]["change"], keys["rogue"]["actual"]), ("extra", "1"))
+        # the secret-looking key's value never shows
+        self.coll.update_one({"key": "database.password"}, {"$set": {"value": "leaked-pw"}})
+        mark = self.w.mark()
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["changed"] == 2, 5,
+                            start=mark)
+        self.assertEqual(keys_of(d)["database.password"]["actual"], "<redacted>")
+        self.assertNotIn("leaked-pw", "\n".join(self.w.raw))
+        self.assertNotIn("hunter2", "\n".join(self.w.raw))
+
+    def test_non_string_values_shown_as_json(self):
+        mark = self.w.mark()
+        self.coll.update_one({"key": "max_connections"}, {"$set": {"value": 5.5}})
+        self.coll.update_one({"key": "log_level"}, {"$set": {"value": True}})
+        self.coll.update_one({"key": "database.host"}, {"$set": {"value": None}})
+        self.coll.update_one({"key": "features.0"}, {"$set": {"value": {"a": 1}}})
+        self.coll.update_one({"key": "features.1"}, {"$unset": {"value": ""}})
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["changed"] == 5, 5,
+                            start=mark, what="five changed values")
+        keys = keys_of(d)
+        self.assertEqual(keys["max_connections"]["actual"], "5.5")
+        self.assertEqual(keys["log_level"]["actual"], "true")
+        self.assertEqual(keys["database.host"]["actual"], "null")
+        self.assertEqual(keys["features.0"]["actual"], '{ "a" : 1 }')
+        # a document without a value field: present, "null"
+        self.assertEqual(keys["features.1"]["change"], "changed")
+        self.assertEqual(keys["features.1"]["actual"], "null")
+
+    def test_duplicate_key_documents_first_wins_no_crash(self):
+        mark = self.w.mark()
+        self.coll.insert_one(dict(vt_fields(), key="max_connections", value="999"))
+        # either document may come first; no crash, no extra, one value
+        wait_until(lambda: len(self.w.find(lambda l: l.get("rule") == "app", mark)) >= 3, 10)
+        for l in self.w.find(rule_drift("app"), mark):
+            self.assertEqual(l["extra"], 0)
+        self.assertIsNone(self.w.proc.poll())
+
+    def test_other_tenant_env_datasource_not_read(self):
+        mark = self.w.mark()
+        write_documents(self.coll, dict(FLAT, max_connections="99", staging_only="x"),
+                        env="staging")
+        write_documents(self.coll, dict(FLAT, max_connections="98", other_tenant="x"),
+                        tenant="globex")
+        write_documents(self.coll, dict(FLAT, max_connections="97", other_ds="x"),
+                        ds="mongo-eu")
+        self.m.client().vartrack.other.insert_one(dict(vt_fields(), key="elsewhere",
+                                                       value="x"))
+        wait_until(lambda: len(self.w.find(rule_ok("app"), mark)) >= 3, 10,
+                   what="three OK polls")
+        self.assertEqual(self.w.find(rule_drift("app"), mark), [])
+
+    def test_client_reused_across_polls(self):
+        mark = self.w.mark()
+        wait_until(lambda: len(self.w.find(rule_ok("app"), mark)) >= 4, 10)
+        made = self.w.find(lambda l: l.get("proc") == "worker/mongo" and
+                           "client for" in l.get("msg", ""))
+        self.assertEqual(len(made), 1, made)
+        self.assertIn("127.0.0.1:%d" % self.m.port, made[0]["msg"])
+
+    def test_server_down_unknown_then_back(self):
+        self.m.stop()
+        mark = self.w.mark()
+        u = self.w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+        self.assertIn("127.0.0.1:%d" % self.m.port, u["reason"])
+        wait_until(lambda: self.w.metric(
+            'vartrack_watcher_poll_errors_total{datasource="mongo"}') >= 1, 5)
+        self.assertEqual(self.w.find(rule_ok("app"), mark), [])
+        self.assertEqual(self.w.find(rule_drift("app"), mark), [])
+        self.m.start()       # same port, empty (in memory)
+        write_documents(self.m.client().vartrack.variables,
+                        dict(FLAT, max_connections="7"))
+        mark = self.w.mark()
+        d = self.w.wait_log(rule_drift("app"), 15, start=mark, what="drift after restart")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 0, 0))
+        self.assertEqual(self.w.find(lambda l: "lost child" in l.get("msg", "")), [])
+
+
+class Breaker(WatcherTest):
+    def test_unreachable_mongo_opens_breaker_then_recovers(self):
+        m = self.mongo()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_documents(m.client().vartrack.variables)
+        ds = ("    breaker_failures: 3\n    breaker_backoff: 500ms\n"
+              "    breaker_max_backoff: 2s\n")
+        rule = doc_rule("app", "    poll_interval: 200ms\n").format(repo=g.path)
+        w = self.watcher(mongo_config(self, m, rule, ds_extra=ds))
+        w.wait_log(rule_ok("app"), 20)
+        m.stop()
+        mark = w.mark()
+        w.wait_log(lambda l: l.get("circuit") == "open", 10, start=mark)
+        opened = w.mark()
+        time.sleep(4)
+        attempts = w.find(lambda l: l.get("proc") == "worker/mongo" and
+                          "read failed" in l.get("msg", ""), opened)
+        self.assertLessEqual(len(attempts), 5, "probes only, not every 200 ms poll")
+        self.assertEqual(w.metric(
+            'vartrack_watcher_datasource_circuit_state{datasource="mongo"}'), 1)
+        m.start()
+        write_documents(m.client().vartrack.variables, dict(FLAT, max_connections="7"))
+        back = w.mark()
+        d = w.wait_log(rule_drift("app"), 10, start=back)
+        self.assertEqual(keys_of(d)["max_connections"]["actual"], "7")
+        w.wait_log(lambda l: l.get("circuit") == "closed", 5, start=back)
+
+
+class Credentials(WatcherTest):
+    def test_uri_password_never_logged(self):
+        m = self.mongo()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        secret = "S3cretPw-qz"
+        uri = "mongodb://vtuser:%s@127.0.0.1:%d/?authSource=admin" % (secret, m.port)
+        w = self.watcher(mongo_config(self, m, doc_rule().format(repo=g.path),
+                                      uri="{env: VTW_TEST_MONGO_URI}"),
+                         env={"VTW_TEST_MONGO_URI": uri})
+        # the fake cannot authenticate: the poll is unknown, with a reason
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll (auth)")
+        self.assertIn("127.0.0.1:%d" % m.port, u["reason"])
+        time.sleep(1.5)
+        joined = "\n".join(w.raw)
+        self.assertNotIn(secret, joined)
+        self.assertNotIn("vtuser:", joined)
+
+
+class FileLayout(WatcherTest):
+    def test_file_strategy_dotted_fields_merged_in_file_order(self):
+        m = self.mongo()
+        coll = m.client().vartrack.configs
+        g = self.repo({"config/app.yaml": APP_YAML, "config/extra.yaml": EXTRA_YAML})
+        write_file_document(coll, "config/app.yaml", FLAT)
+        write_file_document(coll, "config/extra.yaml",
+                            {"cache.ttl": "60", "log_level": "debug"})
+        # another env's document for the same files is never read
+        write_file_document(coll, "config/extra.yaml", {"cache.ttl": "1"}, env="staging")
+        rule = """  - name: files
+    platform: local
+    datasource: mongo
+    repo_url: %s
+    branch: main
+    files: [config/app.yaml, config/extra.yaml]
+    tenant_id: acme
+    env: production
+    mongo_strategy: file
+""" % g.path
+        w = self.watcher(mongo_config(self, m, rule))
+        # collection: the datasource's default, "configs"; later file wins
+        ok = w.wait_log(rule_ok("files"), 20, what="OK poll (file strategy)")
+        self.assertEqual(ok["target"], "configs")
+        mark = w.mark()
+        data = dict(FLAT, **{"database.host": "db.other", "sneaky.key": "1"})
+        del data["features.0"]
+        write_file_document(coll, "config/app.yaml", data)
+        write_file_document(coll, "config/extra.yaml",
+                            {"cache.ttl": 120, "log_level": "debug"})
+        d = w.wait_log(rule_drift("files"), 5, start=mark, what="drift (file strategy)")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (2, 1, 1))
+        keys = keys_of(d)
+        self.assertEqual(keys["database.host"]["actual"], "db.other")
+        self.assertEqual(keys["cache.ttl"]["actual"], "120")
+        self.assertEqual(keys["features.0"]["change"], "missing")
+        self.assertEqual(keys["sneaky.key"]["change"], "extra")
+        # a file document gone: its keys are missing
+        mark = w.mark()
+        coll.delete_one({"_vt_file": "config/extra.yaml", "_vt_env": "production"})
+        d = w.wait_log(lambda l: rule_drift("files")(l) and l["missing"] == 2, 5,
+                       start=mark)
+        self.assertEqual(keys_of(d)["cache.ttl"]["change"], "missing")
+        # app.yaml's log_level is there, extra.yaml's value expected
+        self.assertEqual(keys_of(d)["log_level"]["actual"], "info")
+
+
+class CollectionNaming(WatcherTest):
+    def test_env_as_collection_and_destination_template(self):
+        m = self.mongo()
+        db = m.client().vartrack
+        g = self.repo({"config/app.yaml": APP_YAML})
+        # env_as_collection: {collection}_{safe env}, "." becomes "_"
+        write_documents(db["cfg_v1_2"], env="v1.2")
+        # destination_template: {tenant}, {env} (safe env)
+        write_documents(db["acme_eu_west_vars"], env="eu/west")
+        rules = (doc_rule("per-env", "    env_as_collection: true\n", collection="cfg",
+                          env="v1.2") +
+                 doc_rule("templated", "    destination_template: \"{{tenant}}_{{env}}_vars\"\n",
+                          env="eu/west")).format(repo=g.path)
+        w = self.watcher(mongo_config(self, m, rules))
+        a = w.wait_log(rule_ok("per-env"), 20, what="OK per-env")
+        b = w.wait_log(rule_ok("templated"), 20, what="OK templated")
+        self.assertEqual(a["target"], "cfg_v1_2")
+        self.assertEqual(b["target"], "acme_eu_west_vars")
+        mark = w.mark()
+        db["cfg_v1_2"].update_one({"key": "log_level"}, {"$set": {"value": "warn"}})
+        d = w.wait_log(rule_drift("per-env"), 5, start=mark)
+        self.assertEqual(keys_of(d)["log_level"]["actual"], "warn")
+
+
+class HostileValues(WatcherTest):
+    def test_binary_nul_invalid_utf8_and_huge_values(self):
+        import bson
+        m = self.mongo()
+        coll = m.client().vartrack.variables
+        big = "x" * (300 * 1024)              # over the 256 KiB IPC value cap
+        g = self.repo({"config/app.yaml": APP_YAML + "blob: " + big + "\n"})
+        write_documents(coll, dict(FLAT, blob=big))
+        w = self.watcher(mongo_config(self, m, doc_rule().format(repo=g.path)))
+        w.wait_log(rule_ok("app"), 20, what="OK with a 300 KiB value")
+        mark = w.mark()
+        # 8 MiB string (a BSON document is at most 16 MB)
+        coll.update_one({"key": "max_connections"}, {"$set": {"value": "y" * (8 << 20)}})
+        coll.update_one({"key": "log_level"}, {"$set": {"value": "a\x00b\n\x1b[31m"}})
+        # invalid UTF-8 cannot be a string in the fake: binary subtype 0 (and
+        # inserted whole: the fake's $set turns a Binary into a plain object)
+        coll.delete_one({"key": "database.host"})
+        coll.insert_one(dict(vt_fields(), key="database.host",
+                             value=bson.Binary(b"\xff\xfe\x00bin")))
+        coll.update_one({"key": "blob"}, {"$set": {"value": big[:-1] + "z"}})
+        d = w.wait_log(lambda l: rule_drift("app")(l) and l["changed"] == 4, 15,
+                       start=mark, what="drift with hostile values")
+        keys = keys_of(d)
+        self.assertIn("(8388608 bytes)", keys["max_connections"]["actual"])
+        self.assertLess(len(keys["max_connections"]["actual"]), 400)
+        ll = keys["log_level"]["actual"]
+        self.assertEqual(len(ll), 3 + 1 + 1 + 4, repr(ll))   # all 9 bytes, NUL included
+        self.assertTrue(ll.startswith("a\x00b"), repr(ll))
+        self.assertIn("$binary", keys["database.host"]["actual"])
+        self.assertIn("//4AYmlu", keys["database.host"]["actual"])
+        self.assertIn("(307200 bytes)", keys["blob"]["actual"])
+        raw = [l for l in w.raw if '"result":"drift"' in l][-1]
+        self.assertNotIn("\x1b", raw)            # no raw control bytes in the log
+        self.assertIn("\\u001b", raw)
+        self.assertIsNone(w.proc.poll())
+        self.assertEqual(w.find(lambda l: "lost child" in l.get("msg", "")), [])
