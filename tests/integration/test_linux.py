@@ -1,0 +1,401 @@
+"""End-to-end tests: vartrack-watcher + its git and linux workers against a
+real OpenSSH server on 127.0.0.1 (harness.Sshd: ed25519 client key, host
+keys ed25519 + ecdsa, known_hosts from ssh-keyscan) and against local files.
+
+The files are written here exactly as the orchestrator renders them
+(interop §3.8): header line with U+2014, blank line, sorted key=value lines
+(env values with a space, '#', quote or newline wrapped in "..." without
+escaping), "key = value" for ini, yaml.dump / json.dumps of the unflattened
+map. sshd runs as root on this machine, so the "remote" file is a local path
+reached over SFTP; the worker itself runs as user nobody under seccomp."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import yaml
+
+from harness import (WatcherTest, rule_drift, rule_ok, rule_unknown, stop_process,
+                     wait_until)
+
+APP_YAML = """max_connections: 50
+log_level: info
+motd: 'hello world #1, it''s "quoted"'
+database:
+  host: db.internal
+  pool_size: 10
+  password: hunter2
+features:
+  - alpha
+  - beta
+"""
+
+# the orchestrator's flat map for APP_YAML (interop §7.7), dot key format
+FLAT = {
+    "database.host": "db.internal",
+    "database.password": "hunter2",
+    "database.pool_size": "10",
+    "features.0": "alpha",
+    "features.1": "beta",
+    "log_level": "info",
+    "max_connections": "50",
+    "motd": "hello world #1, it's \"quoted\"",
+}
+
+ENV = "production"
+HEADER = "# vartrack managed \u2014 env=%s tenant=default\n\n" % ENV
+
+
+def unflatten(flat):
+    out = {}
+    for k, v in flat.items():
+        node = out
+        parts = k.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = v
+    return out
+
+
+def render(fmt, flat, env=ENV):
+    """The file content the orchestrator's linux_server sink writes."""
+    items = sorted(flat.items())
+    if fmt == "env":
+        lines = []
+        for k, v in items:
+            if any(c in v for c in " #'\"\n"):
+                v = '"%s"' % v
+            lines.append("%s=%s" % (k, v))
+        return HEADER + "\n".join(lines) + "\n"
+    if fmt == "ini":
+        return HEADER + "".join("%s = %s\n" % kv for kv in items)
+    if fmt == "properties":
+        return HEADER + "".join("%s=%s\n" % kv for kv in items)
+    if fmt == "yaml":
+        return ("# vartrack managed \u2014 env=%s\n" % env +
+                yaml.dump(unflatten(flat), default_flow_style=False))
+    if fmt == "json":
+        return json.dumps(unflatten(flat), indent=2, sort_keys=True) + "\n"
+    raise ValueError(fmt)
+
+
+def rule(name, datasource, path, fmt=None, extra=""):
+    text = """  - name: %s
+    platform: local
+    datasource: %s
+    repo_url: {repo}
+    branch: main
+    file_name: config/app.yaml
+    tenant_id: acme
+    env: %s
+    file_path: %s
+""" % (name, datasource, ENV, path)
+    if fmt:
+        text += "    file_format: %s\n" % fmt
+    return text + extra
+
+
+NO_ENV_NAME = "    env_as_filename: false\n"
+
+
+def write(path, content, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(content.encode() if isinstance(content, str) else content)
+    os.chmod(path, mode)
+
+
+def reason(line):
+    return line.get("reason", "") + " " + line.get("msg", "")
+
+
+class LinuxBase(WatcherTest):
+    def config(self, sshd, rules, poll="1s", known_hosts=None, extra_ds=""):
+        ds = ""
+        if sshd is not None:
+            ds = """  - name: linux
+    type: linux_server
+    ssh_host: 127.0.0.1
+    ssh_port: %d
+    ssh_user: %s
+    ssh_key_path: %s
+    ssh_known_hosts_file: %s
+    connect_timeout: 2s
+    command_timeout: 5s
+    breaker_failures: 2
+    breaker_backoff: 2s
+""" % (sshd.port, sshd.user, sshd.client_key, known_hosts or sshd.known_hosts)
+        return """watcher:
+  poll_interval: %s
+  cache_dir: %s/cache
+platforms:
+  - name: local
+    type: local
+datasources:
+%s%s
+rules:
+%s
+""" % (poll, self.tmp, ds, extra_ds, rules)
+
+    def files_dir(self):
+        d = os.path.join(self.tmp, "srv")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        return d
+
+    def accepted(self, sshd):
+        with open(sshd.log, errors="replace") as f:
+            return sum(1 for l in f if "Accepted publickey" in l)
+
+
+class OverSsh(LinuxBase):
+    def setUp(self):
+        super().setUp()
+        self.sshd = self.sshd()
+        self.g = self.repo({"config/app.yaml": APP_YAML})
+        self.dir = self.files_dir()
+
+    def start(self, rules, **kw):
+        self.w = self.watcher(self.config(self.sshd, rules.format(repo=self.g.path), **kw))
+        return self.w
+
+    def test_every_format_as_rendered_is_ok(self):
+        rules = ""
+        paths = {}
+        for fmt, fname in (("env", "app.env"), ("ini", "app.ini"),
+                           ("properties", "app.properties"), ("yaml", "app.yaml"),
+                           ("json", "app.json")):
+            if fmt == "env":
+                # default env_as_filename: {dir}/{stem}_{env}{ext}
+                p = os.path.join(self.dir, "app_%s.env" % ENV)
+                rules += rule(fmt, "linux", os.path.join(self.dir, fname))
+            else:
+                p = os.path.join(self.dir, fname)
+                rules += rule(fmt, "linux", p, fmt, NO_ENV_NAME)
+            paths[fmt] = p
+            write(p, render(fmt, FLAT))
+        w = self.start(rules)
+        for fmt, p in paths.items():
+            ok = w.wait_log(rule_ok(fmt), 20, what="OK poll of %s" % fmt)
+            self.assertEqual(ok["target"], p)
+            self.assertEqual(ok["key_count"], len(FLAT))
+        self.assertEqual(w.find(lambda l: l.get("result") in ("drift", "unknown")), [])
+        # and each format detects a change
+        mark = w.mark()
+        for fmt, p in paths.items():
+            write(p, render(fmt, dict(FLAT, max_connections="5")))
+        for fmt in paths:
+            d = w.wait_log(rule_drift(fmt), 10, start=mark, what="drift of %s" % fmt)
+            self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 0, 0), d)
+            self.assertEqual(d["keys"][0]["actual"], "5")
+
+    def test_changed_missing_extra(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
+        w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        mark = w.mark()
+        flat = dict(FLAT, max_connections="5", rogue="x y")
+        del flat["log_level"]
+        write(p, render("env", flat))
+        d = w.wait_log(rule_drift("app"), 10, start=mark, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 1, 1))
+        keys = {k["key"]: k for k in d["keys"]}
+        self.assertEqual(keys["max_connections"]["expected"], "50")
+        self.assertEqual(keys["max_connections"]["actual"], "5")
+        self.assertEqual(keys["log_level"]["change"], "missing")
+        self.assertEqual(keys["rogue"]["change"], "extra")
+        self.assertEqual(keys["rogue"]["actual"], "x y")
+        self.assertEqual(d["marker"], "present")
+        self.assertNotIn("hunter2", "\n".join(w.raw))
+
+    def test_missing_file_is_drift_all_missing(self):
+        p = os.path.join(self.dir, "nothere", "app.env")
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
+        d = w.wait_log(rule_drift("app"), 20, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (0, len(FLAT), 0))
+        self.assertEqual(d["marker"], "absent")
+
+    def test_unparseable_json_is_drift(self):
+        p = os.path.join(self.dir, "app.json")
+        write(p, "{ this is not json")
+        w = self.start(rule("app", "linux", p, "json", NO_ENV_NAME))
+        d = w.wait_log(rule_drift("app"), 20, what="drift line")
+        self.assertEqual(d["missing"], len(FLAT))
+        w.wait_log(lambda l: "is not valid json" in l.get("msg", ""), 5)
+
+    def test_host_key_mismatch_is_unknown_and_reads_nothing(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        kh = self.sshd.write_known_hosts_with_other_key(os.path.join(self.tmp, "kh_other"))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME), known_hosts=kh)
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("host key of 127.0.0.1:%d does not match known_hosts" % self.sshd.port,
+                      reason(u))
+        self.assertEqual(w.find(rule_ok("app")), [])
+        self.assertEqual(w.find(rule_drift("app")), [])
+        # the worker never authenticated, so it cannot have read the file
+        self.assertEqual(self.accepted(self.sshd), 0)
+
+    def test_unknown_host_is_unknown(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        kh = os.path.join(self.tmp, "kh_elsewhere")
+        with open(self.sshd.known_hosts) as f:
+            # the same keys, but for another host
+            write(kh, f.read().replace("127.0.0.1", "127.0.0.2"))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME), known_hosts=kh)
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("host key of 127.0.0.1:%d not in known_hosts" % self.sshd.port,
+                      reason(u))
+        self.assertEqual(self.accepted(self.sshd), 0)
+
+    def test_connection_reused_across_polls(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
+        wait_until(lambda: len(w.find(rule_ok("app"))) >= 5, 30, what="five OK polls")
+        self.assertEqual(self.accepted(self.sshd), 1)
+
+    def test_sshd_down_unknown_breaker_then_reconnects(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
+        w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        self.sshd.stop()
+        mark = w.mark()
+        u = w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+        self.assertEqual(u.get("stage"), "read")
+        w.wait_log(lambda l: l.get("circuit") == "open" and l.get("datasource") == "linux",
+                   15, start=mark, what="circuit open")
+        wait_until(lambda: w.metric(
+            'vartrack_watcher_datasource_circuit_state{datasource="linux"}') == 1, 5)
+        self.assertEqual(w.find(rule_ok("app"), mark), [])
+        self.assertEqual(w.find(rule_drift("app"), mark), [])
+        # the same server (same host keys) comes back
+        self.restart_sshd()
+        mark = w.mark()
+        w.wait_log(rule_ok("app"), 30, start=mark, what="OK after sshd restart")
+        wait_until(lambda: w.metric(
+            'vartrack_watcher_datasource_circuit_state{datasource="linux"}') == 0, 5)
+        self.assertGreaterEqual(self.accepted(self.sshd), 2)
+
+    def test_restart_between_polls_costs_no_poll(self):
+        # a kept connection that went stale is retried at once
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME), poll="2s")
+        w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        mark = w.mark()
+        self.sshd.stop()
+        self.restart_sshd()
+        w.wait_log(rule_ok("app"), 10, start=mark, what="OK after restart")
+        self.assertEqual(w.find(rule_unknown("app"), mark), [])
+        w.wait_log(lambda l: "reconnecting" in l.get("msg", ""), 5, start=mark)
+
+    def test_file_over_cap_is_unknown(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT) + "pad=" + "x" * 5000 + "\n")
+        w = self.watcher(self.config(self.sshd, rule("app", "linux", p, None, NO_ENV_NAME)
+                                     .format(repo=self.g.path))
+                         .replace("    breaker_failures: 2\n",
+                                  "    breaker_failures: 2\n    max_file_bytes: 4096\n"))
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("file larger than 4096 bytes", reason(u))
+
+    def test_hostile_values(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
+        w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        body = render("env", FLAT).encode()
+        big = b"big=" + b"A" * (8 << 20) + b"\n"
+        hostile = (body.replace(b"log_level=info", b"log_level=in\x00fo")
+                   .replace(b"max_connections=50", b"max_connections=\xff\xfe5\x80")
+                   + b"bin=\x01\x02\x03\x7f\xc3\x28\n" + big)
+        mark = w.mark()
+        write(p, hostile)
+        d = w.wait_log(rule_drift("app"), 20, start=mark, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (2, 0, 2), d)
+        keys = {k["key"]: k for k in d["keys"]}
+        self.assertIn("log_level", keys)
+        self.assertIn("max_connections", keys)
+        self.assertIn("big", keys)
+        self.assertLess(len(keys["big"]["actual"]), 4096)
+        self.assertEqual(w.find(lambda l: "lost child" in l.get("msg", "")), [])
+        # and back to normal
+        mark = w.mark()
+        write(p, render("env", FLAT))
+        w.wait_log(rule_ok("app"), 10, start=mark, what="OK after repair")
+
+    def restart_sshd(self):
+        """Start sshd again on its config (same port and host keys)."""
+        log = open(self.sshd.log, "ab")
+        self.sshd.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.sshd.config],
+                                          stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT)
+        log.close()
+        wait_until(lambda: subprocess.run(
+            ["ssh-keyscan", "-T", "2", "-p", str(self.sshd.port), "127.0.0.1"],
+            capture_output=True, stdin=subprocess.DEVNULL).stdout.strip() != b"", 15,
+            what="sshd to answer again")
+
+
+class Local(LinuxBase):
+    """No ssh_host: the worker (user nobody, seccomp) reads local files."""
+
+    def setUp(self):
+        super().setUp()
+        self.g = self.repo({"config/app.yaml": APP_YAML})
+        self.dir = self.files_dir()
+
+    def start(self, rules):
+        ds = "  - name: files\n    type: linux_server\n"
+        self.w = self.watcher(self.config(None, rules.format(repo=self.g.path),
+                                          extra_ds=ds))
+        return self.w
+
+    def test_local_formats_ok_then_drift(self):
+        rules = ""
+        for fmt in ("env", "ini", "properties", "yaml", "json"):
+            p = os.path.join(self.dir, "app." + fmt)
+            write(p, render(fmt, FLAT))
+            rules += rule(fmt, "files", p, fmt, NO_ENV_NAME)
+        w = self.start(rules)
+        for fmt in ("env", "ini", "properties", "yaml", "json"):
+            w.wait_log(rule_ok(fmt), 20, what="OK poll of %s" % fmt)
+        mark = w.mark()
+        flat = dict(FLAT)
+        del flat["motd"]
+        write(os.path.join(self.dir, "app.yaml"), render("yaml", flat))
+        d = w.wait_log(rule_drift("yaml"), 10, start=mark)
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (0, 1, 0))
+
+    def test_local_missing_file_is_drift(self):
+        w = self.start(rule("app", "files", os.path.join(self.dir, "gone.env"), None,
+                            NO_ENV_NAME))
+        d = w.wait_log(rule_drift("app"), 20)
+        self.assertEqual(d["missing"], len(FLAT))
+
+    def test_local_unreadable_file_is_unknown(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root: the worker must run as nobody")
+        p = os.path.join(self.dir, "secret.env")
+        write(p, render("env", FLAT), mode=0o600)   # root-owned, 0600
+        w = self.start(rule("app", "files", p, None, NO_ENV_NAME))
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("Permission denied", reason(u))
+        self.assertEqual(w.find(rule_drift("app")), [])
+        self.assertEqual(w.find(lambda l: "lost child" in l.get("msg", "")), [])
+
+    def test_local_directory_is_unknown(self):
+        p = os.path.join(self.dir, "adir.env")
+        os.makedirs(p)
+        w = self.start(rule("app", "files", p, None, NO_ENV_NAME))
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("not a regular file", reason(u))
+
+
+if __name__ == "__main__":
+    unittest.main()
