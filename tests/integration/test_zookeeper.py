@@ -1,0 +1,430 @@
+"""End-to-end tests: vartrack-watcher + its git and zookeeper workers against a
+real ZooKeeper 3.8 server (Debian's zookeeper package, harness.ZooKeeper) and
+real Git repositories.
+
+The znodes are written the way the orchestrator's zookeeper sink writes them
+(interop §3.3): root = zk_base_path + template (default /{tenant}/{env});
+key_format slash nests (db.host -> {root}/db/host, intermediate znodes with
+empty data), slash_dot is flat (db.host -> {root}/db.host); the labels JSON in
+{root}/__vartrack__.
+
+Run with /usr/bin/python3 (python3-kazoo)."""
+import json
+import os
+import signal
+import time
+import unittest
+
+from harness import (WatcherTest, rule_drift, rule_ok, rule_unknown,
+                     wait_until)
+
+APP_YAML = """max_connections: 50
+log_level: info
+database:
+  host: db.internal
+  pool_size: 10
+  password: hunter2
+features:
+  - alpha
+  - beta
+"""
+
+# What the orchestrator writes for APP_YAML (interop §7.7): flat dotted keys.
+FLAT = {
+    "database.host": "db.internal",
+    "database.password": "hunter2",
+    "database.pool_size": "10",
+    "features.0": "alpha",
+    "features.1": "beta",
+    "log_level": "info",
+    "max_connections": "50",
+}
+
+ROOT = "/acme/production"
+
+LABELS = json.dumps({
+    "app.kubernetes.io/managed-by": "vartrack",
+    "vartrack.io/datasource": "zookeeper",
+    "vartrack.io/env": "production",
+    "vartrack.io/source-branch": "main",
+    "vartrack.io/source-commit": "093ba4721569",
+    "vartrack.io/source-repo": "repo",
+    "vartrack.io/sync-file": "config/app.yaml",
+    "vartrack.io/tenant": "default",
+}, sort_keys=True)
+
+
+def znode(root, key, fmt):
+    """The znode the orchestrator writes key to."""
+    if fmt == "slash_dot":
+        return root + "/" + key
+    return root + "/" + key.replace(".", "/")
+
+
+def write_tree(zk, flat=FLAT, root=ROOT, fmt="slash"):
+    """Like the sink: ensure_path(root), the meta znode, then every key
+    (set, else create with makepath: intermediate znodes get empty data)."""
+    zk.set(root, b"")
+    zk.set(root + "/__vartrack__", LABELS)
+    for k, v in flat.items():
+        zk.set(znode(root, k, fmt), v)
+
+
+def rule(name="app", fmt="slash", extra=""):
+    return """  - name: %s
+    platform: local
+    datasource: zk
+    repo_url: {repo}
+    branch: main
+    file_name: config/app.yaml
+    tenant_id: acme
+    env: production
+    key_format: %s
+%s""" % (name, fmt, extra)
+
+
+def zk_config(tmp, zk, rules, poll="1s", ds_extra=""):
+    return """watcher:
+  poll_interval: %s
+  cache_dir: %s/cache
+platforms:
+  - name: local
+    type: local
+datasources:
+  - name: zk
+    type: zookeeper
+    hosts: ["%s"]
+    connect_timeout: 1s
+    command_timeout: 2s
+    session_timeout: 4s
+%s
+rules:
+%s
+""" % (poll, tmp, zk.hosts, ds_extra, rules)
+
+
+class ZkTest(WatcherTest):
+    fmt = "slash"
+
+    def start(self, rules=None, poll="1s", ds_extra="", flat=FLAT, root=ROOT,
+              write=True, env=None):
+        self.z = self.zookeeper()
+        self.g = self.repo({"config/app.yaml": APP_YAML})
+        if write:
+            write_tree(self.z, flat, root, self.fmt)
+        if rules is None:
+            rules = rule(fmt=self.fmt)
+        self.w = self.watcher(zk_config(self.tmp, self.z, rules.replace("{repo}", self.g.path),
+                                        poll, ds_extra), env=env)
+
+    def keys_of(self, d):
+        """Drift keys, shown in the key format ("/db/host", ".db.host"), by
+        their dotted name."""
+        out = {}
+        for k in d["keys"]:
+            name = k["key"]
+            if self.fmt == "slash":
+                name = name[1:].replace("/", ".")
+            else:
+                name = name[1:]
+            out[name] = k
+        return out
+
+
+class SlashLayout(ZkTest):
+    fmt = "slash"
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+        self.ok = self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+
+    def test_ok_poll_reports_marker_and_target(self):
+        self.assertEqual(self.ok["datasource"], "zk")
+        self.assertEqual(self.ok["target"], ROOT)
+        self.assertEqual(self.ok["key_count"], len(FLAT))
+
+    def test_changed_missing_extra(self):
+        mark = self.w.mark()
+        self.z.set(ROOT + "/max_connections", "5")
+        self.z.delete(ROOT + "/log_level")
+        self.z.set(ROOT + "/rogue/deep", "1")      # nested extra
+        self.z.set(ROOT + "/database/port", "5432")  # extra beside Git's keys
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["extra"] == 2, 10,
+                            start=mark, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 1, 2))
+        keys = self.keys_of(d)
+        self.assertEqual(keys["max_connections"]["expected"], "50")
+        self.assertEqual(keys["max_connections"]["actual"], "5")
+        self.assertEqual(keys["log_level"]["change"], "missing")
+        self.assertEqual(keys["rogue.deep"]["change"], "extra")
+        self.assertEqual(keys["rogue.deep"]["actual"], "1")
+        self.assertEqual(keys["database.port"]["change"], "extra")
+
+    def test_marker_and_empty_intermediates_are_not_extras(self):
+        # the orchestrator's intermediate znodes (root, /database, /features)
+        # are empty; none of them, nor __vartrack__, is drift
+        mark = self.w.mark()
+        wait_until(lambda: len(self.w.find(rule_ok("app"), mark)) >= 3, 10,
+                   what="three OK polls")
+        self.assertEqual(self.w.find(rule_drift("app"), mark), [])
+
+    def test_value_in_an_intermediate_znode_is_extra(self):
+        mark = self.w.mark()
+        self.z.set(ROOT + "/database", "surprise")
+        d = self.w.wait_log(rule_drift("app"), 10, start=mark)
+        keys = self.keys_of(d)
+        self.assertEqual(keys["database"]["change"], "extra")
+        self.assertEqual(keys["database"]["actual"], "surprise")
+
+    def test_secret_values_redacted(self):
+        mark = self.w.mark()
+        self.z.set(ROOT + "/database/password", "leaked-value")
+        d = self.w.wait_log(rule_drift("app"), 10, start=mark)
+        keys = self.keys_of(d)
+        self.assertEqual(keys["database.password"]["actual"], "<redacted>")
+        joined = "\n".join(self.w.raw)
+        self.assertNotIn("hunter2", joined)
+        self.assertNotIn("leaked-value", joined)
+
+    def test_root_deleted_is_all_missing_not_unknown(self):
+        mark = self.w.mark()
+        self.z.delete(ROOT)
+        # a recursive delete removes one znode after the other, and watches
+        # fire on the first ones: wait for the final state
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["missing"] == len(FLAT),
+                            10, start=mark)
+        self.assertEqual(d["missing"], len(FLAT))
+        self.assertEqual(d["marker"], "absent")
+
+    def test_stderr_is_json_lines_only(self):
+        bad = [l for l in self.w.logs() if l.get("unparsed")]
+        self.assertEqual(bad, [])
+
+
+class SlashDotLayout(ZkTest):
+    fmt = "slash_dot"
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+
+    def test_changed_missing_extra(self):
+        mark = self.w.mark()
+        self.z.set(ROOT + "/max_connections", "5")
+        self.z.delete(ROOT + "/log_level")
+        self.z.set(ROOT + "/rogue.entry", "1")
+        # watches re-poll after each write: wait for the final state
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["extra"] == 1, 10,
+                            start=mark, what="drift line")
+        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 1, 1))
+        keys = self.keys_of(d)
+        self.assertEqual(keys["max_connections"]["actual"], "5")
+        self.assertEqual(keys["log_level"]["change"], "missing")
+        self.assertEqual(keys["rogue.entry"]["change"], "extra")
+        self.assertEqual(keys["rogue.entry"]["actual"], "1")
+
+    def test_nested_layout_is_not_slash_dot(self):
+        # values written in the other layout are missing + extra, not OK
+        mark = self.w.mark()
+        self.z.delete(ROOT + "/database.host")
+        self.z.set(ROOT + "/database/host", "db.internal")
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["extra"] == 1, 10,
+                            start=mark)
+        keys = self.keys_of(d)
+        self.assertEqual(keys["database.host"]["change"], "missing")
+        self.assertEqual(keys["database"]["change"], "extra")
+
+
+class Roots(ZkTest):
+    """zk_base_path + zk_path_template / destination_template (interop §3.3)."""
+
+    def _run(self, extra, root, fmt="slash"):
+        self.fmt = fmt
+        self.start(rules=rule(fmt=fmt, extra=extra), root=root)
+        ok = self.w.wait_log(rule_ok("app"), 20, what="OK poll")
+        self.assertEqual(ok["target"], root)
+        mark = self.w.mark()
+        self.z.set(znode(root, "max_connections", fmt), "7")
+        d = self.w.wait_log(rule_drift("app"), 10, start=mark)
+        self.assertEqual(self.keys_of(d)["max_connections"]["actual"], "7")
+
+    def test_base_path_and_path_template(self):
+        self._run("    zk_base_path: /apps/\n"
+                  "    zk_path_template: \"/{env}/{tenant}\"\n",
+                  "/apps/production/acme")
+
+    def test_destination_template_wins(self):
+        self._run("    zk_base_path: /cfg\n"
+                  "    zk_path_template: \"/{env}/{tenant}\"\n"
+                  "    destination_template: \"/t/{tenant}-{env}/\"\n",
+                  "/cfg/t/acme-production", fmt="slash_dot")
+
+    def test_datasource_base_path(self):
+        self.fmt = "slash"
+        self.z = None
+        z = self.zookeeper()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_tree(z, FLAT, "/vt/acme/production")
+        self.w = self.watcher(zk_config(self.tmp, z, rule().replace("{repo}", g.path),
+                                        ds_extra="    base_path: /vt\n"))
+        ok = self.w.wait_log(rule_ok("app"), 20, what="OK poll")
+        self.assertEqual(ok["target"], "/vt/acme/production")
+
+
+class Watches(ZkTest):
+    """Event-assisted detection: poll_interval 60 s, so only a watch can
+    bring a drift line within a few seconds."""
+
+    def _detect(self, watch, path_value, window=3.0):
+        extra = "" if watch else "    watch: false\n"
+        self.start(rules=rule(extra=extra), poll="60s")
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        time.sleep(0.3)  # let the first poll's watches land (no poll to wait for)
+        mark = self.w.mark()
+        t0 = time.monotonic()
+        self.z.set(*path_value)
+        try:
+            self.w.wait_log(rule_drift("app"), window, start=mark, what="drift line")
+            return time.monotonic() - t0
+        except AssertionError:
+            return None
+
+    def test_changed_znode_detected_at_once(self):
+        dt = self._detect(True, (ROOT + "/max_connections", "5"))
+        self.assertIsNotNone(dt, "no drift within 3 s with watches")
+        self.assertLess(dt, 2.0)
+        # the watch is re-armed by that poll: a second change is seen too
+        mark = self.w.mark()
+        self.z.set(ROOT + "/log_level", "debug")
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["changed"] == 2, 3,
+                            start=mark, what="second drift line")
+        self.assertEqual(self.keys_of(d)["log_level"]["actual"], "debug")
+
+    def test_new_nested_extra_detected_at_once(self):
+        dt = self._detect(True, (ROOT + "/database/port", "5432"))
+        self.assertIsNotNone(dt, "child watch did not fire")
+
+    def test_deleted_znode_detected_at_once(self):
+        self.start(poll="60s")
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        time.sleep(0.3)
+        mark = self.w.mark()
+        self.z.delete(ROOT + "/features")
+        d = self.w.wait_log(rule_drift("app"), 3, start=mark)
+        self.assertEqual(d["missing"], 2)
+
+    def test_without_watch_nothing_before_the_timer(self):
+        dt = self._detect(False, (ROOT + "/max_connections", "5"))
+        self.assertIsNone(dt, "drift seen without watches before the 60 s timer")
+
+
+class Hostile(ZkTest):
+    def test_binary_nul_invalid_utf8_and_big_values(self):
+        # ZooKeeper's default jute.maxbuffer is 1 MiB (0xfffff bytes): a znode
+        # cannot hold the 8 MiB the other workers are tested with, so the big
+        # value here is just under 1 MiB, still 4x the 256 KiB the worker
+        # sends whole
+        big = "x" * (300 * 1024)              # over the 256 KiB IPC value cap
+        self.z = self.zookeeper()
+        self.g = self.repo({"config/app.yaml": APP_YAML + "blob: " + big + "\n"})
+        write_tree(self.z, dict(FLAT, blob=big))
+        self.w = self.watcher(zk_config(self.tmp, self.z, rule().replace("{repo}", self.g.path)))
+        # equal although sent truncated (length + digest compared)
+        self.w.wait_log(rule_ok("app"), 20, what="OK with a 300 KiB value")
+        mark = self.w.mark()
+        huge = 1024 * 1024 - 1024
+        self.z.set(ROOT + "/max_connections", b"y" * huge)
+        self.z.set(ROOT + "/log_level", b"a\x00b\xff\n\x1b[31m")
+        self.z.set(ROOT + "/blob", big[:-1] + "z")
+        self.z.set(ROOT + "/features/0", bytes(range(256)))
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["changed"] == 4, 15,
+                            start=mark, what="drift line")
+        keys = self.keys_of(d)
+        self.assertIn("(%d bytes)" % huge, keys["max_connections"]["actual"])
+        self.assertLess(len(keys["max_connections"]["actual"]), 400)
+        self.assertIn("\\xff", keys["log_level"]["actual"])  # invalid UTF-8 as \xNN
+        raw = [l for l in self.w.raw if '"result":"drift"' in l][-1]
+        self.assertNotIn("\x1b", raw)            # no raw control bytes in the log
+        self.assertIn("\\u001b", raw)
+        self.assertIn("(307200 bytes)", keys["blob"]["actual"])
+        self.assertIsNone(self.w.proc.poll())
+        self.assertEqual(self.w.find(lambda l: "lost child" in l.get("msg", "")), [])
+
+    def test_many_extras_and_empty_values(self):
+        self.start()
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        mark = self.w.mark()
+        for i in range(200):
+            self.z.set(ROOT + "/bulk/k%03d" % i, "" if i % 2 else "v")
+        d = self.w.wait_log(lambda l: rule_drift("app")(l) and l["extra"] == 200, 15,
+                            start=mark, what="200 extras")
+        keys = self.keys_of(d)
+        self.assertEqual(keys["bulk.k001"]["actual"], "")
+        self.assertEqual(keys["bulk.k000"]["actual"], "v")
+
+
+class ServerDown(ZkTest):
+    def test_stopped_is_unknown_breaker_opens_then_recovers(self):
+        self.start(ds_extra="    breaker_failures: 2\n    breaker_backoff: 1s\n"
+                            "    breaker_max_backoff: 2s\n")
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        self.z.stop()
+        mark = self.w.mark()
+        u = self.w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+        self.assertIn("zookeeper", u.get("reason", ""))
+        self.w.wait_log(lambda l: "circuit" in l.get("msg", "") and
+                        "open" in l.get("msg", ""), 15, start=mark, what="breaker opens")
+        self.assertEqual(self.w.find(rule_ok("app"), mark), [])
+        self.assertEqual(self.w.find(rule_drift("app"), mark), [])
+        # same port, same data directory: the old session may be gone
+        self.z.start()
+        mark = self.w.mark()
+        self.w.wait_log(rule_ok("app"), 30, start=mark, what="OK after restart")
+        self.z.set(ROOT + "/max_connections", "9")
+        d = self.w.wait_log(rule_drift("app"), 10, start=mark, what="drift after restart")
+        self.assertEqual(self.keys_of(d)["max_connections"]["actual"], "9")
+
+    def test_never_reachable_is_unknown(self):
+        self.start(write=False)
+        self.z.stop()
+        mark = self.w.mark()
+        u = self.w.wait_log(rule_unknown("app"), 15, what="unknown poll")
+        self.assertIn("not connected", u.get("reason", ""))
+        self.assertEqual(self.w.find(rule_ok("app"), mark), [])
+
+
+class DigestAuth(ZkTest):
+    def test_digest_auth(self):
+        os.environ["VTW_T_ZK_PASSWORD"] = "zk-S3CRET-pw"
+        self.start(ds_extra="    username: vartrack\n"
+                            "    password: {env: VTW_T_ZK_PASSWORD}\n")
+        self.w.wait_log(rule_ok("app"), 20, what="OK poll with digest auth")
+        self.assertNotIn("zk-S3CRET-pw", "\n".join(self.w.raw))
+
+    def test_znode_with_acl_for_other_identity_is_unknown(self):
+        from kazoo.security import make_digest_acl
+        self.start(write=True)
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        c = self.z.client(auth_data=[("digest", "owner:pw")])
+        c.set_acls(ROOT + "/max_connections", [make_digest_acl("owner", "pw", all=True)])
+        mark = self.w.mark()
+        u = self.w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+        self.assertIn("ACL", u.get("reason", ""))
+
+
+class WorkerRestart(ZkTest):
+    def test_kill_worker_restarts_and_polling_resumes(self):
+        self.start()
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        pid = wait_until(lambda: self.w.worker_pid("zookeeper"), 5)
+        mark = self.w.mark()
+        os.kill(pid, signal.SIGKILL)
+        self.w.wait_log(lambda l: "lost child" in l.get("msg", "") and
+                        "zookeeper" in l.get("msg", ""), 5, start=mark)
+        self.w.wait_log(rule_ok("app"), 15, start=mark, what="OK after restart")
+
+
+if __name__ == "__main__":
+    unittest.main()

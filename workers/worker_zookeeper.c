@@ -1,0 +1,1110 @@
+/*
+ * vartrack-worker-zookeeper: reads what the varTrack orchestrator wrote into
+ * ZooKeeper (interop §3.3), with the multithreaded C client.
+ *
+ *   slash      key "/db/host" -> znode {root}/db/host (nested; intermediate
+ *              znodes have empty data)
+ *   slash_dot  key ".db.host" -> znode {root}/db.host (flat under root)
+ *
+ * Reads are pipelined: every get of a window is issued at once and the
+ * replies collected (completion thread -> mutex + condvar), then handed to
+ * the supervisor in request order. Extras: slash, the znodes under root
+ * (walked level by level, each level pipelined) that Git does not declare
+ * and that hold a value (leaves, or inner znodes with data); slash_dot,
+ * root's children not declared. {root}/__vartrack__ is never data; its
+ * presence is reported.
+ *
+ * Event-assisted detection: with watch, the gets set data watches and the
+ * walk sets child watches whose context is the rule. When one fires, the
+ * completion thread only records the rule and writes a byte to a pipe; the
+ * main loop (event()) sends IPC_NOTIFY and the supervisor re-polls the rule
+ * at once, which re-arms the watches (the client keeps one watcher per
+ * path, function and context, so re-arming does not pile up).
+ *
+ * Session: one handle per datasource, kept across polls. An expired session
+ * or failed authentication closes it (from the main thread, never from a
+ * callback); the next poll connects again. Not connected: the poll is
+ * unknown, never OK.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include <zookeeper/zookeeper.h>
+#include <seccomp.h>
+
+#include "kvmap.h"
+#include "log.h"
+#include "dsworker.h"
+#include "worker.h"
+#include "zk_util.h"
+
+#define ZK_MAX_DATASOURCES	64
+#define ZK_WINDOW		512	/* requests in flight per batch */
+#define ZK_MAX_NODES		200000	/* znodes the extras walk visits */
+#define ZK_MAX_DEPTH		64
+#define ZK_MAX_PENDING_NOTIFY	4096
+#define ZK_DEFAULT_SESSION_MS	10000
+#define ZK_DEFAULT_CONNECT_MS	5000
+#define ZK_DEFAULT_COMMAND_MS	5000
+#define ZK_LOG_BURST		5	/* client log lines per window */
+#define ZK_LOG_WINDOW_S		30
+
+struct zk_ds {
+	char		*name, *hosts, *username, *password;
+	int		 session_ms, connect_ms, command_ms;
+	zhandle_t	*zh;
+	/* under zmu, written by the completion thread */
+	int		 state;		/* last session state seen */
+	int		 expired;	/* session expired: close, reconnect */
+	int		 auth_failed;
+	int		 auth_pending;
+	int		 ever_connected;
+};
+
+/* one request of a batch */
+struct zreq {
+	struct zbatch	*b;
+	int		 done, rc;
+	char		*val;		/* at most IPC_MAX_VALUE_BYTES */
+	size_t		 vallen, full_len;
+	uint64_t	 digest;
+	int		 truncated;
+	int32_t		 nchildren, datalen;
+	char		**kids;		/* children (listing) */
+	char		*kidbuf;
+	size_t		 nkids;
+};
+
+struct zbatch {
+	size_t		 n, issued, ndone;
+	int		 abandoned;	/* timed out: last completion frees */
+	struct zreq	 r[];
+};
+
+static pthread_mutex_t	 zmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 zcv;
+
+static struct zk_ds	 dss[ZK_MAX_DATASOURCES];
+static size_t		 ndss;
+static struct ds_poll	 pp;
+
+/* rules whose watch fired, under zmu; evpipe wakes the main loop */
+static uint32_t		 notify_rules[ZK_MAX_PENDING_NOTIFY];
+static size_t		 nnotify;
+static int		 evpipe[2] = { -1, -1 };
+
+/* ---- the C client's log, re-emitted as our JSON lines ---- */
+
+static char		 zlog_line[2048];
+static size_t		 zlog_len;
+static time_t		 zlog_window;
+static unsigned		 zlog_count, zlog_dropped;
+
+static void
+zlog_emit(const char *line, size_t len)
+{
+	const char *msg;
+	size_t msglen;
+	int level;
+	time_t now = time(NULL);
+
+	zk_log_parse(line, len, &level, &msg, &msglen);
+	if (msglen == 0)
+		return;
+	if (level >= ZK_LOG_INFO) {
+		log_debug("zookeeper client: %.*s", (int)msglen, msg);
+		return;
+	}
+	/* a down server makes the client complain on every retry */
+	if (now - zlog_window >= ZK_LOG_WINDOW_S) {
+		if (zlog_dropped > 0)
+			log_warnx("zookeeper client: %u more messages "
+			    "suppressed", zlog_dropped);
+		zlog_window = now;
+		zlog_count = zlog_dropped = 0;
+	}
+	if (zlog_count++ >= ZK_LOG_BURST) {
+		zlog_dropped++;
+		log_debug("zookeeper client: %.*s", (int)msglen, msg);
+		return;
+	}
+	log_warnx("zookeeper client: %.*s", (int)msglen, msg);
+}
+
+/* fopencookie write: called under the stream's lock */
+static ssize_t
+zlog_write(void *cookie, const char *buf, size_t size)
+{
+	size_t i;
+
+	(void)cookie;
+	for (i = 0; i < size; i++) {
+		if (buf[i] == '\n') {
+			zlog_emit(zlog_line, zlog_len);
+			zlog_len = 0;
+		} else if (zlog_len < sizeof(zlog_line))
+			zlog_line[zlog_len++] = buf[i];
+	}
+	return (ssize_t)size;
+}
+
+/* ---- watchers and completions (completion thread) ---- */
+
+static void
+notify_rule(uint32_t rule)
+{
+	size_t i;
+	int wake;
+
+	pthread_mutex_lock(&zmu);
+	for (i = 0; i < nnotify; i++)
+		if (notify_rules[i] == rule)
+			break;
+	wake = nnotify == 0;
+	if (i == nnotify && nnotify < ZK_MAX_PENDING_NOTIFY)
+		notify_rules[nnotify++] = rule;
+	pthread_mutex_unlock(&zmu);
+	if (wake && evpipe[1] != -1)
+		(void)!write(evpipe[1], "w", 1);
+}
+
+/* per-rule watches: the context is the rule id + 1 */
+static void
+rule_watcher(zhandle_t *zh, int type, int state, const char *path,
+    void *ctx)
+{
+	(void)zh;
+	(void)state;
+	(void)path;
+	if (type == ZOO_CHANGED_EVENT || type == ZOO_DELETED_EVENT ||
+	    type == ZOO_CREATED_EVENT || type == ZOO_CHILD_EVENT)
+		notify_rule((uint32_t)((uintptr_t)ctx - 1));
+}
+
+static void *
+rule_ctx(uint32_t rule)
+{
+	return (void *)((uintptr_t)rule + 1);
+}
+
+static const char *
+state_name(int state)
+{
+	if (state == ZOO_CONNECTED_STATE)
+		return "connected";
+	if (state == ZOO_CONNECTING_STATE)
+		return "connecting";
+	if (state == ZOO_ASSOCIATING_STATE)
+		return "associating";
+	if (state == ZOO_EXPIRED_SESSION_STATE)
+		return "session expired";
+	if (state == ZOO_AUTH_FAILED_STATE)
+		return "authentication failed";
+	return "not connected";
+}
+
+/* the handle's own watcher: session state changes */
+static void
+session_watcher(zhandle_t *zh, int type, int state, const char *path,
+    void *ctx)
+{
+	struct zk_ds *d = ctx;
+	int prev;
+
+	(void)path;
+	if (type != ZOO_SESSION_EVENT)
+		return;
+	pthread_mutex_lock(&zmu);
+	prev = d->state;
+	d->state = state;
+	if (state == ZOO_EXPIRED_SESSION_STATE)
+		d->expired = 1;
+	if (state == ZOO_AUTH_FAILED_STATE)
+		d->auth_failed = 1;
+	if (state == ZOO_CONNECTED_STATE)
+		d->ever_connected = 1;
+	pthread_cond_broadcast(&zcv);
+	pthread_mutex_unlock(&zmu);
+	if (state == ZOO_CONNECTED_STATE) {
+		const clientid_t *id = zoo_client_id(zh);
+
+		log_info("datasource %s: connected to zookeeper %s "
+		    "(session 0x%llx)", d->name, d->hosts,
+		    id ? (unsigned long long)id->client_id : 0ULL);
+	} else if (state == ZOO_EXPIRED_SESSION_STATE ||
+	    state == ZOO_AUTH_FAILED_STATE)
+		log_warnx("datasource %s: zookeeper %s", d->name,
+		    state_name(state));
+	else if (prev == ZOO_CONNECTED_STATE)
+		log_warnx("datasource %s: zookeeper connection lost, "
+		    "reconnecting", d->name);
+}
+
+static void
+auth_done(int rc, const void *data)
+{
+	struct zk_ds *d = (struct zk_ds *)(uintptr_t)data;
+
+	pthread_mutex_lock(&zmu);
+	d->auth_pending = 0;
+	if (rc != ZOK)
+		d->auth_failed = 1;
+	pthread_cond_broadcast(&zcv);
+	pthread_mutex_unlock(&zmu);
+}
+
+static void
+batch_free(struct zbatch *b)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++) {
+		free(b->r[i].val);
+		free(b->r[i].kids);
+		free(b->r[i].kidbuf);
+	}
+	free(b);
+}
+
+/* record a finished request; frees an abandoned batch at its last one */
+static void
+req_finish(struct zreq *q, int rc)
+{
+	struct zbatch *b = q->b;
+	int last;
+
+	pthread_mutex_lock(&zmu);
+	q->rc = rc;
+	q->done = 1;
+	b->ndone++;
+	last = b->abandoned && b->ndone == b->issued;
+	pthread_cond_broadcast(&zcv);
+	pthread_mutex_unlock(&zmu);
+	if (last)
+		batch_free(b);
+}
+
+static void
+data_done(int rc, const char *value, int value_len, const struct Stat *st,
+    const void *data)
+{
+	struct zreq *q = (struct zreq *)(uintptr_t)data;
+	size_t n;
+
+	if (rc == ZOK) {
+		/* value_len -1 (null data) is an empty value */
+		n = value != NULL && value_len > 0 ? (size_t)value_len : 0;
+		q->full_len = n;
+		if (n > IPC_MAX_VALUE_BYTES) {
+			/* keep only what is sent: memory stays bounded */
+			q->truncated = 1;
+			q->digest = kv_fnv1a64(value, n);
+			n = IPC_MAX_VALUE_BYTES;
+		}
+		if ((q->val = malloc(n + 1)) == NULL)
+			fatal("malloc");
+		if (n > 0)
+			memcpy(q->val, value, n);
+		q->val[n] = '\0';
+		q->vallen = n;
+		if (st != NULL) {
+			q->nchildren = st->numChildren;
+			q->datalen = st->dataLength;
+		}
+	}
+	req_finish(q, rc);
+}
+
+static void
+children_done(int rc, const struct String_vector *sv, const struct Stat *st,
+    const void *data)
+{
+	struct zreq *q = (struct zreq *)(uintptr_t)data;
+	size_t total = 0, off = 0, l;
+	int32_t i;
+
+	if (rc == ZOK && sv != NULL && sv->count > 0) {
+		for (i = 0; i < sv->count; i++)
+			total += strlen(sv->data[i]) + 1;
+		q->kids = calloc((size_t)sv->count, sizeof(*q->kids));
+		q->kidbuf = malloc(total);
+		if (q->kids == NULL || q->kidbuf == NULL)
+			fatal("malloc");
+		for (i = 0; i < sv->count; i++) {
+			l = strlen(sv->data[i]) + 1;
+			memcpy(q->kidbuf + off, sv->data[i], l);
+			q->kids[i] = q->kidbuf + off;
+			off += l;
+		}
+		q->nkids = (size_t)sv->count;
+	}
+	if (rc == ZOK && st != NULL) {
+		q->nchildren = st->numChildren;
+		q->datalen = st->dataLength;
+	}
+	req_finish(q, rc);
+}
+
+static void
+exists_done(int rc, const struct Stat *st, const void *data)
+{
+	(void)rc;
+	(void)st;
+	(void)data;
+}
+
+/* ---- configuration and connection (main thread) ---- */
+
+static struct zk_ds *
+ds_byname(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ndss; i++)
+		if (strcmp(dss[i].name, name) == 0)
+			return &dss[i];
+	return NULL;
+}
+
+static void
+ds_close(struct zk_ds *d)
+{
+	if (d->zh != NULL)
+		zookeeper_close(d->zh);	/* joins the client's threads */
+	d->zh = NULL;
+	pthread_mutex_lock(&zmu);
+	d->state = 0;
+	d->expired = d->auth_failed = d->auth_pending = 0;
+	pthread_mutex_unlock(&zmu);
+}
+
+static void
+ds_free(struct zk_ds *d)
+{
+	ds_close(d);
+	free(d->name);
+	free(d->hosts);
+	free(d->username);
+	if (d->password != NULL) {
+		explicit_bzero(d->password, strlen(d->password));
+		free(d->password);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static int
+zk_conf(const struct ipc_msg *m)
+{
+	const struct ipc_conf_datasource *c = &m->u.conf_datasource;
+	struct zk_ds *d;
+
+	if (m->type != IPC_CONF_DATASOURCE || strcmp(c->type, "zookeeper") != 0)
+		return -1;
+	if (c->nhosts == 0) {
+		log_warnx("datasource %s: no hosts", c->name);
+		return -1;
+	}
+	if ((d = ds_byname(c->name)) == NULL) {
+		if (ndss == ZK_MAX_DATASOURCES)
+			return -1;
+		d = &dss[ndss++];
+	} else
+		ds_free(d);
+	d->name = xstrdup(c->name);
+	d->hosts = zk_join_hosts(c->hosts, c->nhosts);
+	if (c->username != NULL && c->username[0] != '\0') {
+		d->username = xstrdup(c->username);
+		d->password = xstrdup(c->password);
+	}
+	d->session_ms = c->session_timeout_ms ? (int)c->session_timeout_ms :
+	    ZK_DEFAULT_SESSION_MS;
+	d->connect_ms = c->connect_timeout_ms ? (int)c->connect_timeout_ms :
+	    ZK_DEFAULT_CONNECT_MS;
+	d->command_ms = c->command_timeout_ms ? (int)c->command_timeout_ms :
+	    ZK_DEFAULT_COMMAND_MS;
+	log_debug("datasource %s: hosts %s, session timeout %d ms%s", d->name,
+	    d->hosts, d->session_ms, d->username ? ", digest auth" : "");
+	return 0;
+}
+
+static void
+deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Connected (and authenticated) handle, or -1 with err: unknown poll. */
+static int
+ds_connect(struct zk_ds *d, char *err, size_t errlen)
+{
+	struct timespec dl;
+	char *cert;
+	size_t cl;
+	int rc, state, expired, authf, authp, ever;
+
+	pthread_mutex_lock(&zmu);
+	expired = d->expired;
+	authf = d->auth_failed;
+	pthread_mutex_unlock(&zmu);
+	if (d->zh != NULL && (expired || authf)) {
+		log_info("datasource %s: closing the %s session", d->name,
+		    expired ? "expired" : "unauthenticated");
+		ds_close(d);
+	}
+	if (d->zh == NULL) {
+		pthread_mutex_lock(&zmu);
+		d->state = 0;
+		d->expired = d->auth_failed = d->auth_pending = 0;
+		pthread_mutex_unlock(&zmu);
+		d->zh = zookeeper_init(d->hosts, session_watcher, d->session_ms,
+		    NULL, d, 0);
+		if (d->zh == NULL) {
+			snprintf(err, errlen, "zookeeper_init %s: %s", d->hosts,
+			    strerror(errno));
+			return -1;
+		}
+		if (d->username != NULL) {
+			cl = strlen(d->username) + 1 + strlen(d->password);
+			if ((cert = malloc(cl + 1)) == NULL)
+				fatal("malloc");
+			snprintf(cert, cl + 1, "%s:%s", d->username,
+			    d->password);
+			pthread_mutex_lock(&zmu);
+			d->auth_pending = 1;
+			pthread_mutex_unlock(&zmu);
+			rc = zoo_add_auth(d->zh, "digest", cert, (int)cl,
+			    auth_done, d);
+			explicit_bzero(cert, cl);
+			free(cert);
+			if (rc != ZOK) {
+				snprintf(err, errlen, "digest auth as %s: %s",
+				    d->username, zerror(rc));
+				ds_close(d);
+				return -1;
+			}
+		}
+	}
+	deadline_in(&dl, d->connect_ms);
+	pthread_mutex_lock(&zmu);
+	for (;;) {
+		state = d->state;
+		expired = d->expired;
+		authf = d->auth_failed;
+		authp = d->auth_pending;
+		ever = d->ever_connected;
+		if (expired || authf ||
+		    (state == ZOO_CONNECTED_STATE && !authp))
+			break;
+		if (pthread_cond_timedwait(&zcv, &zmu, &dl) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&zmu);
+	if (expired) {
+		snprintf(err, errlen, "zookeeper session expired");
+		ds_close(d);	/* the next poll starts a new session */
+		return -1;
+	}
+	if (authf) {
+		snprintf(err, errlen, "zookeeper authentication failed "
+		    "(digest user %s)", d->username ? d->username : "-");
+		ds_close(d);
+		return -1;
+	}
+	if (state != ZOO_CONNECTED_STATE || authp) {
+		snprintf(err, errlen, "not connected to zookeeper %s (%s%s)",
+		    d->hosts, authp && state == ZOO_CONNECTED_STATE ?
+		    "authentication pending" : state_name(state),
+		    ever ? "" : ", never connected");
+		return -1;	/* the client keeps trying in the background */
+	}
+	return 0;
+}
+
+/* ---- pipelined batches ---- */
+
+enum zop { ZOP_GET, ZOP_CHILDREN };
+
+/* one result, in request order; q->rc is ZOK or ZNONODE. -1 stops. */
+typedef int (*zk_result_fn)(size_t i, struct zreq *q, void *arg);
+
+static const char *
+zk_errstr(int rc)
+{
+	return zerror(rc);
+}
+
+/*
+ * Issue op on paths[0..n) in windows of ZK_WINDOW requests in flight,
+ * wait for each window (bounded by the command timeout), call fn on each
+ * result in order. paths[i] NULL: not read, reported as ZNONODE. With
+ * watch, the rule watcher is set. After each window rb is flushed (fn may
+ * have added values pointing into the window) and the window freed.
+ */
+static int
+zk_run(struct zk_ds *d, enum zop op, char **paths, size_t n, int watch,
+    zk_result_fn fn, void *arg, struct ds_reply *rb, char *err,
+    size_t errlen)
+{
+	struct zbatch *b;
+	struct timespec dl;
+	size_t base, w, i;
+	int rc, timedout;
+	void *wctx = rule_ctx(pp.rule_id);
+
+	for (base = 0; base < n; base += w) {
+		w = n - base < ZK_WINDOW ? n - base : ZK_WINDOW;
+		b = calloc(1, sizeof(*b) + w * sizeof(struct zreq));
+		if (b == NULL)
+			fatal("calloc");
+		b->n = w;
+		/* completions read issued only once abandoned is set */
+		b->issued = w;
+		for (i = 0; i < w; i++)
+			b->r[i].b = b;
+		for (i = 0; i < w; i++) {
+			const char *p = paths[base + i];
+			struct zreq *q = &b->r[i];
+
+			if (p == NULL) {
+				req_finish(q, ZNONODE);
+				continue;
+			}
+			if (op == ZOP_GET)
+				rc = watch ? zoo_awget(d->zh, p, rule_watcher,
+				    wctx, data_done, q) : zoo_aget(d->zh, p, 0,
+				    data_done, q);
+			else
+				rc = watch ? zoo_awget_children2(d->zh, p,
+				    rule_watcher, wctx, children_done, q) :
+				    zoo_aget_children2(d->zh, p, 0,
+				    children_done, q);
+			if (rc != ZOK)	/* no completion will come */
+				req_finish(q, rc == ZBADARGUMENTS ? ZNONODE :
+				    rc);
+		}
+		deadline_in(&dl, d->command_ms);
+		timedout = 0;
+		pthread_mutex_lock(&zmu);
+		while (b->ndone < b->issued)
+			if (pthread_cond_timedwait(&zcv, &zmu, &dl) ==
+			    ETIMEDOUT) {
+				timedout = b->ndone < b->issued;
+				break;
+			}
+		if (timedout)
+			b->abandoned = 1;
+		pthread_mutex_unlock(&zmu);
+		if (timedout) {
+			snprintf(err, errlen, "zookeeper did not answer %zu "
+			    "of %zu requests within %d ms", b->issued -
+			    b->ndone, b->issued, d->command_ms);
+			/* the last completion frees b */
+			return -1;
+		}
+		for (i = 0; i < w; i++) {
+			struct zreq *q = &b->r[i];
+
+			if (q->rc == ZNOAUTH) {
+				snprintf(err, errlen, "not allowed to read "
+				    "%s (ACL)", paths[base + i]);
+				goto fail;
+			}
+			if (q->rc != ZOK && q->rc != ZNONODE) {
+				snprintf(err, errlen, "%s %s: %s", op ==
+				    ZOP_GET ? "get" : "get_children",
+				    paths[base + i], zk_errstr(q->rc));
+				goto fail;
+			}
+			if (fn(base + i, q, arg) == -1) {
+				snprintf(err, errlen, "sending the reply "
+				    "failed");
+				goto fail;
+			}
+		}
+		if (rb != NULL && rb->nvals > 0 && ds_reply_flush(rb) == -1) {
+			snprintf(err, errlen, "sending the reply failed");
+			goto fail;
+		}
+		batch_free(b);
+	}
+	return 0;
+ fail:
+	batch_free(b);
+	return -1;
+}
+
+/* add q's value; the truncation was done on receipt */
+static int
+reply_add(struct ds_reply *rb, const char *key, size_t keylen,
+    struct zreq *q)
+{
+	struct ipc_value *v;
+	int full;
+
+	if (q->rc != ZOK)
+		full = ds_reply_add(rb, key, keylen, 0, NULL, 0);
+	else {
+		full = ds_reply_add(rb, key, keylen, 1, q->val, q->vallen);
+		if (q->truncated) {
+			v = &rb->vals[rb->nvals - 1];
+			v->truncated = 1;
+			v->full_len = q->full_len;
+			v->digest = q->digest;
+		}
+	}
+	if (full && ds_reply_flush(rb) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- one poll ---- */
+
+struct strvec {
+	char		**v;
+	size_t		 n, cap;
+};
+
+static void
+vpush(struct strvec *sv, char *s)
+{
+	if (sv->n == sv->cap) {
+		size_t nc = sv->cap ? sv->cap * 2 : 64;
+		char **nv = realloc(sv->v, nc * sizeof(*nv));
+
+		if (nv == NULL)
+			fatal("realloc");
+		sv->v = nv;
+		sv->cap = nc;
+	}
+	sv->v[sv->n++] = s;
+}
+
+struct poll_state {
+	struct zk_ds	*d;
+	struct ds_reply	*rb;
+	const char	*root;
+	int		 slash_dot;
+	char		**paths;	/* requested keys' znodes */
+	int32_t		*nchildren;	/* requested keys', -1 missing */
+	struct kvmap	*keyidx;	/* key -> index */
+	struct kvmap	*prefixes;	/* slash: inner znodes of keys */
+	/* walk: keys relative to root ("" is root itself) */
+	struct strvec	 level, next, unk, abs;
+	size_t		 visited;
+	int		 capped;
+};
+
+static int
+on_key(size_t i, struct zreq *q, void *arg)
+{
+	struct poll_state *ps = arg;
+
+	ps->nchildren[i] = q->rc == ZOK ? q->nchildren : -1;
+	return reply_add(ps->rb, pp.keys[i], pp.keylens[i], q);
+}
+
+static int
+on_marker(size_t i, struct zreq *q, void *arg)
+{
+	(void)i;
+	*(int *)arg = q->rc == ZOK;
+	return 0;
+}
+
+/* a + sep + b, stored until ds_poll_reset */
+static char *
+store_cat(const char *a, const char *sep, const char *b)
+{
+	size_t al = strlen(a), sl = strlen(sep), bl = strlen(b);
+	char *s = ds_poll_store(&pp, NULL, al + sl + bl + 1);
+
+	memcpy(s, a, al);
+	memcpy(s + al, sep, sl);
+	memcpy(s + al + sl, b, bl + 1);
+	return s;
+}
+
+/* the znode of a relative key found by the walk */
+static char *
+abs_path(struct poll_state *ps, const char *rel)
+{
+	if (rel[0] == '\0')
+		return (char *)zk_root_path(ps->root);
+	if (ps->slash_dot)	/* ".name" -> root/name */
+		return store_cat(ps->root, "/", rel + 1);
+	return store_cat(ps->root, "", rel);
+}
+
+static int32_t
+key_children(struct poll_state *ps, const char *rel)
+{
+	const struct kv_entry *e = kvmap_get(ps->keyidx, rel, strlen(rel));
+	size_t idx;
+
+	if (e == NULL)
+		return -2;	/* not requested */
+	memcpy(&idx, e->val, sizeof(idx));
+	return ps->nchildren[idx];
+}
+
+/* children of one listed znode: requested ones, or ones to read */
+static int
+on_children(size_t i, struct zreq *q, void *arg)
+{
+	struct poll_state *ps = arg;
+	const char *parent = ps->level.v[i];
+	size_t k;
+	char *rel;
+	int32_t nc;
+
+	if (q->rc != ZOK)
+		return 0;	/* gone meanwhile */
+	for (k = 0; k < q->nkids; k++) {
+		const char *c = q->kids[k];
+
+		if (parent[0] == '\0' && strcmp(c, "__vartrack__") == 0)
+			continue;
+		if (ps->visited >= ZK_MAX_NODES) {
+			ps->capped = 1;
+			return 0;
+		}
+		ps->visited++;
+		if (ps->slash_dot) {
+			rel = store_cat(".", "", c);
+			if (kvmap_get(ps->keyidx, rel, strlen(rel)) == NULL)
+				vpush(&ps->unk, rel);
+			continue;
+		}
+		rel = store_cat(parent, "/", c);
+		nc = key_children(ps, rel);
+		if (nc == -2)
+			vpush(&ps->unk, rel);
+		else if (nc > 0)
+			vpush(&ps->next, rel);
+	}
+	return 0;
+}
+
+/* a znode under root that Git does not declare */
+static int
+on_unknown(size_t i, struct zreq *q, void *arg)
+{
+	struct poll_state *ps = arg;
+	char *rel = ps->unk.v[i];
+	int inner;
+
+	if (q->rc != ZOK)
+		return 0;	/* gone meanwhile */
+	if (ps->slash_dot)
+		return reply_add(ps->rb, rel, strlen(rel), q);
+	inner = kvmap_get(ps->prefixes, rel, strlen(rel)) != NULL;
+	/* list it when it has children; an empty inner znode of Git's keys
+	 * too when watching, so that a key created below it is seen */
+	if (q->nchildren > 0 || (inner && pp.watch))
+		vpush(&ps->next, rel);
+	/* the orchestrator's intermediate znodes are empty; anything else
+	 * that holds a value, or is an empty leaf, is extra */
+	if (q->vallen > 0 || q->truncated || (q->nchildren == 0 && !inner))
+		return reply_add(ps->rb, rel, strlen(rel), q);
+	return 0;
+}
+
+static void
+abs_paths(struct poll_state *ps, const struct strvec *rels)
+{
+	size_t i;
+
+	ps->abs.n = 0;
+	for (i = 0; i < rels->n; i++)
+		vpush(&ps->abs, abs_path(ps, rels->v[i]));
+}
+
+/* Extras: walk below root, one pipelined level at a time. */
+static int
+walk_extras(struct poll_state *ps, char *err, size_t errlen)
+{
+	struct strvec tmp;
+	size_t depth = 0;
+
+	vpush(&ps->level, (char *)"");
+	while (ps->level.n > 0 && depth++ < ZK_MAX_DEPTH && !ps->capped) {
+		ps->next.n = ps->unk.n = 0;
+		abs_paths(ps, &ps->level);
+		if (zk_run(ps->d, ZOP_CHILDREN, ps->abs.v, ps->abs.n,
+		    pp.watch, on_children, ps, NULL, err, errlen) == -1)
+			return -1;
+		abs_paths(ps, &ps->unk);
+		if (ps->unk.n > 0 && zk_run(ps->d, ZOP_GET, ps->abs.v,
+		    ps->abs.n, 0, on_unknown, ps, ps->rb, err, errlen) == -1)
+			return -1;
+		if (ps->slash_dot)
+			break;
+		tmp = ps->level;
+		ps->level = ps->next;
+		ps->next = tmp;
+	}
+	if (ps->capped)
+		log_warnx("rule %u: more than %d znodes under %s; extras "
+		    "beyond them are not reported", pp.rule_id, ZK_MAX_NODES,
+		    zk_root_path(ps->root));
+	return 0;
+}
+
+static void
+poll_state_free(struct poll_state *ps)
+{
+	size_t i;
+
+	if (ps->paths != NULL)
+		for (i = 0; i < pp.nkeys; i++)
+			free(ps->paths[i]);
+	free(ps->paths);
+	free(ps->nchildren);
+	kvmap_free(ps->keyidx);
+	kvmap_free(ps->prefixes);
+	free(ps->level.v);
+	free(ps->next.v);
+	free(ps->unk.v);
+	free(ps->abs.v);
+}
+
+static void
+build_key_maps(struct poll_state *ps)
+{
+	size_t i, j;
+
+	if ((ps->keyidx = kvmap_new()) == NULL ||
+	    (ps->prefixes = kvmap_new()) == NULL)
+		fatal("kvmap_new");
+	for (i = 0; i < pp.nkeys; i++) {
+		if (kvmap_put(ps->keyidx, pp.keys[i], pp.keylens[i],
+		    (const char *)&i, sizeof(i)) == -1)
+			fatal("kvmap_put");
+		if (ps->slash_dot)
+			continue;
+		/* "/a/b/c": inner znodes "/a", "/a/b" */
+		for (j = 1; j < pp.keylens[i]; j++)
+			if (pp.keys[i][j] == '/' &&
+			    kvmap_put(ps->prefixes, pp.keys[i], j, "", 0) == -1)
+				fatal("kvmap_put");
+	}
+}
+
+static void
+do_poll(struct ipc_chan *chan)
+{
+	struct ds_reply rb;
+	struct poll_state ps;
+	struct zk_ds *d;
+	char err[512] = "", *mpath = NULL;
+	size_t i;
+	int rc = -1, marker = 0;
+
+	memset(&ps, 0, sizeof(ps));
+	ds_reply_init(&rb, chan, pp.rule_id);
+	if ((d = ds_byname(pp.datasource)) == NULL) {
+		snprintf(err, sizeof(err), "unknown datasource '%s'",
+		    pp.datasource);
+		goto done;
+	}
+	if (pp.structure != IPC_ST_ZK_SLASH &&
+	    pp.structure != IPC_ST_ZK_SLASH_DOT) {
+		snprintf(err, sizeof(err), "layout %d is not a zookeeper "
+		    "layout", (int)pp.structure);
+		goto done;
+	}
+	if (pp.target[0] != '\0' && (pp.target[0] != '/' ||
+	    pp.target[strlen(pp.target) - 1] == '/')) {
+		snprintf(err, sizeof(err), "invalid znode root '%s'",
+		    pp.target);
+		goto done;
+	}
+	if (ds_connect(d, err, sizeof(err)) == -1)
+		goto done;
+	ps.d = d;
+	ps.rb = &rb;
+	ps.root = pp.target;
+	ps.slash_dot = pp.structure == IPC_ST_ZK_SLASH_DOT;
+
+	/* marker */
+	mpath = pp.marker[0] != '\0' ? pp.marker :
+	    zk_child_path(zk_root_path(pp.target), "__vartrack__");
+	if (zk_run(d, ZOP_GET, &mpath, 1, 0, on_marker, &marker, NULL, err,
+	    sizeof(err)) == -1)
+		goto done;
+	rb.marker_present = marker;
+
+	/* requested keys, pipelined */
+	ps.paths = calloc(pp.nkeys + 1, sizeof(*ps.paths));
+	ps.nchildren = calloc(pp.nkeys + 1, sizeof(*ps.nchildren));
+	if (ps.paths == NULL || ps.nchildren == NULL)
+		fatal("calloc");
+	for (i = 0; i < pp.nkeys; i++)
+		ps.paths[i] = zk_key_path(pp.target, ps.slash_dot, pp.keys[i],
+		    pp.keylens[i]);
+	if (zk_run(d, ZOP_GET, ps.paths, pp.nkeys, pp.watch, on_key, &ps, &rb,
+	    err, sizeof(err)) == -1)
+		goto done;
+	if (ds_reply_extras(&rb) == -1) {
+		snprintf(err, sizeof(err), "sending the reply failed");
+		goto done;
+	}
+	if (pp.detect_extra) {
+		build_key_maps(&ps);
+		if (walk_extras(&ps, err, sizeof(err)) == -1)
+			goto done;
+	} else if (pp.watch) {
+		/* no walk, so no child watches: watch missing keys' creation */
+		for (i = 0; i < pp.nkeys; i++)
+			if (ps.nchildren[i] == -1 && ps.paths[i] != NULL)
+				(void)zoo_awexists(d->zh, ps.paths[i],
+				    rule_watcher, rule_ctx(pp.rule_id),
+				    exists_done, NULL);
+	}
+	rc = 0;
+ done:
+	if (mpath != pp.marker)
+		free(mpath);
+	poll_state_free(&ps);
+	if (rc == -1) {
+		log_warnx("rule %u: read failed: %s", pp.rule_id, err);
+		ds_reply_unknown(&rb, err);
+	} else
+		ds_reply_finish(&rb);
+}
+
+static int
+zk_handle(struct ipc_chan *chan, const struct ipc_msg *m)
+{
+	switch (ds_poll_collect(&pp, m)) {
+	case -1:
+		return -1;
+	case 1:
+		do_poll(chan);
+		ds_poll_reset(&pp);
+		break;
+	}
+	return 0;
+}
+
+/* ---- runtime hooks ---- */
+
+static int
+zk_init(void)
+{
+	pthread_condattr_t ca;
+	cookie_io_functions_t io = { .write = zlog_write };
+	FILE *f;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&zcv, &ca) != 0)
+		return -1;
+	pthread_condattr_destroy(&ca);
+	if (pipe2(evpipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("pipe2");
+		return -1;
+	}
+	/* the client prints plain text on stderr: route it into our log */
+	if ((f = fopencookie(NULL, "w", io)) == NULL) {
+		log_warn("fopencookie");
+		return -1;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	zoo_set_log_stream(f);
+	zoo_set_debug_level(log_getlevel() >= LOG_LVL_DEBUG ?
+	    ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_ERROR);
+	return 0;
+}
+
+static int
+zk_event_fd(void)
+{
+	return evpipe[0];
+}
+
+static void
+zk_event(struct ipc_chan *chan)
+{
+	uint32_t rules[ZK_MAX_PENDING_NOTIFY];
+	struct ipc_msg m;
+	char buf[64];
+	size_t n, i;
+
+	while (read(evpipe[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&zmu);
+	n = nnotify;
+	memcpy(rules, notify_rules, n * sizeof(*rules));
+	nnotify = 0;
+	pthread_mutex_unlock(&zmu);
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_NOTIFY;
+		m.u.notify.rule_id = rules[i];
+		log_debug("rule %u: zookeeper watch fired", rules[i]);
+		if (ipc_chan_send(chan, &m, 1) == -1)
+			log_warnx("rule %u: cannot send the notification",
+			    rules[i]);
+	}
+}
+
+static void
+zk_fini(void)
+{
+	size_t i;
+
+	ds_poll_reset(&pp);
+	for (i = 0; i < ndss; i++)
+		ds_free(&dss[i]);
+	ndss = 0;
+}
+
+/* what the mt client needs beyond the base allowlist */
+static const int zk_syscalls[] = {
+	SCMP_SYS(pipe),
+	-1
+};
+
+static const struct worker_ops zk_ops = {
+	.name = "zookeeper",
+	.syscalls = zk_syscalls,
+	.init = zk_init,
+	.conf = zk_conf,
+	.handle = zk_handle,
+	.fini = zk_fini,
+	.event_fd = zk_event_fd,
+	.event = zk_event,
+};
+
+int
+main(int argc, char **argv)
+{
+	return worker_main(&zk_ops, argc, argv);
+}
