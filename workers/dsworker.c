@@ -107,8 +107,11 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		p->cap = ncap;
 	}
 	for (i = 0; i < r->nkeys; i++) {
-		char *k = ds_poll_store(p, r->keys[i].p, r->keys[i].len + 1);
+		/* the decoded bytes are not NUL-terminated: copy len, add it */
+		char *k = ds_poll_store(p, NULL, r->keys[i].len + 1);
 
+		if (r->keys[i].len > 0)
+			memcpy(k, r->keys[i].p, r->keys[i].len);
 		k[r->keys[i].len] = '\0';
 		p->keys[p->nkeys] = k;
 		p->keylens[p->nkeys++] = r->keys[i].len;
