@@ -392,10 +392,53 @@ kh_verify(struct lx_ds *d, LIBSSH2_KNOWNHOSTS *kh, char *err, size_t errlen)
 	}
 }
 
+/*
+ * Whether the private key is RSA: PEM "BEGIN RSA PRIVATE KEY", or an
+ * OpenSSH key whose public part names ssh-rsa. libssh2 1.10 signs RSA keys
+ * with ssh-rsa (SHA-1) only, which OpenSSH 8.8 and later refuse: the error
+ * then says so. Looks at the key type only, never logs key material.
+ */
+static int
+key_is_rsa(const char *key, size_t len)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	unsigned char out[96];
+	const char *p, *end = key + len, *c;
+	size_t n = 0, i;
+	unsigned int acc = 0;
+	int bits = 0, rc;
+
+	if (memmem(key, len, "BEGIN RSA PRIVATE KEY", 21) != NULL)
+		return 1;
+	if ((p = memmem(key, len, begin, sizeof(begin) - 1)) == NULL)
+		return 0;
+	for (p += sizeof(begin) - 1; p < end && n < sizeof(out); p++) {
+		if (*p == '=' || *p == '-')
+			break;
+		if ((c = memchr(b64, *p, 64)) == NULL)
+			continue;	/* newlines */
+		acc = (acc << 6) | (unsigned int)(c - b64);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* "openssh-key-v1\0", cipher, kdf, kdf options, count, then the
+	 * public key blob, which starts with its type name */
+	rc = 0;
+	for (i = 0; i + 7 <= n; i++)
+		if (memcmp(out + i, "ssh-rsa", 7) == 0)
+			rc = 1;
+	explicit_bzero(out, sizeof(out));
+	return rc;
+}
+
 static int
 ssh_auth(struct lx_ds *d, char *err, size_t errlen)
 {
-	char why[200] = "";
+	char why[512] = "";
 	int rc;
 
 	if (d->key != NULL) {
@@ -404,8 +447,11 @@ ssh_auth(struct lx_ds *d, char *err, size_t errlen)
 		if (rc == 0)
 			return 0;
 		/* libssh2's messages name the method, never key material */
-		snprintf(why, sizeof(why), "publickey: %s",
-		    ssh_errmsg(d->sess));
+		snprintf(why, sizeof(why), "publickey: %s%s",
+		    ssh_errmsg(d->sess), key_is_rsa(d->key, d->keylen) ?
+		    " (an RSA key: libssh2 1.10 signs only ssh-rsa/SHA-1, "
+		    "which OpenSSH 8.8+ refuses; use an ed25519 or ecdsa "
+		    "key)" : "");
 		if (rc != LIBSSH2_ERROR_AUTHENTICATION_FAILED &&
 		    rc != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED &&
 		    rc != LIBSSH2_ERROR_FILE && rc != LIBSSH2_ERROR_METHOD_NONE)

@@ -251,6 +251,52 @@ class OverSsh(LinuxBase):
                       reason(u))
         self.assertEqual(self.accepted(self.sshd), 0)
 
+    def test_hashed_known_hosts(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        kh = os.path.join(self.tmp, "kh_hashed")
+        with open(self.sshd.known_hosts) as f:
+            write(kh, f.read())
+        subprocess.run(["ssh-keygen", "-q", "-H", "-f", kh], check=True,
+                       capture_output=True, stdin=subprocess.DEVNULL)
+        with open(kh) as f:
+            self.assertTrue(f.read().startswith("|1|"))
+        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME), known_hosts=kh)
+        w.wait_log(rule_ok("app"), 20, what="OK poll")
+
+    def test_host_name_resolved_in_the_sandbox(self):
+        # "localhost": resolved by the sandboxed worker (files, maybe ::1
+        # first, which sshd does not listen on: the next address is tried)
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        kh = os.path.join(self.tmp, "kh_localhost")
+        with open(self.sshd.known_hosts) as f:
+            write(kh, f.read().replace("127.0.0.1", "localhost"))
+        cfg = self.config(self.sshd, rule("app", "linux", p, None, NO_ENV_NAME)
+                          .format(repo=self.g.path), known_hosts=kh)
+        w = self.watcher(cfg.replace("ssh_host: 127.0.0.1", "ssh_host: localhost"))
+        w.wait_log(rule_ok("app"), 20, what="OK poll")
+
+    def test_rsa_user_key_fails_with_a_hint(self):
+        # libssh2 1.10 signs RSA user keys with ssh-rsa (SHA-1) only, which
+        # OpenSSH >= 8.8 refuses even when the key is authorized
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        rsa = os.path.join(self.tmp, "client_rsa")
+        pub = self.sshd.keygen(rsa, "rsa", "vtw-test-rsa")
+        with open(self.sshd.authorized_keys, "a") as f:
+            f.write(pub + "\n")
+        self.assertEqual(self.sshd.ssh("true").returncode, 0)
+        cfg = self.config(self.sshd, rule("app", "linux", p, None, NO_ENV_NAME)
+                          .format(repo=self.g.path)).replace(self.sshd.client_key, rsa)
+        w = self.watcher(cfg)
+        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
+        self.assertIn("authentication as %s failed" % self.sshd.user, reason(u))
+        self.assertIn("libssh2 1.10 signs only ssh-rsa/SHA-1", reason(u))
+        with open(rsa) as f:
+            key_body = f.read().splitlines()[1]
+        self.assertNotIn(key_body, "\n".join(w.raw))
+
     def test_connection_reused_across_polls(self):
         p = os.path.join(self.dir, "app.env")
         write(p, render("env", FLAT))
