@@ -122,6 +122,16 @@ ds_disconnect(struct lx_ds *d)
 	d->sock = -1;
 }
 
+/* The connection failed (timeout, reset): shut the socket first so that
+ * tearing the session down does not wait on the peer again. */
+static void
+ds_drop(struct lx_ds *d)
+{
+	if (d->sock != -1)
+		(void)shutdown(d->sock, SHUT_RDWR);
+	ds_disconnect(d);
+}
+
 static void
 ds_free(struct lx_ds *d)
 {
@@ -534,7 +544,7 @@ ssh_connect(struct lx_ds *d, char *err, size_t errlen)
  fail:
 	if (kh != NULL)
 		libssh2_knownhost_free(kh);
-	ds_disconnect(d);
+	ds_drop(d);
 	return -1;
 }
 
@@ -749,7 +759,7 @@ read_file(struct lx_ds *d, const char *path, char **out, size_t *outlen,
     char *err, size_t errlen)
 {
 	enum rd_status s;
-	int reused;
+	int reused, timedout;
 
 	if (!d->ssh)
 		return read_local(d, path, out, outlen, err, errlen);
@@ -758,8 +768,11 @@ read_file(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 		return RD_FAIL;
 	s = read_sftp(d, path, out, outlen, err, errlen);
 	if (s == RD_TRANSPORT) {
-		ds_disconnect(d);
-		if (!reused)
+		timedout = libssh2_session_last_errno(d->sess) ==
+		    LIBSSH2_ERROR_TIMEOUT;
+		ds_drop(d);
+		/* a server that does not answer gets no second wait */
+		if (!reused || timedout)
 			return s;
 		/* the kept connection went stale (server restarted, idle
 		 * timeout): one fresh attempt */
@@ -769,7 +782,7 @@ read_file(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 			return RD_FAIL;
 		s = read_sftp(d, path, out, outlen, err, errlen);
 		if (s == RD_TRANSPORT)
-			ds_disconnect(d);
+			ds_drop(d);
 	}
 	return s;
 }

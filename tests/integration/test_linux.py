@@ -10,13 +10,14 @@ map. sshd runs as root on this machine, so the "remote" file is a local path
 reached over SFTP; the worker itself runs as user nobody under seccomp."""
 import json
 import os
+import signal
 import subprocess
 import time
 import unittest
 
 import yaml
 
-from harness import (WatcherTest, rule_drift, rule_ok, rule_unknown, stop_process,
+from harness import (WatcherTest, descendant_pids, rule_drift, rule_ok, rule_unknown,
                      wait_until)
 
 APP_YAML = """max_connections: 50
@@ -326,6 +327,33 @@ class OverSsh(LinuxBase):
         wait_until(lambda: w.metric(
             'vartrack_watcher_datasource_circuit_state{datasource="linux"}') == 0, 5)
         self.assertGreaterEqual(self.accepted(self.sshd), 2)
+
+    def test_hung_server_times_out_then_recovers(self):
+        p = os.path.join(self.dir, "app.env")
+        write(p, render("env", FLAT))
+        cfg = self.config(self.sshd, rule("app", "linux", p, None, NO_ENV_NAME)
+                          .format(repo=self.g.path))
+        w = self.watcher(cfg.replace("command_timeout: 5s", "command_timeout: 1500ms"))
+        w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        # freeze the session's server processes (not the listener)
+        kids = descendant_pids(self.sshd.proc.pid)
+        self.assertTrue(kids)
+        mark = w.mark()
+        t0 = time.monotonic()
+        for pid in kids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            u = w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+            self.assertLess(time.monotonic() - t0, 6)
+            self.assertIn("timed out", reason(u).lower())
+        finally:
+            for pid in kids:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+        mark = w.mark()
+        w.wait_log(rule_ok("app"), 20, start=mark, what="OK after the server thawed")
 
     def test_restart_between_polls_costs_no_poll(self):
         # a kept connection that went stale is retried at once
