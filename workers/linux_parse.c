@@ -350,7 +350,7 @@ parse_yaml(struct flat *f, const char *buf, size_t len)
 		rc = LP_SYNTAX;
 	} else {
 		nnodes = (size_t)(d.nodes.top - d.nodes.start);
-		f->max_visits = nnodes * 2 + 1000000;
+		f->max_visits = nnodes * 2 + 100000;
 		rc = yaml_flatten(f, &d, root, 0);
 	}
 	yaml_document_delete(&d);
