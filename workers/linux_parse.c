@@ -49,9 +49,11 @@ next_line(const char *buf, size_t len, size_t pos, size_t *b, size_t *e)
 	return nl ? *e + 1 : len;
 }
 
-static int
+static enum lp_status
 put(struct kvmap *out, const char *k, size_t kl, const char *v, size_t vl)
 {
+	if (kvmap_count(out) >= LP_MAX_KEYS && kvmap_get(out, k, kl) == NULL)
+		return LP_TOO_BIG;
 	return kvmap_put(out, k, kl, v, vl) == -1 ? LP_NOMEM : LP_OK;
 }
 
@@ -62,6 +64,7 @@ parse_env(const char *buf, size_t len, struct kvmap *out)
 {
 	size_t pos = 0, b, e, vb, ve, p2, b2, e2;
 	const char *eq;
+	enum lp_status rc;
 
 	while (pos < len) {
 		pos = next_line(buf, len, pos, &b, &e);
@@ -90,9 +93,9 @@ parse_env(const char *buf, size_t len, struct kvmap *out)
 				/* never closed: the line as it is */
 			}
 		}
-		if (put(out, buf + b, (size_t)(eq - (buf + b)), buf + vb,
-		    ve - vb) != LP_OK)
-			return LP_NOMEM;
+		if ((rc = put(out, buf + b, (size_t)(eq - (buf + b)), buf + vb,
+		    ve - vb)) != LP_OK)
+			return rc;
 	}
 	return LP_OK;
 }
@@ -162,6 +165,7 @@ static enum lp_status
 parse_kv(int ini, const char *buf, size_t len, struct kvmap *out)
 {
 	size_t pos = 0, b, e, ke, vb, ve, p2, b2, e2, k2, v2;
+	enum lp_status rc;
 
 	while (pos < len) {
 		pos = next_line(buf, len, pos, &b, &e);
@@ -190,8 +194,8 @@ parse_kv(int ini, const char *buf, size_t len, struct kvmap *out)
 			ve = e2;
 			pos = p2 = after;
 		}
-		if (put(out, buf + b, ke - b, buf + vb, ve - vb) != LP_OK)
-			return LP_NOMEM;
+		if ((rc = put(out, buf + b, ke - b, buf + vb, ve - vb)) != LP_OK)
+			return rc;
 	}
 	return LP_OK;
 }
@@ -471,25 +475,30 @@ lp_parse(enum lp_format fmt, const char *buf, size_t len, struct kvmap *out,
 	    memcmp(buf, marker_line, sizeof(marker_line) - 1) == 0;
 	switch (fmt) {
 	case LP_ENV:
-		return parse_env(buf, len, out);
+		rc = parse_env(buf, len, out);
+		break;
 	case LP_INI:
-		return parse_kv(1, buf, len, out);
+		rc = parse_kv(1, buf, len, out);
+		break;
 	case LP_PROPERTIES:
-		return parse_kv(0, buf, len, out);
+		rc = parse_kv(0, buf, len, out);
+		break;
 	case LP_YAML:
 	case LP_JSON:
+		memset(&f, 0, sizeof(f));
+		f.out = out;
+		f.err = err;
+		f.errlen = errlen;
+		f.budget = len > LP_MIN_BUDGET / 8 ? len * 8 : LP_MIN_BUDGET;
+		rc = fmt == LP_YAML ? parse_yaml(&f, buf, len) :
+		    parse_json(&f, buf, len);
+		free(f.path);
 		break;
 	default:
 		snprintf(err, errlen, "unknown file format %d", (int)fmt);
 		return LP_SYNTAX;
 	}
-	memset(&f, 0, sizeof(f));
-	f.out = out;
-	f.err = err;
-	f.errlen = errlen;
-	f.budget = len > LP_MIN_BUDGET / 8 ? len * 8 : LP_MIN_BUDGET;
-	rc = fmt == LP_YAML ? parse_yaml(&f, buf, len) :
-	    parse_json(&f, buf, len);
-	free(f.path);
+	if (rc == LP_TOO_BIG && errlen > 0 && err[0] == '\0')
+		snprintf(err, errlen, "more than %u keys", LP_MAX_KEYS);
 	return rc;
 }

@@ -30,10 +30,12 @@
 
 enum lp_format { LP_ENV, LP_INI, LP_PROPERTIES, LP_YAML, LP_JSON };
 
-/* Flattened output is bounded: more bytes (keys + values) than this, or
- * more nesting than LP_MAX_DEPTH, is LP_TOO_BIG (YAML aliases can expand a
+/* Flattened output is bounded: more bytes (keys + values) than
+ * max(LP_MIN_BUDGET, 8 x the input), more nesting than LP_MAX_DEPTH or
+ * more than LP_MAX_KEYS distinct keys is LP_TOO_BIG (YAML aliases can expand a
  * small file enormously). */
 #define LP_MAX_DEPTH		256
+#define LP_MAX_KEYS		1000000u	/* as the Git baseline's */
 #define LP_MIN_BUDGET		(64u * 1024 * 1024)
 
 enum lp_status {

@@ -2,6 +2,7 @@
  * workers/linux_parse.c: the files the orchestrator renders on a Linux
  * server (interop §3.8), byte for byte as it writes them, and hostile ones.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,6 +174,20 @@ Test(linux_parse, env_8mib_value)
 	e = kvmap_gets(m, "big");
 	cr_assert_not_null(e);
 	cr_assert_eq(e->vallen, n);
+	free(f);
+}
+
+Test(linux_parse, too_many_keys)
+{
+	size_t n = LP_MAX_KEYS + 1, i, off = 0;
+	char *f = malloc(n * 9 + 1);
+
+	cr_assert_not_null(f);
+	for (i = 0; i < n; i++)
+		off += (size_t)sprintf(f + off, "%07zx=\n", i);
+	cr_assert_eq(lp_parse(LP_ENV, f, off, m, &marker, err, sizeof(err)),
+	    LP_TOO_BIG);
+	cr_assert(strstr(err, "keys") != NULL, "%s", err);
 	free(f);
 }
 
