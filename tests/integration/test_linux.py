@@ -446,6 +446,17 @@ class Local(LinuxBase):
         d = w.wait_log(rule_drift("yaml"), 10, start=mark)
         self.assertEqual((d["changed"], d["missing"], d["extra"]), (0, 1, 0))
 
+    def test_local_flat_key_format(self):
+        flat = {k.replace(".", "_"): v for k, v in FLAT.items()}
+        rules = ""
+        for fmt in ("env", "yaml"):
+            p = os.path.join(self.dir, "flat." + fmt)
+            write(p, render(fmt, flat))
+            rules += rule(fmt, "files", p, fmt, NO_ENV_NAME + "    key_format: flat\n")
+        w = self.start(rules)
+        for fmt in ("env", "yaml"):
+            w.wait_log(rule_ok(fmt), 20, what="OK poll of %s" % fmt)
+
     def test_local_missing_file_is_drift(self):
         w = self.start(rule("app", "files", os.path.join(self.dir, "gone.env"), None,
                             NO_ENV_NAME))
