@@ -742,7 +742,8 @@ static const struct worker_ops mongo_ops = {
 int
 main(int argc, char **argv)
 {
-	char shm[32];
+	char shm[32], self[4096];
+	ssize_t n;
 
 	/*
 	 * Debian's libmongoc initialises itself from a library constructor
@@ -757,7 +758,13 @@ main(int argc, char **argv)
 		(void)shm_unlink(shm);
 		if (setenv("MONGOC_DISABLE_SHM", "1", 1) == -1)
 			fatal("setenv");
-		execv("/proc/self/exe", argv);
+		/* the path, not /proc/self/exe itself: under valgrind that
+		 * is the tool, while readlink() of it is virtualised */
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			fatal("readlink /proc/self/exe");
+		self[n] = '\0';
+		execv(self, argv);
 		fatal("re-exec with MONGOC_DISABLE_SHM");
 	}
 	return worker_main(&mongo_ops, argc, argv);

@@ -257,8 +257,10 @@ class Credentials(WatcherTest):
                                       uri="{env: VTW_TEST_MONGO_URI}"),
                          env={"VTW_TEST_MONGO_URI": uri})
         # the fake cannot authenticate: the poll is unknown, with a reason
-        u = w.wait_log(rule_unknown("app"), 20, what="unknown poll (auth)")
-        self.assertIn("127.0.0.1:%d" % m.port, u["reason"])
+        hostport = "127.0.0.1:%d" % m.port
+        u = w.wait_log(lambda l: rule_unknown("app")(l) and hostport in l["reason"], 30,
+                       what="unknown poll (auth) naming the host")
+        self.assertEqual(u["stage"], "read")
         time.sleep(1.5)
         joined = "\n".join(w.raw)
         self.assertNotIn(secret, joined)
