@@ -38,7 +38,6 @@
 #include <sys/syscall.h>
 
 #include <zookeeper/zookeeper.h>
-#include <seccomp.h>
 
 #include "kvmap.h"
 #include "log.h"
@@ -47,7 +46,8 @@
 #include "zk_util.h"
 
 #define ZK_MAX_DATASOURCES	64
-#define ZK_WINDOW		512	/* requests in flight per batch */
+#define ZK_WINDOW		1024	/* requests in flight (bounds memory) */
+#define ZK_WAKE			128	/* results the reader waits for at once */
 #define ZK_MAX_NODES		200000	/* znodes the extras walk visits */
 #define ZK_MAX_DEPTH		64
 #define ZK_MAX_PENDING_NOTIFY	4096
@@ -85,6 +85,7 @@ struct zreq {
 
 struct zbatch {
 	size_t		 n, issued, ndone;
+	size_t		 target;	/* wake the reader at this many done */
 	int		 abandoned;	/* timed out: last completion frees */
 	struct zreq	 r[];
 };
@@ -288,7 +289,8 @@ req_finish(struct zreq *q, int rc)
 	q->done = 1;
 	b->ndone++;
 	last = b->abandoned && b->ndone == b->issued;
-	pthread_cond_broadcast(&zcv);
+	if (b->ndone == b->target)
+		pthread_cond_broadcast(&zcv);
 	pthread_mutex_unlock(&zmu);
 	if (last)
 		batch_free(b);
@@ -553,18 +555,37 @@ enum zop { ZOP_GET, ZOP_CHILDREN };
 /* one result, in request order; q->rc is ZOK or ZNONODE. -1 stops. */
 typedef int (*zk_result_fn)(size_t i, struct zreq *q, void *arg);
 
-static const char *
-zk_errstr(int rc)
+static void
+req_release(struct zreq *q)
 {
-	return zerror(rc);
+	free(q->val);
+	free(q->kids);
+	free(q->kidbuf);
+	q->val = q->kidbuf = NULL;
+	q->kids = NULL;
+}
+
+static int
+zk_issue(struct zk_ds *d, enum zop op, const char *p, int watch,
+    struct zreq *q)
+{
+	void *wctx = rule_ctx(pp.rule_id);
+
+	if (op == ZOP_GET)
+		return watch ? zoo_awget(d->zh, p, rule_watcher, wctx,
+		    data_done, q) : zoo_aget(d->zh, p, 0, data_done, q);
+	return watch ? zoo_awget_children2(d->zh, p, rule_watcher, wctx,
+	    children_done, q) : zoo_aget_children2(d->zh, p, 0,
+	    children_done, q);
 }
 
 /*
- * Issue op on paths[0..n) in windows of ZK_WINDOW requests in flight,
- * wait for each window (bounded by the command timeout), call fn on each
- * result in order. paths[i] NULL: not read, reported as ZNONODE. With
- * watch, the rule watcher is set. After each window rb is flushed (fn may
- * have added values pointing into the window) and the window freed.
+ * Issue op on paths[0..n) with up to ZK_WINDOW requests in flight (a
+ * sliding window: refilled as results come in), call fn on each result
+ * in request order. paths[i] NULL: not read, reported as ZNONODE. With
+ * watch, the rule watcher is set. A result's memory is released once rb
+ * holds nothing that may point into it (fn may add values to rb).
+ * Waiting is bounded by the command timeout without progress.
  */
 static int
 zk_run(struct zk_ds *d, enum zop op, char **paths, size_t n, int watch,
@@ -573,90 +594,107 @@ zk_run(struct zk_ds *d, enum zop op, char **paths, size_t n, int watch,
 {
 	struct zbatch *b;
 	struct timespec dl;
-	size_t base, w, i;
-	int rc, timedout;
-	void *wctx = rule_ctx(pp.rule_id);
+	size_t issued = 0, emitted = 0, freed = 0, ready, i, target;
+	int rc = -1, zrc, timedout, pending;
 
-	for (base = 0; base < n; base += w) {
-		w = n - base < ZK_WINDOW ? n - base : ZK_WINDOW;
-		b = calloc(1, sizeof(*b) + w * sizeof(struct zreq));
-		if (b == NULL)
-			fatal("calloc");
-		b->n = w;
-		/* completions read issued only once abandoned is set */
-		b->issued = w;
-		for (i = 0; i < w; i++)
-			b->r[i].b = b;
-		for (i = 0; i < w; i++) {
-			const char *p = paths[base + i];
+	if (n == 0)
+		return 0;
+	b = calloc(1, sizeof(*b) + n * sizeof(struct zreq));
+	if (b == NULL)
+		fatal("calloc");
+	b->n = n;
+	for (i = 0; i < n; i++)
+		b->r[i].b = b;
+	while (emitted < n) {
+		/* refill the window */
+		size_t first = issued;
+
+		while (issued < n && issued - emitted < ZK_WINDOW)
+			issued++;
+		pthread_mutex_lock(&zmu);
+		b->issued = issued;
+		pthread_mutex_unlock(&zmu);
+		for (i = first; i < issued; i++) {
 			struct zreq *q = &b->r[i];
 
-			if (p == NULL) {
+			if (paths[i] == NULL)
 				req_finish(q, ZNONODE);
-				continue;
-			}
-			if (op == ZOP_GET)
-				rc = watch ? zoo_awget(d->zh, p, rule_watcher,
-				    wctx, data_done, q) : zoo_aget(d->zh, p, 0,
-				    data_done, q);
-			else
-				rc = watch ? zoo_awget_children2(d->zh, p,
-				    rule_watcher, wctx, children_done, q) :
-				    zoo_aget_children2(d->zh, p, 0,
-				    children_done, q);
-			if (rc != ZOK)	/* no completion will come */
-				req_finish(q, rc == ZBADARGUMENTS ? ZNONODE :
-				    rc);
+			else if ((zrc = zk_issue(d, op, paths[i], watch, q)) !=
+			    ZOK)	/* no completion will come */
+				req_finish(q, zrc == ZBADARGUMENTS ? ZNONODE :
+				    zrc);
 		}
+		/* wait for a handful of results (the server answers in
+		 * order), not for each one */
 		deadline_in(&dl, d->command_ms);
 		timedout = 0;
 		pthread_mutex_lock(&zmu);
-		while (b->ndone < b->issued)
+		target = emitted + ZK_WAKE < issued ? emitted + ZK_WAKE :
+		    issued;
+		if (target <= b->ndone)
+			target = b->ndone + 1 <= issued ? b->ndone + 1 :
+			    issued;
+		b->target = target;
+		while (!b->r[emitted].done && b->ndone < target)
 			if (pthread_cond_timedwait(&zcv, &zmu, &dl) ==
 			    ETIMEDOUT) {
-				timedout = b->ndone < b->issued;
+				timedout = !b->r[emitted].done;
 				break;
 			}
 		if (timedout)
 			b->abandoned = 1;
+		for (ready = emitted; ready < issued && b->r[ready].done;
+		    ready++)
+			;
 		pthread_mutex_unlock(&zmu);
 		if (timedout) {
-			snprintf(err, errlen, "zookeeper did not answer %zu "
-			    "of %zu requests within %d ms", b->issued -
-			    b->ndone, b->issued, d->command_ms);
-			/* the last completion frees b */
-			return -1;
+			snprintf(err, errlen, "zookeeper did not answer "
+			    "within %d ms (%zu requests in flight)",
+			    d->command_ms, issued - emitted);
+			return -1;	/* the last completion frees b */
 		}
-		for (i = 0; i < w; i++) {
-			struct zreq *q = &b->r[i];
+		/* results [emitted, ready) are final: no lock needed */
+		for (; emitted < ready; emitted++) {
+			struct zreq *q = &b->r[emitted];
 
 			if (q->rc == ZNOAUTH) {
 				snprintf(err, errlen, "not allowed to read "
-				    "%s (ACL)", paths[base + i]);
-				goto fail;
+				    "%s (ACL)", paths[emitted]);
+				goto out;
 			}
 			if (q->rc != ZOK && q->rc != ZNONODE) {
 				snprintf(err, errlen, "%s %s: %s", op ==
 				    ZOP_GET ? "get" : "get_children",
-				    paths[base + i], zk_errstr(q->rc));
-				goto fail;
+				    paths[emitted], zerror(q->rc));
+				goto out;
 			}
-			if (fn(base + i, q, arg) == -1) {
+			if (fn(emitted, q, arg) == -1) {
 				snprintf(err, errlen, "sending the reply "
 				    "failed");
-				goto fail;
+				goto out;
 			}
+			if (rb == NULL || rb->nvals == 0)
+				for (; freed <= emitted; freed++)
+					req_release(&b->r[freed]);
 		}
-		if (rb != NULL && rb->nvals > 0 && ds_reply_flush(rb) == -1) {
-			snprintf(err, errlen, "sending the reply failed");
-			goto fail;
-		}
-		batch_free(b);
 	}
-	return 0;
- fail:
-	batch_free(b);
-	return -1;
+	if (rb != NULL && rb->nvals > 0 && ds_reply_flush(rb) == -1) {
+		snprintf(err, errlen, "sending the reply failed");
+		goto out;
+	}
+	rc = 0;
+ out:
+	/* after an error, requests may still be in flight: the last
+	 * completion frees b (nothing reads the values rb may point to:
+	 * the caller drops them with ds_reply_unknown) */
+	pthread_mutex_lock(&zmu);
+	pending = b->ndone < b->issued;
+	if (pending)
+		b->abandoned = 1;
+	pthread_mutex_unlock(&zmu);
+	if (!pending)
+		batch_free(b);
+	return rc;
 }
 
 /* add q's value; the truncation was done on receipt */
@@ -1086,11 +1124,13 @@ zk_fini(void)
 	ndss = 0;
 }
 
-/* what the mt client needs beyond the base allowlist */
-static const int zk_syscalls[] = {
-	SCMP_SYS(pipe),
-	-1
-};
+/*
+ * Nothing beyond the base allowlist: the mt client's two threads (clone
+ * with CLONE_THREAD), its wake-up pipe (pipe2), poll, sockets, and
+ * getaddrinfo are all in it (checked with VTW_TEST_SECCOMP_TRAP=1 through
+ * connect, reads, watches, server loss and reconnect, digest auth).
+ */
+static const int zk_syscalls[] = { -1 };
 
 static const struct worker_ops zk_ops = {
 	.name = "zookeeper",

@@ -414,6 +414,21 @@ class DigestAuth(ZkTest):
         self.assertIn("ACL", u.get("reason", ""))
 
 
+class HostNames(ZkTest):
+    def test_host_name_and_several_hosts(self):
+        # getaddrinfo inside the sandbox; a dead first host is skipped
+        self.z = self.zookeeper()
+        self.g = self.repo({"config/app.yaml": APP_YAML})
+        write_tree(self.z, FLAT)
+        from harness import free_port
+        text = zk_config(self.tmp, self.z, rule().replace("{repo}", self.g.path))
+        text = text.replace('hosts: ["%s"]' % self.z.hosts,
+                            'hosts: ["127.0.0.1:%d", "localhost:%d"]' % (free_port(), self.z.port))
+        self.w = self.watcher(text, env={"VTW_TEST_SECCOMP_TRAP": "1"})
+        self.w.wait_log(rule_ok("app"), 20, what="OK poll")
+        self.assertEqual([l for l in self.w.raw if "seccomp" in l], [])
+
+
 class WorkerRestart(ZkTest):
     def test_kill_worker_restarts_and_polling_resumes(self):
         self.start()
