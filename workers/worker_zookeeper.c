@@ -67,6 +67,7 @@ struct zk_ds {
 	int		 auth_failed;
 	int		 auth_pending;
 	int		 ever_connected;
+	struct timespec	 down_since;	/* not connected since */
 };
 
 /* one request of a batch */
@@ -232,6 +233,8 @@ session_watcher(zhandle_t *zh, int type, int state, const char *path,
 		d->auth_failed = 1;
 	if (state == ZOO_CONNECTED_STATE)
 		d->ever_connected = 1;
+	else if (prev == ZOO_CONNECTED_STATE)
+		clock_gettime(CLOCK_MONOTONIC, &d->down_since);
 	pthread_cond_broadcast(&zcv);
 	pthread_mutex_unlock(&zmu);
 	if (state == ZOO_CONNECTED_STATE) {
@@ -479,10 +482,35 @@ ds_connect(struct zk_ds *d, char *err, size_t errlen)
 		    expired ? "expired" : "unauthenticated");
 		ds_close(d);
 	}
+	/*
+	 * Not connected for longer than the session timeout: the session is
+	 * gone on the server side anyway. Start a new one rather than let the
+	 * client retry the old one forever: a server that lost its data
+	 * refuses a client that has seen a later zxid without ever saying
+	 * "expired".
+	 */
+	if (d->zh != NULL) {
+		struct timespec now;
+		long long down_ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		pthread_mutex_lock(&zmu);
+		state = d->state;
+		down_ms = (now.tv_sec - d->down_since.tv_sec) * 1000LL +
+		    (now.tv_nsec - d->down_since.tv_nsec) / 1000000;
+		pthread_mutex_unlock(&zmu);
+		if (state != ZOO_CONNECTED_STATE && down_ms > d->session_ms) {
+			log_warnx("datasource %s: no zookeeper session for "
+			    "%lld ms (session timeout %d ms): starting a new "
+			    "one", d->name, down_ms, d->session_ms);
+			ds_close(d);
+		}
+	}
 	if (d->zh == NULL) {
 		pthread_mutex_lock(&zmu);
 		d->state = 0;
 		d->expired = d->auth_failed = d->auth_pending = 0;
+		clock_gettime(CLOCK_MONOTONIC, &d->down_since);
 		pthread_mutex_unlock(&zmu);
 		d->zh = zookeeper_init(d->hosts, session_watcher, d->session_ms,
 		    NULL, d, 0);

@@ -11,6 +11,7 @@ empty data), slash_dot is flat (db.host -> {root}/db.host); the labels JSON in
 Run with /usr/bin/python3 (python3-kazoo)."""
 import json
 import os
+import shutil
 import signal
 import time
 import unittest
@@ -385,6 +386,54 @@ class ServerDown(ZkTest):
         self.z.set(ROOT + "/max_connections", "9")
         d = self.w.wait_log(rule_drift("app"), 10, start=mark, what="drift after restart")
         self.assertEqual(self.keys_of(d)["max_connections"]["actual"], "9")
+
+    def test_session_expired_new_session(self):
+        # the worker frozen (SIGSTOP) for longer than the session timeout
+        # (4 s): the server expires the session; when the worker runs again
+        # its client is told so, the worker closes the handle and opens a
+        # new session; no OK from the dead session
+        self.start(poll="3s")
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        pid = wait_until(lambda: self.w.worker_pid("zookeeper"), 5)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(7)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        mark = self.w.mark()
+        self.w.wait_log(lambda l: l.get("proc") == "worker/zookeeper" and
+                        "session expired" in l.get("msg", ""), 15, what="session expired")
+        self.w.wait_log(lambda l: l.get("proc") == "worker/zookeeper" and
+                        "connected to zookeeper" in l.get("msg", ""), 15, start=mark,
+                        what="new session")
+        self.w.wait_log(rule_ok("app"), 15, start=mark, what="OK in a new session")
+        self.assertEqual(self.w.worker_pid("zookeeper"), pid)   # same worker
+
+    def test_server_lost_its_data_new_session(self):
+        # a server that lost its data (new data directory) refuses the old
+        # session (the client has seen a later zxid) without ever saying
+        # "expired": after the session timeout (4 s here) the worker gives
+        # the session up and opens a new one
+        self.start()
+        self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
+        self.z.stop()
+        shutil.rmtree(self.z.datadir)
+        os.makedirs(self.z.datadir)
+        mark = self.w.mark()
+        self.w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
+        self.z.start()
+        write_tree(self.z)
+        self.w.wait_log(lambda l: l.get("proc") == "worker/zookeeper" and
+                        "starting a new one" in l.get("msg", ""), 20, start=mark,
+                        what="new session")
+        back = self.w.mark()
+        self.w.wait_log(rule_ok("app"), 20, start=back, what="OK in a new session")
+        self.assertEqual(self.w.find(rule_drift("app"), mark), [])
+        self.assertEqual(self.w.find(rule_ok("app"), mark, ), self.w.find(rule_ok("app"), back))
+        # the new session's poll re-armed the watches
+        self.z.set(ROOT + "/max_connections", "3")
+        d = self.w.wait_log(rule_drift("app"), 5, start=back)
+        self.assertEqual(self.keys_of(d)["max_connections"]["actual"], "3")
 
     def test_never_reachable_is_unknown(self):
         self.start(write=False)
