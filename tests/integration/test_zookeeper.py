@@ -282,7 +282,8 @@ class Watches(ZkTest):
         extra = "" if watch else "    watch: false\n"
         self.start(rules=rule(extra=extra), poll="60s")
         self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
-        time.sleep(0.3)  # let the first poll's watches land (no poll to wait for)
+        # the watches are set by the gets and listings of that poll, which
+        # all completed before its reply: they are armed now
         mark = self.w.mark()
         t0 = time.monotonic()
         self.z.set(*path_value)
@@ -310,7 +311,6 @@ class Watches(ZkTest):
     def test_deleted_znode_detected_at_once(self):
         self.start(poll="60s")
         self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
-        time.sleep(0.3)
         mark = self.w.mark()
         self.z.delete(ROOT + "/features")
         d = self.w.wait_log(rule_drift("app"), 3, start=mark)
@@ -395,9 +395,15 @@ class ServerDown(ZkTest):
         self.start(poll="3s")
         self.w.wait_log(rule_ok("app"), 20, what="first OK poll")
         pid = wait_until(lambda: self.w.worker_pid("zookeeper"), 5)
+        conn = self.w.find(lambda l: l.get("proc") == "worker/zookeeper" and
+                           "connected to zookeeper" in l.get("msg", ""))[-1]
+        sid = conn["msg"].split("(session ")[1].rstrip(")")
+        self.assertIn("sid=" + sid, self.z.four("cons"))
         os.kill(pid, signal.SIGSTOP)
         try:
-            time.sleep(7)
+            # the server expires the session and drops its connection
+            wait_until(lambda: "sid=" + sid not in (self.z.four("cons") or "sid=" + sid),
+                       15, step=0.2, what="the server to expire the session")
         finally:
             os.kill(pid, signal.SIGCONT)
         mark = self.w.mark()
