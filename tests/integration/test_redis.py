@@ -237,11 +237,17 @@ class Config(WatcherTest):
         self.assertRegex(p.stderr, path + r":7:\d+:")
 
     def test_check_mode_accepts_examples(self):
-        ex = os.path.join(os.path.dirname(__file__), "../../conf/examples")
-        env = dict(os.environ, REDIS_PASSWORD="x", GITHUB_TOKEN="t", GITEA_TOKEN="t")
+        ex = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../conf/examples"))
+        env = dict(os.environ, REDIS_PASSWORD="x", GITHUB_TOKEN="t", GITEA_TOKEN="t",
+                   ZK_PASSWORD="x")
+        # linux-server.yaml names its key and known_hosts relative to the cwd
+        os.makedirs(os.path.join(self.tmp, "ssh"), exist_ok=True)
+        for f in ("id_ed25519", "known_hosts"):
+            with open(os.path.join(self.tmp, "ssh", f), "w") as fh:
+                fh.write("placeholder\n")
         for name in sorted(os.listdir(ex)):
             p = subprocess.run([WATCHER, "-n", "-f", os.path.join(ex, name)],
-                               capture_output=True, text=True, env=env)
+                               capture_output=True, text=True, env=env, cwd=self.tmp)
             self.assertEqual(p.returncode, 0, name + ": " + p.stderr)
 
 
