@@ -849,8 +849,15 @@ on_children(size_t i, struct zreq *q, void *arg)
 	char *rel;
 	int32_t nc;
 
-	if (q->rc != ZOK)
+	if (q->rc != ZOK) {
+		/* no root: getChildren sets no watch on a missing znode, so
+		 * watch for root's creation (the orchestrator writing again) */
+		if (parent[0] == '\0' && pp.watch)
+			(void)zoo_awexists(ps->d->zh, zk_root_path(ps->root),
+			    rule_watcher, rule_ctx(pp.rule_id), exists_done,
+			    NULL);
 		return 0;	/* gone meanwhile */
+	}
 	for (k = 0; k < q->nkids; k++) {
 		const char *c = q->kids[k];
 

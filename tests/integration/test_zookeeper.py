@@ -316,6 +316,16 @@ class Watches(ZkTest):
         d = self.w.wait_log(rule_drift("app"), 3, start=mark)
         self.assertEqual(d["missing"], 2)
 
+    def test_root_written_again_detected_at_once(self):
+        # root missing: all keys missing; the orchestrator writing the tree
+        # again (heal) is seen through a watch on root's creation
+        self.start(poll="60s", write=False)
+        d = self.w.wait_log(rule_drift("app"), 20, what="all missing")
+        self.assertEqual(d["missing"], len(FLAT))
+        mark = self.w.mark()
+        write_tree(self.z)
+        self.w.wait_log(rule_ok("app"), 3, start=mark, what="OK after the rewrite")
+
     def test_without_watch_nothing_before_the_timer(self):
         dt = self._detect(False, (ROOT + "/max_connections", "5"))
         self.assertIsNone(dt, "drift seen without watches before the 60 s timer")
