@@ -84,6 +84,11 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"Circuit breaker on the datasource: 0 closed, 1 open "
 		"(polls skipped), 2 half-open (one probe poll).",
 		LABELS("datasource"), NULL, 0 },
+	[METRIC_EVENT_POLLS_TOTAL] = {
+		"vartrack_watcher_event_polls_total", METRIC_COUNTER,
+		"Polls started at once because the datasource reported a "
+		"change (zookeeper watches), besides the timer.",
+		LABELS("datasource"), NULL, 0 },
 	[METRIC_BUILD_INFO] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",

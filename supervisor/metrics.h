@@ -59,6 +59,7 @@ enum metric_id {
 	METRIC_ORCH_UP,			/* gauge {addr}: last Ping answered */
 	METRIC_HEAL_INEFFECTIVE,	/* gauge {datasource,rule} */
 	METRIC_DS_CIRCUIT_STATE,	/* gauge {datasource} */
+	METRIC_EVENT_POLLS_TOTAL,	/* counter {datasource} */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC__COUNT
 };

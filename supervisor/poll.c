@@ -229,6 +229,9 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 			metrics_touch(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl);
 			metrics_touch(sup->metrics,
 			    METRIC_POLL_DURATION_SECONDS, dl);
+			if (r->ds_worker == WK_ZOOKEEPER && cr->watch)
+				metrics_touch(sup->metrics,
+				    METRIC_EVENT_POLLS_TOTAL, dl);
 			metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
 			if (cr->self_heal)
 				metrics_set(sup->metrics,
@@ -402,6 +405,11 @@ sup_rule_notify(struct sup *sup, enum worker_kind kind, unsigned int rule_id)
 		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
 	r->notified_ms = now;
 	r->notifies++;
+	{
+		const char *dl[] = { r->ds->name };
+
+		metrics_inc(sup->metrics, METRIC_EVENT_POLLS_TOTAL, dl, 1);
+	}
 	evtimer_del(r->ev_timer);
 	rule_schedule(r, delay);
 	return 0;
