@@ -67,6 +67,7 @@ struct zk_ds {
 	int		 auth_failed;
 	int		 auth_pending;
 	int		 ever_connected;
+	int		 handle_connected;	/* this handle ever was */
 	struct timespec	 down_since;	/* not connected since */
 };
 
@@ -232,7 +233,7 @@ session_watcher(zhandle_t *zh, int type, int state, const char *path,
 	if (state == ZOO_AUTH_FAILED_STATE)
 		d->auth_failed = 1;
 	if (state == ZOO_CONNECTED_STATE)
-		d->ever_connected = 1;
+		d->ever_connected = d->handle_connected = 1;
 	else if (prev == ZOO_CONNECTED_STATE)
 		clock_gettime(CLOCK_MONOTONIC, &d->down_since);
 	pthread_cond_broadcast(&zcv);
@@ -471,7 +472,7 @@ ds_connect(struct zk_ds *d, char *err, size_t errlen)
 	struct timespec dl;
 	char *cert;
 	size_t cl;
-	int rc, state, expired, authf, authp, ever;
+	int rc, state, expired, authf, authp, ever, hc;
 
 	pthread_mutex_lock(&zmu);
 	expired = d->expired;
@@ -510,6 +511,7 @@ ds_connect(struct zk_ds *d, char *err, size_t errlen)
 		pthread_mutex_lock(&zmu);
 		d->state = 0;
 		d->expired = d->auth_failed = d->auth_pending = 0;
+		d->handle_connected = 0;
 		clock_gettime(CLOCK_MONOTONIC, &d->down_since);
 		pthread_mutex_unlock(&zmu);
 		d->zh = zookeeper_init(d->hosts, session_watcher, d->session_ms,
@@ -571,7 +573,20 @@ ds_connect(struct zk_ds *d, char *err, size_t errlen)
 		    d->hosts, authp && state == ZOO_CONNECTED_STATE ?
 		    "authentication pending" : state_name(state),
 		    ever ? "" : ", never connected");
-		return -1;	/* the client keeps trying in the background */
+		/*
+		 * A handle that had a session keeps trying in the background
+		 * (up to the session timeout, above) so that the session and
+		 * its watches survive a short outage. One that never got a
+		 * session is closed: the client would retry several times a
+		 * second, and only polls, which the supervisor's circuit
+		 * breaker spaces out, should knock on an unreachable server.
+		 */
+		pthread_mutex_lock(&zmu);
+		hc = d->handle_connected;
+		pthread_mutex_unlock(&zmu);
+		if (!hc)
+			ds_close(d);
+		return -1;
 	}
 	return 0;
 }

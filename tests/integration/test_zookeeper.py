@@ -385,8 +385,8 @@ class ServerDown(ZkTest):
         mark = self.w.mark()
         u = self.w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
         self.assertIn("zookeeper", u.get("reason", ""))
-        self.w.wait_log(lambda l: "circuit" in l.get("msg", "") and
-                        "open" in l.get("msg", ""), 15, start=mark, what="breaker opens")
+        self.w.wait_log(lambda l: l.get("circuit") == "open", 15, start=mark,
+                        what="breaker opens")
         self.assertEqual(self.w.find(rule_ok("app"), mark), [])
         self.assertEqual(self.w.find(rule_drift("app"), mark), [])
         # same port, same data directory: the old session may be gone
@@ -458,6 +458,61 @@ class ServerDown(ZkTest):
         u = self.w.wait_log(rule_unknown("app"), 15, what="unknown poll")
         self.assertIn("not connected", u.get("reason", ""))
         self.assertEqual(self.w.find(rule_ok("app"), mark), [])
+
+
+class Listener:
+    """A TCP listener that accepts and drops every connection, counting them."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepts = []
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepts.append(time.monotonic())
+            c.close()
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+class Backoff(ZkTest):
+    def test_unreachable_server_is_not_hammered(self):
+        # the C client retries a connection several times a second on its
+        # own; a handle that never got a session is closed after the poll,
+        # so while the circuit is open nothing knocks on the server
+        lst = Listener()
+        self.cleanups.append(lst.stop)
+        g = self.repo({"config/app.yaml": APP_YAML})
+
+        class Fake:
+            hosts = "127.0.0.1:%d" % lst.port
+        w = self.watcher(zk_config(self.tmp, Fake, rule().replace("{repo}", g.path),
+                                   ds_extra="    breaker_failures: 2\n"
+                                            "    breaker_backoff: 3s\n"
+                                            "    breaker_max_backoff: 6s\n"))
+        o = w.wait_log(lambda l: l.get("circuit") == "open", 20, what="circuit open")
+        self.assertIn("not connected", w.find(rule_unknown("app"))[0]["reason"])
+        n = len(lst.accepts)
+        self.assertGreater(n, 0)
+        # the open period is 3 s -20 % at least: no attempt in 2 s of it
+        t0 = time.monotonic()
+        wait_until(lambda: time.monotonic() - t0 > 2.0, 5, what="2 s")
+        self.assertEqual(len(lst.accepts), n, "connection attempts while the circuit was open")
+        self.assertLess(o["backoff_ms"], 4000)
 
 
 class DigestAuth(ZkTest):
