@@ -68,6 +68,12 @@ ipc_chan_dial(struct ipc_chan *c, const char *url, char *err, size_t errlen)
 		ipc_chan_close(c);
 		return -1;
 	}
+	/* pollable, for workers that also wait on a descriptor of theirs */
+	if ((rv = nng_socket_get_int(c->sock, NNG_OPT_RECVFD, &c->recvfd))) {
+		snprintf(err, errlen, "nng pollable fd: %s", nng_strerror(rv));
+		ipc_chan_close(c);
+		return -1;
+	}
 	return 0;
 }
 

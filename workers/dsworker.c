@@ -119,6 +119,21 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 	return r->last ? 1 : 0;
 }
 
+int
+ds_poll_handle(struct ds_poll *p, struct ipc_chan *chan,
+    const struct ipc_msg *m, void (*poll)(struct ipc_chan *))
+{
+	switch (ds_poll_collect(p, m)) {
+	case -1:
+		return -1;
+	case 1:
+		poll(chan);
+		ds_poll_reset(p);
+		break;
+	}
+	return 0;
+}
+
 struct kvmap *
 ds_poll_keyset(const struct ds_poll *p)
 {
@@ -244,4 +259,14 @@ ds_reply_unknown(struct ds_reply *rb, const char *err)
 	rb->vals = NULL;
 	rb->cap = 0;
 	return rc;
+}
+
+void
+ds_reply_end(struct ds_reply *rb, int rc, const char *err)
+{
+	if (rc == -1 && !rb->failed) {
+		log_warnx("rule %u: read failed: %s", rb->rule_id, err);
+		ds_reply_unknown(rb, err);
+	} else
+		ds_reply_finish(rb);
 }

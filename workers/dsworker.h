@@ -41,6 +41,11 @@ struct ds_poll {
  * request. */
 int	ds_poll_collect(struct ds_poll *, const struct ipc_msg *m);
 void	ds_poll_reset(struct ds_poll *);
+/* A datasource worker's handle(): collect the chunks; once the request is
+ * complete run poll(chan) (which reads p) and reset p. -1 when m is not a
+ * poll request. */
+int	ds_poll_handle(struct ds_poll *p, struct ipc_chan *,
+	    const struct ipc_msg *m, void (*poll)(struct ipc_chan *));
 /* The requested keys as a set (kvmap_get(set, key, len) != NULL). */
 struct kvmap *ds_poll_keyset(const struct ds_poll *);
 /* len bytes that stay valid until ds_poll_reset() */
@@ -74,5 +79,8 @@ int	ds_reply_extras(struct ds_reply *);
 int	ds_reply_finish(struct ds_reply *);
 /* Drop whatever is buffered and send the last chunk as UNKNOWN with err. */
 int	ds_reply_unknown(struct ds_reply *, const char *err);
+/* The end of a poll: rc 0 -> ds_reply_finish; rc -1 -> logged ("rule N:
+ * read failed: err") and ds_reply_unknown (unless a send already failed). */
+void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 
 #endif

@@ -138,10 +138,6 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 	ipc_chan_set_recv_timeout(&chan, WORKER_IDLE_TRIM_MS);
 
 	efd = ops->event_fd != NULL ? ops->event_fd() : -1;
-	/* a dialled channel has no pollable receive descriptor yet */
-	if (efd != -1 && chan.recvfd == -1 &&
-	    nng_socket_get_int(chan.sock, NNG_OPT_RECVFD, &chan.recvfd) != 0)
-		fatalx("nng: no pollable receive descriptor");
 	for (;;) {
 		if (efd != -1) {
 			struct pollfd pfd[2];

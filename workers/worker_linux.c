@@ -898,11 +898,7 @@ do_poll(struct ipc_chan *chan)
  sendfail:
 	/* a failed send shows in rb.failed; finish releases the buffer */
  done:
-	if (rc == -1 && !rb.failed) {
-		log_warnx("rule %u: read failed: %s", pp.rule_id, err);
-		ds_reply_unknown(&rb, err);
-	} else
-		ds_reply_finish(&rb);
+	ds_reply_end(&rb, rc, err);
 	free(buf);
 	kvmap_free(got);
 	kvmap_free(req);
@@ -911,15 +907,7 @@ do_poll(struct ipc_chan *chan)
 static int
 lx_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
-	switch (ds_poll_collect(&pp, m)) {
-	case -1:
-		return -1;
-	case 1:
-		do_poll(chan);
-		ds_poll_reset(&pp);
-		break;
-	}
-	return 0;
+	return ds_poll_handle(&pp, chan, m, do_poll);
 }
 
 static int

@@ -597,26 +597,14 @@ do_poll(struct ipc_chan *chan)
 	if (d->ctx != NULL && d->ctx->err)
 		ds_disconnect(d);
  done:
-	if (rc == -1) {
-		log_warnx("rule %u: read failed: %s", pp.rule_id, err);
-		ds_reply_unknown(&rb, err);
-	} else
-		ds_reply_finish(&rb);
+	ds_reply_end(&rb, rc, err);
 }
 
 
 static int
 redis_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
-	switch (ds_poll_collect(&pp, m)) {
-	case -1:
-		return -1;
-	case 1:
-		do_poll(chan);
-		ds_poll_reset(&pp);
-		break;
-	}
-	return 0;
+	return ds_poll_handle(&pp, chan, m, do_poll);
 }
 
 static void
