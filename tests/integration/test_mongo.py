@@ -13,32 +13,10 @@ Documents are written with Debian's pymongo 3.11 (/usr/bin/python3), which
 refuses field names with dots in insert_one: file documents are written
 with replace_one(upsert=True), as the orchestrator does.
 """
-import os
 import time
 
 from harness import WatcherTest, rule_drift, rule_ok, rule_unknown, wait_until
-
-APP_YAML = """max_connections: 50
-log_level: info
-database:
-  host: db.internal
-  pool_size: 10
-  password: hunter2
-features:
-  - alpha
-  - beta
-"""
-
-# What the orchestrator writes for APP_YAML: flat dotted keys, string values.
-FLAT = {
-    "database.host": "db.internal",
-    "database.password": "hunter2",
-    "database.pool_size": "10",
-    "features.0": "alpha",
-    "features.1": "beta",
-    "log_level": "info",
-    "max_connections": "50",
-}
+from fixtures import APP_YAML, FLAT
 
 EXTRA_YAML = """cache:
   ttl: 60

@@ -8,28 +8,7 @@ import unittest
 
 from harness import (WATCHER, WatcherTest, rule_drift, rule_ok, rule_unknown,
                      wait_until)
-
-APP_YAML = """max_connections: 50
-log_level: info
-database:
-  host: db.internal
-  pool_size: 10
-  password: hunter2
-features:
-  - alpha
-  - beta
-"""
-
-# What the orchestrator writes for APP_YAML (interop §7.7): flat dotted keys.
-FLAT = {
-    "database.host": "db.internal",
-    "database.password": "hunter2",
-    "database.pool_size": "10",
-    "features.0": "alpha",
-    "features.1": "beta",
-    "log_level": "info",
-    "max_connections": "50",
-}
+from fixtures import APP_YAML, FLAT
 
 PREFIX = "acme:redis:production"
 
