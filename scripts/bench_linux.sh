@@ -18,22 +18,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
-B=${VTW_BUILD:-build}
-[ -d "$B" ] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$B" -j2 --target vartrack-watcher vartrack-worker-git \
-	vartrack-worker-linux >/dev/null
-
-D=$(mktemp -d /tmp/vtw-bench-linux.XXXXXX); chmod 755 "$D"
 SP= WP= CM=
-cleanup() {
-	[ -n "$CM" ] && ssh -S "$D/cm.sock" -O exit x 2>/dev/null || true
-	[ -n "$WP" ] && kill "$WP" 2>/dev/null && wait "$WP" 2>/dev/null || true
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$D"
-}
-trap cleanup EXIT
-PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. scripts/bench_lib.sh linux "WP SP"
+bench_pre_cleanup() { [ -z "$CM" ] || ssh -S "$D/cm.sock" -O exit x 2>/dev/null; }
+bench_build --target vartrack-watcher vartrack-worker-git vartrack-worker-linux
 SPORT=$(port); APORT=$(port)
 USER_=$(id -un)
 

@@ -12,22 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
-B=${VTW_BUILD:-build}
-[ -d "$B" ] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$B" -j2 >/dev/null
+MP= WP=
+. scripts/bench_lib.sh mongo "WP MP"
+bench_build
 [ -d tests/mongo-fake/node_modules/@push.rocks/smartmongo ] ||
 	(cd tests/mongo-fake && npm ci --no-audit --no-fund >/dev/null)
-
-D=$(mktemp -d /tmp/vtw-bench-mongo.XXXXXX); chmod 755 "$D"
-MP= WP=
-cleanup() {
-	[ -n "$WP" ] && kill "$WP" 2>/dev/null && wait "$WP" 2>/dev/null || true
-	[ -n "$MP" ] && kill "$MP" 2>/dev/null && wait "$MP" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$D"
-}
-trap cleanup EXIT
-PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MPORT=$(port); APORT=$(port)
 URI="mongodb://127.0.0.1:$MPORT"
 

@@ -19,20 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000}
 CHANGES=${CHANGES:-9}
-B=${VTW_BUILD:-build}
-[ -d "$B" ] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$B" -j2 >/dev/null
-
-D=$(mktemp -d /tmp/vtw-bench-zk.XXXXXX); chmod 755 "$D"
 ZP= WP=
-cleanup() {
-	[ -n "$WP" ] && kill "$WP" 2>/dev/null && wait "$WP" 2>/dev/null || true
-	[ -n "$ZP" ] && kill "$ZP" 2>/dev/null && wait "$ZP" 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$D"
-}
-trap cleanup EXIT
-PY=/usr/bin/python3
-port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. scripts/bench_lib.sh zk "WP ZP"
+bench_build
 ZPORT=$(port); APORT=$(port)
 HOSTS="127.0.0.1:$ZPORT"
 
