@@ -18,12 +18,12 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_testutil.h"
 
 #ifndef VTW_SRC_DIR
 #define VTW_SRC_DIR "."
 #endif
 
-#define NAME	"t.yaml"
 
 #define PLATFORMS \
 	"platforms:\n" \
@@ -59,97 +59,6 @@ setup(void)
 
 TestSuite(conf, .init = setup);
 
-static void
-dump(const struct conf_errors *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		cr_log_info("error: %s", e->msgs[i]);
-	for (i = 0; i < e->nwarnings; i++)
-		cr_log_info("warning: %s", e->warnings[i]);
-	for (i = 0; i < e->ninfos; i++)
-		cr_log_info("info: %s", e->infos[i]);
-}
-
-static int
-load(struct vtw_conf **c, struct conf_errors *e, const char *yaml)
-{
-	int rv;
-
-	rv = conf_load_buf(c, NAME, yaml, strlen(yaml), e);
-	if (rv != 0)
-		dump(e);
-	return rv;
-}
-
-static struct vtw_conf *
-load_ok(const char *yaml)
-{
-	struct vtw_conf *c = NULL;
-	struct conf_errors e;
-
-	cr_assert_eq(load(&c, &e, yaml), 0, "config did not load");
-	cr_assert_not_null(c);
-	conf_errors_free(&e);
-	return c;
-}
-
-static void
-expect_msgs(char **v, size_t n, const char *const *want, size_t nwant)
-{
-	size_t i;
-
-	for (i = 0; i < n || i < nwant; i++) {
-		if (i >= n)
-			cr_expect_fail("missing message: %s", want[i]);
-		else if (i >= nwant)
-			cr_expect_fail("extra message: %s", v[i]);
-		else
-			cr_expect_str_eq(v[i], want[i]);
-	}
-	cr_assert_eq(n, nwant);
-}
-
-#define EXPECT_MSGS(v, n, ...) do {					\
-	const char *const want_[] = { __VA_ARGS__ };			\
-	expect_msgs((v), (n), want_, sizeof(want_) / sizeof(want_[0]));	\
-} while (0)
-
-/* Load, expecting failure with exactly these errors. */
-#define EXPECT_ERRORS(yaml, ...) do {					\
-	struct vtw_conf *c_ = NULL;					\
-	struct conf_errors e_;						\
-	cr_assert_eq(load(&c_, &e_, (yaml)), -1);			\
-	cr_assert_null(c_);						\
-	EXPECT_MSGS(e_.msgs, e_.n, __VA_ARGS__);			\
-	conf_errors_free(&e_);						\
-} while (0)
-
-static char *
-printed(const struct vtw_conf *c)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp;
-
-	fp = open_memstream(&buf, &len);
-	cr_assert_not_null(fp);
-	cr_assert_eq(conf_print(fp, c), 0);
-	fclose(fp);
-	return buf;
-}
-
-static int
-in_any(char **v, size_t n, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strstr(v[i], needle) != NULL)
-			return 1;
-	return 0;
-}
 
 static char *
 write_tmp(const char *content, size_t len)

@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_testutil.h"
 #include "conf_int.h"
 
-#define NAME	"t.yaml"
 
 /* lines 1-4 */
 #define PLATFORMS \
@@ -70,101 +70,6 @@ teardown(void)
 
 TestSuite(sinks, .init = setup, .fini = teardown);
 
-static void
-dump(const struct conf_errors *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		cr_log_info("error: %s", e->msgs[i]);
-	for (i = 0; i < e->nwarnings; i++)
-		cr_log_info("warning: %s", e->warnings[i]);
-	for (i = 0; i < e->ninfos; i++)
-		cr_log_info("info: %s", e->infos[i]);
-}
-
-static int
-load(struct vtw_conf **c, struct conf_errors *e, const char *yaml)
-{
-	int rv;
-
-	rv = conf_load_buf(c, NAME, yaml, strlen(yaml), e);
-	if (rv != 0)
-		dump(e);
-	return rv;
-}
-
-/* Loads, without warnings or infos. */
-static struct vtw_conf *
-load_ok(const char *yaml)
-{
-	struct vtw_conf *c = NULL;
-	struct conf_errors e;
-
-	cr_assert_eq(load(&c, &e, yaml), 0, "config did not load");
-	cr_assert_not_null(c);
-	if (e.nwarnings || e.ninfos)
-		dump(&e);
-	cr_expect_eq(e.nwarnings, 0);
-	cr_expect_eq(e.ninfos, 0);
-	conf_errors_free(&e);
-	return c;
-}
-
-static void
-expect_msgs(char **v, size_t n, const char *const *want, size_t nwant)
-{
-	size_t i;
-
-	for (i = 0; i < n || i < nwant; i++) {
-		if (i >= n)
-			cr_expect_fail("missing message: %s", want[i]);
-		else if (i >= nwant)
-			cr_expect_fail("extra message: %s", v[i]);
-		else
-			cr_expect_str_eq(v[i], want[i]);
-	}
-	cr_assert_eq(n, nwant);
-}
-
-#define EXPECT_MSGS(v, n, ...) do {					\
-	const char *const want_[] = { __VA_ARGS__ };			\
-	expect_msgs((v), (n), want_, sizeof(want_) / sizeof(want_[0]));	\
-} while (0)
-
-#define EXPECT_ERRORS(yaml, ...) do {					\
-	struct vtw_conf *c_ = NULL;					\
-	struct conf_errors e_;						\
-	cr_assert_eq(load(&c_, &e_, (yaml)), -1);			\
-	cr_assert_null(c_);						\
-	EXPECT_MSGS(e_.msgs, e_.n, __VA_ARGS__);			\
-	conf_errors_free(&e_);						\
-} while (0)
-
-static char *
-printed(const struct vtw_conf *c)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *fp;
-
-	fp = open_memstream(&buf, &len);
-	cr_assert_not_null(fp);
-	cr_assert_eq(conf_print(fp, c), 0);
-	fclose(fp);
-	return buf;
-}
-
-static int
-in_any(char **v, size_t n, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strstr(v[i], needle) != NULL)
-			return 1;
-	return 0;
-}
 
 /* tmpdir/name with content; returns the path (free()) */
 static char *
@@ -210,7 +115,7 @@ Test(sinks, mongo_defaults)
 	struct vtw_conf *c;
 	const struct conf_datasource *ds;
 
-	c = load_ok(PLATFORMS
+	c = load_clean(PLATFORMS
 	    "datasources:\n"
 	    "  - name: m\n"
 	    "    type: mongo\n"
@@ -246,7 +151,7 @@ Test(sinks, mongo_all_keys)
 	const struct conf_datasource *ds;
 	char *p;
 
-	c = load_ok(PLATFORMS
+	c = load_clean(PLATFORMS
 	    "datasources:\n"
 	    "  - name: m\n"
 	    "    type: mongo\n"
@@ -359,7 +264,7 @@ Test(sinks, mongo_uri_secrets)
 	    "    type: mongo\n"
 	    "    uri: {file: \"%s\"}\n"
 	    RULE_ON("m"), path);
-	c = load_ok(yaml);
+	c = load_clean(yaml);
 	cr_expect_eq(c->datasources[0].uri.src, SECRET_ENV);
 	cr_expect_str_eq(c->datasources[0].uri.value, "mongodb://u:S3CRET@h/");
 	cr_expect_eq(c->datasources[1].uri.src, SECRET_FILE);
@@ -502,7 +407,7 @@ Test(sinks, zookeeper_keys)
 	char *p;
 
 	setenv("T_ZK_PASSWORD", "zk-S3CRET", 1);
-	c = load_ok(PLATFORMS
+	c = load_clean(PLATFORMS
 	    "datasources:\n"
 	    "  - name: z\n"
 	    "    type: zookeeper\n"
@@ -617,7 +522,7 @@ Test(sinks, linux_server_local)
 	const struct conf_rule *r;
 	char *p;
 
-	c = load_ok(PLATFORMS
+	c = load_clean(PLATFORMS
 	    "datasources:\n"
 	    "  - name: l\n"
 	    "    type: linux_server\n"
@@ -774,7 +679,7 @@ Test(sinks, linux_server_known_hosts_default)
 	snprintf(dir, sizeof(dir), "%s/.ssh", tmpdir);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	user = put_file(".ssh/known_hosts", "h ssh-ed25519 USER\n", 19);
-	c = load_ok(yaml);
+	c = load_clean(yaml);
 	cr_expect_str_eq(c->datasources[0].ssh_known_hosts_file, user);
 	cr_expect_eq(c->datasources[0].ssh_known_hosts_len, 19);
 	conf_free(round_trip(c));
@@ -782,7 +687,7 @@ Test(sinks, linux_server_known_hosts_default)
 
 	sys = put_file("ssh_known_hosts", "h ssh-ed25519 SYS\n", 18);
 	conf_system_known_hosts = sys;
-	c = load_ok(yaml);
+	c = load_clean(yaml);
 	cr_expect_str_eq(c->datasources[0].ssh_known_hosts_file, sys);
 	cr_expect_eq(c->datasources[0].ssh_known_hosts_len, 18);
 	conf_free(c);
@@ -959,7 +864,7 @@ Test(sinks, layout_keys_of_other_sinks)
 	struct vtw_conf *c;
 	char *p;
 
-	c = load_ok(PLATFORMS
+	c = load_clean(PLATFORMS
 	    "datasources:\n"
 	    "  - name: r\n"
 	    "    type: redis\n"
