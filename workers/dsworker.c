@@ -10,14 +10,26 @@
 
 #define KEY_BLOCK_BYTES	(256u * 1024)
 
-static char *
-xstrdup(const char *s)
+char *
+ds_strdup(const char *s)
 {
 	char *p = strdup(s ? s : "");
 
 	if (p == NULL)
 		fatal("strdup");
 	return p;
+}
+
+void *
+ds_find(void *tab, size_t n, size_t size, const char *name)
+{
+	char *e = tab;
+	size_t i;
+
+	for (i = 0; i < n; i++, e += size)
+		if (strcmp(*(char **)(void *)e, name) == 0)
+			return e;
+	return NULL;
 }
 
 void
@@ -82,18 +94,18 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		p->structure = r->structure;
 		p->detect_extra = r->detect_extra;
 		p->watch = r->watch;
-		p->datasource = xstrdup(r->datasource);
-		p->target = xstrdup(r->target);
-		p->marker = xstrdup(r->marker);
-		p->tenant = xstrdup(r->tenant);
-		p->env = xstrdup(r->env);
-		p->label = xstrdup(r->label);
+		p->datasource = ds_strdup(r->datasource);
+		p->target = ds_strdup(r->target);
+		p->marker = ds_strdup(r->marker);
+		p->tenant = ds_strdup(r->tenant);
+		p->env = ds_strdup(r->env);
+		p->label = ds_strdup(r->label);
 		if (r->nfiles > 0) {
 			if ((p->files = calloc(r->nfiles, sizeof(char *))) ==
 			    NULL)
 				fatal("calloc");
 			for (i = 0; i < r->nfiles; i++)
-				p->files[i] = xstrdup(r->files[i]);
+				p->files[i] = ds_strdup(r->files[i]);
 			p->nfiles = r->nfiles;
 		}
 	}

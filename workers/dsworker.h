@@ -18,6 +18,12 @@
 #include "kvmap.h"
 #include "msg.h"
 
+/* strdup, fatal when out of memory; NULL is "" */
+char	*ds_strdup(const char *);
+/* The entry called name in a worker's datasource table: n structs of size
+ * bytes each, whose first member is `char *name`. NULL when none. */
+void	*ds_find(void *tab, size_t n, size_t size, const char *name);
+
 struct ds_poll {
 	uint32_t		 rule_id;
 	enum ipc_structure	 structure;

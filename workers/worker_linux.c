@@ -72,16 +72,6 @@ enum rd_status {
 };
 
 static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
-
-static char *
 xmemdup(const char *p, size_t n)
 {
 	char *q = malloc(n + 1);
@@ -97,12 +87,7 @@ xmemdup(const char *p, size_t n)
 static struct lx_ds *
 ds_byname(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < ndss; i++)
-		if (strcmp(dss[i].name, name) == 0)
-			return &dss[i];
-	return NULL;
+	return ds_find(dss, ndss, sizeof(dss[0]), name);
 }
 
 static void
@@ -169,13 +154,13 @@ lx_conf(const struct ipc_msg *m)
 		d->sock = -1;
 	}
 	ds_free(d);
-	d->name = xstrdup(c->name);
+	d->name = ds_strdup(c->name);
 	d->ssh = c->ssh;
-	d->host = xstrdup(c->host);
+	d->host = ds_strdup(c->host);
 	d->port = c->port ? (int)c->port : 22;
-	d->user = xstrdup(c->username && c->username[0] ? c->username :
+	d->user = ds_strdup(c->username && c->username[0] ? c->username :
 	    "root");
-	d->password = c->password && c->password[0] ? xstrdup(c->password) :
+	d->password = c->password && c->password[0] ? ds_strdup(c->password) :
 	    NULL;
 	if (c->ssh_key.len > 0) {
 		d->key = xmemdup(c->ssh_key.p, c->ssh_key.len);

@@ -78,25 +78,10 @@ static struct mongo_ds	 dss[MONGO_MAX_DATASOURCES];
 static size_t		 ndss;
 static struct ds_poll	 pp;
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s != NULL ? s : "");
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
-
 static struct mongo_ds *
 ds_byname(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < ndss; i++)
-		if (strcmp(dss[i].name, name) == 0)
-			return &dss[i];
-	return NULL;
+	return ds_find(dss, ndss, sizeof(dss[0]), name);
 }
 
 /* Every credential of every datasource, for scrubbing libmongoc's log. */
@@ -184,7 +169,7 @@ uri_hosts(const mongoc_uri_t *u)
 	size_t len = 0, l;
 
 	if (mongoc_uri_get_srv_hostname(u) != NULL)
-		return xstrdup(mongoc_uri_get_srv_hostname(u));
+		return ds_strdup(mongoc_uri_get_srv_hostname(u));
 	for (h = mongoc_uri_get_hosts(u); h != NULL; h = h->next) {
 		l = strlen(h->host_and_port);
 		if ((s = realloc(s, len + l + 2)) == NULL)
@@ -194,7 +179,7 @@ uri_hosts(const mongoc_uri_t *u)
 		memcpy(s + len, h->host_and_port, l + 1);
 		len += l;
 	}
-	return s != NULL ? s : xstrdup("?");
+	return s != NULL ? s : ds_strdup("?");
 }
 
 static int
@@ -215,35 +200,35 @@ mongo_conf(const struct ipc_msg *m)
 		d = &dss[ndss++];
 	}
 	ds_clear(d);
-	d->name = xstrdup(c->name);
-	d->uri = xstrdup(c->uri != NULL && c->uri[0] ? c->uri :
+	d->name = ds_strdup(c->name);
+	d->uri = ds_strdup(c->uri != NULL && c->uri[0] ? c->uri :
 	    "mongodb://localhost:27017");
-	d->database = xstrdup(c->database != NULL && c->database[0] ?
+	d->database = ds_strdup(c->database != NULL && c->database[0] ?
 	    c->database : "vartrack");
 	d->tls = c->tls;
 	d->tls_insecure = c->tls_insecure;
 	d->tls_ca_file = c->tls_ca_file != NULL && c->tls_ca_file[0] ?
-	    xstrdup(c->tls_ca_file) : NULL;
+	    ds_strdup(c->tls_ca_file) : NULL;
 	d->select_ms = c->server_selection_timeout_ms;
 	d->connect_ms = c->connect_timeout_ms;
 	d->socket_ms = c->command_timeout_ms;
 	/* what to scrub from messages: the URI, its user:password part, the
 	 * password as written and as decoded */
-	d->secrets[k++] = xstrdup(d->uri);
+	d->secrets[k++] = ds_strdup(d->uri);
 	if ((ui = mongo_uri_userinfo(d->uri)) != NULL) {
 		if ((colon = strchr(ui, ':')) != NULL && colon[1] != '\0')
-			d->secrets[k++] = xstrdup(colon + 1);
+			d->secrets[k++] = ds_strdup(colon + 1);
 		d->secrets[k++] = ui;
 	}
 	if ((u = mongoc_uri_new_with_error(d->uri, &e)) != NULL) {
 		if (mongoc_uri_get_password(u) != NULL &&
 		    mongoc_uri_get_password(u)[0] != '\0' &&
 		    k < MONGO_MAX_SECRETS)
-			d->secrets[k++] = xstrdup(mongoc_uri_get_password(u));
+			d->secrets[k++] = ds_strdup(mongoc_uri_get_password(u));
 		d->hosts = uri_hosts(u);
 		mongoc_uri_destroy(u);
 	} else
-		d->hosts = xstrdup("(invalid uri)");
+		d->hosts = ds_strdup("(invalid uri)");
 	log_debug("datasource %s: hosts %s, database %s", d->name, d->hosts,
 	    d->database);
 	return 0;

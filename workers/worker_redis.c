@@ -44,12 +44,7 @@ static struct ds_poll	 pp;
 static struct redis_ds *
 ds_byname(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < ndss; i++)
-		if (strcmp(dss[i].name, name) == 0)
-			return &dss[i];
-	return NULL;
+	return ds_find(dss, ndss, sizeof(dss[0]), name);
 }
 
 static void

@@ -374,12 +374,7 @@ exists_done(int rc, const struct Stat *st, const void *data)
 static struct zk_ds *
 ds_byname(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < ndss; i++)
-		if (strcmp(dss[i].name, name) == 0)
-			return &dss[i];
-	return NULL;
+	return ds_find(dss, ndss, sizeof(dss[0]), name);
 }
 
 static void
@@ -408,16 +403,6 @@ ds_free(struct zk_ds *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
-
 static int
 zk_conf(const struct ipc_msg *m)
 {
@@ -436,11 +421,11 @@ zk_conf(const struct ipc_msg *m)
 		d = &dss[ndss++];
 	} else
 		ds_free(d);
-	d->name = xstrdup(c->name);
+	d->name = ds_strdup(c->name);
 	d->hosts = zk_join_hosts(c->hosts, c->nhosts);
 	if (c->username != NULL && c->username[0] != '\0') {
-		d->username = xstrdup(c->username);
-		d->password = xstrdup(c->password);
+		d->username = ds_strdup(c->username);
+		d->password = ds_strdup(c->password);
 	}
 	d->session_ms = c->session_timeout_ms ? (int)c->session_timeout_ms :
 	    ZK_DEFAULT_SESSION_MS;
