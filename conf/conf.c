@@ -477,6 +477,7 @@ conf_rule_free(struct conf_rule *r)
 	free(r->redis_key_prefix);
 	free(r->mongo_strategy);
 	free(r->collection);
+	free(r->database);
 	free(r->zk_base_path);
 	free(r->zk_path_template);
 	free(r->file_path);

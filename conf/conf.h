@@ -163,6 +163,7 @@ struct conf_rule {
 						 * the datasource is mongo; else
 						 * NULL unless given */
 	char		*collection;		/* NULL = the datasource's */
+	char		*database;		/* NULL = the datasource's */
 	int		 env_as_collection;
 	/* zookeeper layout (§3.3) */
 	char		*zk_base_path;		/* NULL = the datasource's base_path */

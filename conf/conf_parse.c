@@ -2263,7 +2263,7 @@ static const struct keydef rule_keys[] = {
 	RSTR(branch),
 	RMAP(branch_map),
 	{ "collection", h_nonempty, R(collection), 0, NULL },
-	CONN(database),
+	{ "database", h_nonempty, R(database), 0, NULL },
 	{ "datasource", h_rule_ref, 0, 0, NULL },
 	{ "destination_template", h_rule_template, R(destination_template), 0,
 	    NULL },

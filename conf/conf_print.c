@@ -267,6 +267,7 @@ print_rule(struct jbuf *b, const struct vtw_conf *c, const struct conf_rule *r)
 	kv_str(b, ind, "redis_key_prefix", r->redis_key_prefix);
 	kv_str(b, ind, "mongo_strategy", r->mongo_strategy);
 	kv_str(b, ind, "collection", r->collection);
+	kv_str(b, ind, "database", r->database);
 	kv_layout_bool(b, ind, "env_as_collection", r->env_as_collection, 0,
 	    strcmp(t, "mongo") == 0);
 	kv_str(b, ind, "zk_base_path", r->zk_base_path);

@@ -233,6 +233,7 @@ ipc_msg_encode(void **out, size_t *outlen, const struct ipc_msg *m)
 		preq.n_files = r->nfiles;
 		preq.files = (char **)(uintptr_t)r->files;
 		preq.watch = r->watch;
+		preq.database = s(r->database);
 		preq.last = r->last;
 		preq.total = r->total;
 		n = r->nkeys;
@@ -566,6 +567,7 @@ ipc_msg_decode(struct ipc_msg *m, const void *buf, size_t len, char *err,
 		m->u.poll_request.files = (const char *const *)r->files;
 		m->u.poll_request.nfiles = r->n_files;
 		m->u.poll_request.watch = r->watch;
+		m->u.poll_request.database = r->database;
 		m->u.poll_request.keys = keys;
 		m->u.poll_request.nkeys = r->n_keys;
 		m->u.poll_request.last = r->last;

@@ -115,6 +115,7 @@ struct ipc_poll_request {
 	const char *const	*files;			/* mongo file strategy */
 	size_t			 nfiles;
 	int			 watch;			/* zookeeper */
+	const char		*database;		/* mongo; "" = datasource's */
 };
 
 struct ipc_notify {

@@ -480,6 +480,7 @@ rule_send_read(struct sup_rule *r)
 		m.u.poll_request.files = (const char *const *)r->conf->files;
 		m.u.poll_request.nfiles = r->conf->nfiles;
 		m.u.poll_request.watch = r->conf->watch;
+		m.u.poll_request.database = r->conf->database;
 		m.u.poll_request.keys = keys;
 		m.u.poll_request.nkeys = n;
 		m.u.poll_request.total = total;

@@ -48,6 +48,7 @@ ds_poll_reset(struct ds_poll *p)
 	free(p->tenant);
 	free(p->env);
 	free(p->label);
+	free(p->database);
 	for (i = 0; i < p->nfiles; i++)
 		free(p->files[i]);
 	free(p->files);
@@ -100,6 +101,7 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		p->tenant = ds_strdup(r->tenant);
 		p->env = ds_strdup(r->env);
 		p->label = ds_strdup(r->label);
+		p->database = ds_strdup(r->database);
 		if (r->nfiles > 0) {
 			if ((p->files = calloc(r->nfiles, sizeof(char *))) ==
 			    NULL)

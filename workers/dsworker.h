@@ -29,6 +29,7 @@ struct ds_poll {
 	enum ipc_structure	 structure;
 	char			*datasource, *target, *marker;
 	char			*tenant, *env, *label;	/* mongo filter */
+	char			*database;		/* mongo; "" = datasource's */
 	char			**files;		/* mongo file strategy */
 	size_t			 nfiles;
 	int			 detect_extra, watch;

@@ -658,7 +658,9 @@ do_poll(struct ipc_chan *chan)
 	}
 	if ((cl = ds_client(d, err, sizeof(err))) == NULL)
 		goto done;
-	coll = mongoc_client_get_collection(cl, d->database, pp.target);
+	/* a rule's own database (rule_config "database") wins */
+	coll = mongoc_client_get_collection(cl, pp.database[0] ? pp.database :
+	    d->database, pp.target);
 	if (pp.structure == IPC_ST_MONGO_DOCUMENT)
 		rc = read_document(d, coll, &rb, err, sizeof(err));
 	else

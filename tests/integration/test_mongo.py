@@ -315,6 +315,21 @@ class CollectionNaming(WatcherTest):
         d = w.wait_log(rule_drift("per-env"), 5, start=mark)
         self.assertEqual(keys_of(d)["log_level"]["actual"], "warn")
 
+    def test_rule_database_wins_over_the_datasource_one(self):
+        # rule_config "database" picks the orchestrator's database per rule
+        m = self.mongo()
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_documents(m.client().otherdb["configs"], env="prod")
+        rule = doc_rule("own-db", "    database: otherdb\n", collection="configs",
+                        env="prod").format(repo=g.path)
+        w = self.watcher(mongo_config(self, m, rule))
+        w.wait_log(rule_ok("own-db"), 20, what="OK from the rule's database")
+        mark = w.mark()
+        m.client().otherdb["configs"].update_one({"key": "log_level"},
+                                                 {"$set": {"value": "warn"}})
+        d = w.wait_log(rule_drift("own-db"), 5, start=mark)
+        self.assertEqual(keys_of(d)["log_level"]["actual"], "warn")
+
 
 class HostileValues(WatcherTest):
     def test_binary_nul_invalid_utf8_and_huge_values(self):

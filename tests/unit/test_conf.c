@@ -1228,7 +1228,7 @@ Test(conf, all_orchestrator_keys_known)
 	cr_expect_eq(e.ninfos, 2);
 	cr_expect(in_any(e.infos, e.ninfos, "ignoring connection settings, "
 	    "they belong in the datasource: mongo_uri, mongo_tls, "
-	    "mongo_tls_ca_file, mongo_tls_insecure, database, zk_hosts, "
+	    "mongo_tls_ca_file, mongo_tls_insecure, zk_hosts, "
 	    "zk_timeout_secs, zk_username, zk_password, ssh_host, ssh_port, "
 	    "ssh_user, ssh_password, ssh_key_path, ssh_known_hosts_file"));
 	cr_expect_eq(c->rules[0].nlayout_extra, 37);
