@@ -243,7 +243,9 @@ class Credentials(WatcherTest):
         u = w.wait_log(lambda l: rule_unknown("app")(l) and hostport in l["reason"], 30,
                        what="unknown poll (auth) naming the host")
         self.assertEqual(u["stage"], "read")
-        time.sleep(1.5)
+        # a second failed poll: reconnect and retry logs are in too
+        after = w.mark()
+        w.wait_log(rule_unknown("app"), 30, start=after, what="a second unknown poll")
         joined = "\n".join(w.raw)
         self.assertNotIn(secret, joined)
         self.assertNotIn("vtuser:", joined)
