@@ -141,11 +141,11 @@ def child_pids(pid):
 
 def descendant_pids(pid):
     """Children, grandchildren, ... of pid (from /proc), parents first."""
-    out, todo = [], child_pids(pid)
-    while todo:
-        p = todo.pop(0)
+    out, queue = [], child_pids(pid)
+    while queue:
+        p = queue.pop(0)
         out.append(p)
-        todo += child_pids(p)
+        queue += child_pids(p)
     return out
 
 

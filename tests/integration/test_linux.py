@@ -20,29 +20,13 @@ import yaml
 from harness import (WatcherTest, descendant_pids, rule_drift, rule_ok, rule_unknown,
                      wait_until)
 
-APP_YAML = """max_connections: 50
-log_level: info
-motd: 'hello world #1, it''s "quoted"'
-database:
-  host: db.internal
-  pool_size: 10
-  password: hunter2
-features:
-  - alpha
-  - beta
-"""
+import fixtures
 
+# the shared Git file plus a value that needs quoting in every format
+APP_YAML = fixtures.APP_YAML + """motd: 'hello world #1, it''s "quoted"'
+"""
 # the orchestrator's flat map for APP_YAML (interop §7.7), dot key format
-FLAT = {
-    "database.host": "db.internal",
-    "database.password": "hunter2",
-    "database.pool_size": "10",
-    "features.0": "alpha",
-    "features.1": "beta",
-    "log_level": "info",
-    "max_connections": "50",
-    "motd": "hello world #1, it's \"quoted\"",
-}
+FLAT = dict(fixtures.FLAT, motd="hello world #1, it's \"quoted\"")
 
 ENV = "production"
 HEADER = "# vartrack managed \u2014 env=%s tenant=default\n\n" % ENV

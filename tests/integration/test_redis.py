@@ -223,7 +223,7 @@ class Config(WatcherTest):
         os.makedirs(os.path.join(self.tmp, "ssh"), exist_ok=True)
         for f in ("id_ed25519", "known_hosts"):
             with open(os.path.join(self.tmp, "ssh", f), "w") as fh:
-                fh.write("placeholder\n")
+                fh.write("contents are not parsed at load\n")
         for name in sorted(os.listdir(ex)):
             p = subprocess.run([WATCHER, "-n", "-f", os.path.join(ex, name)],
                                capture_output=True, text=True, env=env, cwd=self.tmp)

@@ -103,3 +103,19 @@ load_clean(const char *yaml)
 	conf_errors_free(&e);
 	return c;
 }
+
+/* No environment override of the file; the token the test platforms use */
+void
+conf_test_env(void)
+{
+	static const char *const vars[] = {
+		"POLL_INTERVAL", "ADMIN_ADDR", "LOG_LEVEL", "ORCHESTRATOR_ADDR",
+		"HEAL_TIMEOUT", "APP_ENV", "TLS_CA_FILE", "TLS_CERT_FILE",
+		"TLS_KEY_FILE",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	setenv("T_GITHUB_TOKEN", "ghp_test_token", 1);
+}

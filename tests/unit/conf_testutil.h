@@ -11,6 +11,8 @@
 
 #define NAME	"t.yaml"
 
+/* unset the env overrides (POLL_INTERVAL, ...), set T_GITHUB_TOKEN */
+void	conf_test_env(void);
 void	dump(const struct conf_errors *);
 /* conf_load_buf as NAME; the messages are logged when it fails */
 int	load(struct vtw_conf **, struct conf_errors *, const char *yaml);

@@ -45,16 +45,7 @@
 static void
 setup(void)
 {
-	static const char *const vars[] = {
-		"POLL_INTERVAL", "ADMIN_ADDR", "LOG_LEVEL", "ORCHESTRATOR_ADDR",
-		"HEAL_TIMEOUT", "APP_ENV", "TLS_CA_FILE", "TLS_CERT_FILE",
-		"TLS_KEY_FILE",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		unsetenv(vars[i]);
-	setenv("T_GITHUB_TOKEN", "ghp_test_token", 1);
+	conf_test_env();
 }
 
 TestSuite(conf, .init = setup);

@@ -42,16 +42,7 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-	static const char *const vars[] = {
-		"POLL_INTERVAL", "ADMIN_ADDR", "LOG_LEVEL", "ORCHESTRATOR_ADDR",
-		"HEAL_TIMEOUT", "APP_ENV", "TLS_CA_FILE", "TLS_CERT_FILE",
-		"TLS_KEY_FILE",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		unsetenv(vars[i]);
-	setenv("T_GITHUB_TOKEN", "ghp_test_token", 1);
+	conf_test_env();
 	/* no known_hosts anywhere unless a test puts one there */
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vtw-test-sinks-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
