@@ -1,5 +1,5 @@
 /*
- * workers/linux_parse.c: the files the orchestrator renders on a Linux
+ * workers/linux_server/linux_parse.c: the files the orchestrator renders on a Linux
  * server (interop §3.8), byte for byte as it writes them, and hostile ones.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Pure helpers of the mongo worker (workers/mongo_value.c): the string form
+ * Pure helpers of the mongo worker (workers/mongo/mongo_value.c): the string form
  * of stored values, scrubbing credentials from messages.
  */
 #include <criterion/criterion.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of workers/zk_util.c: where the orchestrator's zookeeper sink
+ * Unit tests of workers/zookeeper/zk_util.c: where the orchestrator's zookeeper sink
  * puts a key (interop §3.3), and the C client's log lines.
  */
 #include <stdlib.h>
