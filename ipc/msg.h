@@ -3,9 +3,14 @@
  * the only user of protobuf-c and of vtw_ipc.pb-c.h.
  *
  * ipc_msg_decode() validates everything a peer can get wrong (size, type,
- * payload case, enum ranges, string and byte lengths, UTF-8 of names) and
- * returns -1 with a message instead of crashing. A decoded message borrows
- * its strings from an internal buffer: release it with ipc_msg_release().
+ * payload case, enum ranges, string and byte lengths, UTF-8 of every
+ * string field) and returns -1 with a message instead of crashing. A
+ * decoded message borrows its strings from an internal buffer: release it
+ * with ipc_msg_release().
+ *
+ * The messages are kind-free: a datasource kind's settings and a poll's
+ * scope travel as opaque bytes, the kind's own protobuf message packed and
+ * unpacked by ipc/kinds/<kind>.c ("kinds/<kind>.h").
  */
 #ifndef VTW_MSG_H
 #define VTW_MSG_H
@@ -35,14 +40,6 @@ struct ipc_value {
 };
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
-enum ipc_structure {
-	IPC_ST_HASH = 0, IPC_ST_STRING = 1, IPC_ST_JSON = 2,	/* redis */
-	IPC_ST_MONGO_DOCUMENT = 3, IPC_ST_MONGO_FILE = 4,
-	IPC_ST_ZK_SLASH = 5, IPC_ST_ZK_SLASH_DOT = 6,
-	IPC_ST_FILE_ENV = 7, IPC_ST_FILE_INI = 8, IPC_ST_FILE_PROPERTIES = 9,
-	IPC_ST_FILE_YAML = 10, IPC_ST_FILE_JSON = 11,
-	IPC_ST__MAX = IPC_ST_FILE_JSON
-};
 enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1 };
 
 struct ipc_hello {
@@ -56,20 +53,10 @@ struct ipc_conf_platform {
 };
 
 struct ipc_conf_datasource {
-	const char	*name, *type, *host, *password;
-	uint32_t	 port, db, connect_timeout_ms, command_timeout_ms;
-	const char *const *hosts;		/* zookeeper */
-	size_t		 nhosts;
-	const char	*uri, *database;	/* mongo; uri never logged */
-	const char	*username;		/* zookeeper digest / ssh user */
-	uint32_t	 session_timeout_ms;	/* zookeeper */
-	int		 tls, tls_insecure;	/* mongo */
-	const char	*tls_ca_file;
-	uint32_t	 server_selection_timeout_ms;
-	int		 ssh;			/* linux: host/port is SSH */
-	struct ipc_bytes ssh_key;		/* never logged */
-	struct ipc_bytes ssh_known_hosts;
-	uint64_t	 max_file_bytes;
+	const char	*name, *type;		/* type: the kind's name */
+	uint32_t	 connect_timeout_ms, command_timeout_ms;
+	struct ipc_bytes settings;		/* the kind's own message, packed by
+						 * ipc/kinds/<kind>.c */
 };
 
 struct ipc_conf_git {
@@ -82,12 +69,16 @@ struct ipc_baseline_request {
 	const char		*platform, *repo_url, *branch;
 	const char *const	*files;
 	size_t			 nfiles;
-	const char		*sink, *root_key;
+	const char		*root_key;
 	int			 root_key_set;
 	const char		*env;
 	const struct ipc_pair	*variables_map;
 	size_t			 nvariables_map;
-	const char		*key_format, *data_structure, *key_prefix;
+	const char		*key_format;	/* resolved by the supervisor:
+						 * "dot" | "flat" | "slash" | "slash_dot" */
+	const char		*key_prefix;	/* "" = keys as they are; else every
+						 * key becomes "{key_prefix}:{key}"
+						 * (redis STRING) */
 	const char		*known_commit;
 };
 
@@ -104,18 +95,13 @@ struct ipc_baseline_reply {
 struct ipc_poll_request {
 	uint32_t		 rule_id;
 	const char		*datasource;
-	enum ipc_structure	 structure;
 	const char		*target, *marker;
 	int			 detect_extra;
 	const struct ipc_bytes	*keys;
 	size_t			 nkeys;
 	int			 last;
 	uint64_t		 total;
-	const char		*tenant, *env, *label;	/* mongo filter */
-	const char *const	*files;			/* mongo file strategy */
-	size_t			 nfiles;
-	int			 watch;			/* zookeeper */
-	const char		*database;		/* mongo; "" = datasource's */
+	struct ipc_bytes	 scope;		/* the kind's own scope message */
 };
 
 struct ipc_notify {
@@ -162,5 +148,13 @@ int	ipc_msg_decode(struct ipc_msg *out, const void *buf, size_t len,
 void	ipc_msg_release(struct ipc_msg *);
 /* Rough encoded size of one entry, for chunking. */
 size_t	ipc_value_cost(size_t keylen, size_t vallen);
+
+/* UTF-8 as the decoders check it (no overlongs, surrogates or code points
+ * beyond U+10FFFF): the offset of the first invalid byte, (size_t)-1 when
+ * all len bytes are valid. */
+size_t	ipc_utf8_invalid_at(const char *, size_t len);
+/* Replace each byte that starts an invalid sequence with '?', so that a
+ * message quoting a peer (a server's error text) passes the decoder. */
+void	ipc_utf8_scrub(char *);
 
 #endif
