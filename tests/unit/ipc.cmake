@@ -1,1 +1,3 @@
-vtw_test(test_msg SOURCES unit/test_msg.c LIBS vtw_ipc)
+# IPC codec: the envelope (test_msg.c) and each enabled kind's messages
+# (test_msg_kinds.c, whose per-kind tests are compiled for VTW_KIND_<KIND>).
+vtw_test(test_msg SOURCES unit/test_msg.c unit/test_msg_kinds.c LIBS vtw_ipc)
