@@ -18,9 +18,9 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "kinds.h"
 #include "log.h"
 
-const char *conf_system_known_hosts = CONF_SYSTEM_KNOWN_HOSTS;
 
 /* Allocation */
 
@@ -418,20 +418,24 @@ conf_secret_free(struct conf_secret *s)
 void
 conf_rule_aux_free(struct conf_rule_aux *a)
 {
+	size_t i;
+
+	for (i = 0; i < CONF_KINDS_MAX; i++)
+		free(a->kgiven[i]);
 	conf_strv_free(a->ignored, a->nignored);
 	conf_strv_free(a->conn, a->nconn);
 	memset(a, 0, sizeof(*a));
 }
 
-static void
-free_blob(char **p, size_t *len)
+void
+conf_layout_free(struct conf_layout *l)
 {
-	if (*p != NULL) {
-		explicit_bzero(*p, *len);
-		free(*p);
-	}
-	*p = NULL;
-	*len = 0;
+	free(l->env);
+	free(l->target);
+	free(l->marker);
+	free(l->key_prefix);
+	free(l->scope);
+	memset(l, 0, sizeof(*l));
 }
 
 static void
@@ -439,25 +443,17 @@ conf_datasource_free(struct conf_datasource *ds)
 {
 	free(ds->name);
 	free(ds->type);
-	conf_strv_free(ds->hosts, ds->nhosts);
-	conf_secret_free(&ds->password);
-	conf_secret_free(&ds->uri);
-	free(ds->database);
-	free(ds->collection);
-	free(ds->tls_ca_file);
-	free(ds->username);
-	free(ds->base_path);
-	free(ds->ssh_host);
-	free(ds->ssh_user);
-	free(ds->ssh_key_path);
-	free_blob(&ds->ssh_key, &ds->ssh_key_len);
-	free(ds->ssh_known_hosts_file);
-	free_blob(&ds->ssh_known_hosts, &ds->ssh_known_hosts_len);
+	if (ds->kconf != NULL && ds->kind != NULL && ds->kind->ds_free != NULL)
+		ds->kind->ds_free(ds->kconf);
+	free(ds->kconf);
 }
 
 static void
 conf_rule_free(struct conf_rule *r)
 {
+	const struct ds_kind *k;
+	size_t i;
+
 	free(r->name);
 	free(r->platform);
 	free(r->datasource);
@@ -472,18 +468,15 @@ conf_rule_free(struct conf_rule *r)
 	conf_pairs_free(r->variables_map, r->nvariables_map);
 	free(r->destination_template);
 	free(r->key_format);
-	free(r->redis_data_structure);
-	free(r->redis_hash_key);
-	free(r->redis_key_prefix);
-	free(r->mongo_strategy);
-	free(r->collection);
-	free(r->database);
-	free(r->zk_base_path);
-	free(r->zk_path_template);
-	free(r->file_path);
-	free(r->file_format);
+	for (i = 0; i < ds_kinds_count(); i++) {
+		k = ds_kind_at(i);
+		if (r->klayout[i] != NULL && k->rule_free != NULL)
+			k->rule_free(r->klayout[i]);
+		free(r->klayout[i]);
+	}
 	conf_pairs_free(r->layout_extra, r->nlayout_extra);
 	conf_strv_free(r->sensitive_keys, r->nsensitive_keys);
+	conf_layout_free(&r->layout);
 }
 
 void
@@ -544,84 +537,6 @@ conf_new_defaults(const char *name)
 	c->sandbox_user = conf_xstrdup(CONF_DEFAULT_SANDBOX_USER);
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
 	return c;
-}
-
-/* A linux_server file format or alias, folded; NULL when unknown. */
-const char *
-conf_file_format_known(const char *f)
-{
-	static const struct {
-		const char	*name, *fmt;
-	} t[] = {
-		{ "cfg", "ini" }, { "conf", "ini" }, { "config", "ini" },
-		{ "env", "env" }, { "ini", "ini" }, { "json", "json" },
-		{ "properties", "properties" }, { "yaml", "yaml" },
-		{ "yml", "yaml" },
-	};
-	size_t i;
-
-	if (*f == '.')
-		f++;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcasecmp(f, t[i].name) == 0)
-			return t[i].fmt;
-	return NULL;
-}
-
-/* interop §3.8: file_format, else the suffix of file_path; anything
- * unrecognised is "env" */
-const char *
-conf_file_format(const struct conf_rule *r)
-{
-	const char *f = NULL, *base, *dot, *fmt;
-
-	if (r->file_format != NULL)
-		f = r->file_format;
-	else if (r->file_path != NULL) {
-		base = strrchr(r->file_path, '/');
-		base = base != NULL ? base + 1 : r->file_path;
-		/* as Path.suffix: ".env" and "a." have none */
-		if ((dot = strrchr(base, '.')) != NULL && dot != base &&
-		    dot[1] != '\0')
-			f = dot + 1;
-	}
-	if (f == NULL || (fmt = conf_file_format_known(f)) == NULL)
-		return "env";
-	return fmt;
-}
-
-/* Mongo URIs: userinfo ("user:pw@") or a password option is a credential. */
-int
-conf_uri_has_credentials(const char *uri)
-{
-	return strchr(uri, '@') != NULL || strcasestr(uri, "password") != NULL;
-}
-
-/* The URI with its credentials cut out, still a mongodb:// URI: the
- * userinfo becomes "<redacted>", a query naming a password is dropped. */
-char *
-conf_uri_redacted(const char *uri)
-{
-	const char *host, *at, *q, *pw;
-	char *out;
-	size_t slen, hlen, len;
-
-	if ((host = strstr(uri, "://")) == NULL)
-		return conf_xstrdup("<redacted>");
-	host += 3;
-	slen = (size_t)(host - uri);
-	if ((at = strrchr(host, '@')) != NULL)
-		host = at + 1;
-	hlen = strlen(host);
-	q = strchr(host, '?');
-	if ((pw = strcasestr(host, "password")) != NULL)
-		hlen = q != NULL && pw > q ? (size_t)(q - host) : 0;
-	len = slen + hlen + 32;
-	out = conf_xcalloc(1, len);
-	snprintf(out, len, "%.*s%s%.*s%s", (int)slen, uri,
-	    at != NULL ? "<redacted>@" : "", (int)hlen, host,
-	    pw == NULL ? "" : hlen > 0 ? "?<redacted>" : "<redacted>");
-	return out;
 }
 
 const struct conf_platform *

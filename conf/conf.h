@@ -36,18 +36,6 @@
 #define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
 #define CONF_DEFAULT_DS_BREAKER_MAX_MS		300000
 #define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
-/* mongo, zookeeper, linux_server datasources and rules */
-#define CONF_DEFAULT_MONGO_URI		"mongodb://localhost:27017"
-#define CONF_DEFAULT_MONGO_DATABASE	"vartrack"
-#define CONF_DEFAULT_MONGO_COLLECTION	"configs"
-#define CONF_DEFAULT_MONGO_SELECT_MS	5000
-#define CONF_DEFAULT_MONGO_STRATEGY	"document"
-#define CONF_DEFAULT_ZK_SESSION_MS	10000
-#define CONF_DEFAULT_SSH_PORT		22
-#define CONF_DEFAULT_SSH_USER		"root"
-#define CONF_DEFAULT_MAX_FILE_BYTES	(16u * 1024 * 1024)
-#define CONF_DEFAULT_FILE_PATH		"/etc/vartrack/config.env"
-#define CONF_SYSTEM_KNOWN_HOSTS		"/etc/ssh/ssh_known_hosts"
 
 struct conf_pair {
 	char	*key;
@@ -75,60 +63,46 @@ struct conf_platform {
 	int			 line, col;
 };
 
+struct ds_kind;
+
+/* A place in the file: 1-based; line 0 = not given. */
+struct conf_mark {
+	int	line, col;
+};
+
+/*
+ * A datasource: what every kind has, and the kind's own settings (kconf,
+ * the struct its descriptor names, e.g. struct conf_redis_ds in
+ * conf/kinds/redis.h). kind is NULL when the type is unknown.
+ */
 struct conf_datasource {
 	char			*name;		/* what rules[].datasource names */
-	char			*type;		/* redis|mongo|zookeeper|linux_server
-						 * (s3, configmap, ... later) */
-	char			**hosts;	/* "host:port" */
-	size_t			 nhosts;
-	struct conf_secret	 password;
-	int			 db;
+	char			*type;
+	const struct ds_kind	*kind;
+	void			*kconf;
 	uint64_t		 connect_timeout_ms;
 	uint64_t		 command_timeout_ms;
 	unsigned int		 breaker_failures;	/* consecutive, to open */
 	uint64_t		 breaker_backoff_ms;	/* first open period */
 	uint64_t		 breaker_max_backoff_ms; /* doubling cap */
-	/*
-	 * The fields below are filled (defaults included) only for a
-	 * datasource of their type; zero or NULL otherwise. A key of another
-	 * type is an error.
-	 */
-	/* mongo (interop §3.1, §5.2 MongoConfig) */
-	struct conf_secret	 uri;		/* may carry credentials; default
-						 * built from hosts, else
-						 * mongodb://localhost:27017 */
-	char			*database;	/* default "vartrack" */
-	char			*collection;	/* default "configs" */
-	int			 tls;
-	char			*tls_ca_file;
-	int			 tls_insecure;
-	uint64_t		 server_selection_timeout_ms; /* default 5 s */
-	/* zookeeper (§3.3): hosts (one or more), digest auth */
-	char			*username;	/* digest user; NULL = no auth */
-						/* (password: the digest password) */
-	uint64_t		 session_timeout_ms;	/* default 10 s */
-	char			*base_path;	/* default ""; a rule's
-						 * zk_base_path wins */
-	/* linux_server (§3.8) */
-	char			*ssh_host;	/* NULL: files are read locally */
-	unsigned int		 ssh_port;	/* default 22 */
-	char			*ssh_user;	/* default "root" */
-	char			*ssh_key_path;
-	char			*ssh_key;	/* contents of ssh_key_path, read
-						 * at load; never logged */
-	size_t			 ssh_key_len;
-	/* ssh_password: stored in password above */
-	char			*ssh_known_hosts_file; /* default: first readable of
-						 * /etc/ssh/ssh_known_hosts,
-						 * ~/.ssh/known_hosts; read
-						 * only with ssh_host (NULL
-						 * without) */
-	char			*ssh_known_hosts;	/* its contents, read at load */
-	size_t			 ssh_known_hosts_len;
-	uint64_t		 max_file_bytes;	/* default 16 MiB */
-	int			 uri_derived;	/* mongo: uri not given, built
-						 * from hosts or the default */
 	int			 line, col;
+};
+
+#define CONF_KINDS_MAX	16	/* DS_KINDS_MAX (kinds.h) */
+
+/* Where and how the orchestrator wrote a rule's values, computed at load by
+ * the rule's kind (so -n refuses what the daemon would). */
+struct conf_layout {
+	char		*env;		/* resolved env (interop §7.4) */
+	char		*target;	/* hash key, collection, root, file path */
+	char		*marker;	/* "" = none */
+	char		*key_prefix;	/* "" = keys as they are; else the Git
+					 * keys become "{key_prefix}:{key}" */
+	const char	*key_format;	/* resolved: dot|flat|slash|slash_dot */
+	int		 detect_extra;	/* the worker reports extra keys */
+	int		 watch;		/* event-assisted polls */
+	void		*scope;		/* the kind's packed scope message */
+	size_t		 scope_len;
 };
 
 struct conf_rule {
@@ -153,40 +127,21 @@ struct conf_rule {
 	size_t		 nvariables_map;
 	char		*destination_template;
 	char		*key_format;	/* NULL = sink default */
-	/* redis layout (interop §3.2) */
-	char		*redis_data_structure;	/* HASH (default) | STRING | JSON */
-	char		*redis_hash_key;	/* default "vartrack" */
-	char		*redis_key_prefix;	/* default "" */
-	/* mongo layout (§3.1) */
-	char		*mongo_strategy;	/* "document" | "file"; set to
-						 * "document" when not given and
-						 * the datasource is mongo; else
-						 * NULL unless given */
-	char		*collection;		/* NULL = the datasource's */
-	char		*database;		/* NULL = the datasource's */
-	int		 env_as_collection;
-	/* zookeeper layout (§3.3) */
-	char		*zk_base_path;		/* NULL = the datasource's base_path */
-	char		*zk_path_template;	/* NULL = "/{tenant}/{env}" */
-	int		 watch;			/* zookeeper: event-assisted polls,
-						 * default 1 */
-	/* linux_server layout (§3.8) */
-	char		*file_path;		/* absolute; when not given and the
-						 * datasource is linux_server,
-						 * CONF_DEFAULT_FILE_PATH; else
-						 * NULL unless given */
-	int		 env_as_filename;	/* default 1 */
-	int		 env_as_dir;		/* default 0 */
-	char		*file_format;		/* NULL = suffix of file_path, else
-						 * "env" (see conf_file_format()) */
+	int		 detect_extra;	/* kinds where extras cost a scan */
+	/*
+	 * The kinds' layout keys (interop §5.7), each kind's in its own struct
+	 * (its descriptor's rule_size), indexed by its place in the registry:
+	 * allocated when one of its keys is given, and for the rule's own kind.
+	 */
+	void		*klayout[CONF_KINDS_MAX];
 	/* other orchestrator rule_config keys, kept verbatim for later sinks */
 	/* (keys carrying a credential, e.g. ssh_password, are ignored) */
 	struct conf_pair *layout_extra;
 	size_t		 nlayout_extra;
-	int		 detect_extra;		/* STRING: SCAN for extra keys */
 	char		**sensitive_keys;
 	size_t		 nsensitive_keys;
 	uint64_t	 poll_interval_ms;	/* 0 = watcher.poll_interval */
+	struct conf_layout layout;	/* filled when the file loaded */
 	int		 line, col;
 };
 
@@ -255,12 +210,6 @@ char	*conf_format_duration(char *buf, size_t len, uint64_t ms);
  * Returns 0, or -1 when writing to the stream failed.
  */
 int	conf_print(FILE *, const struct vtw_conf *);
-
-/* The linux_server file format of a rule (interop §3.8): file_format if set,
- * else the suffix of file_path; then normalised to one of "env", "ini",
- * "properties", "yaml", "json" (ini|cfg|conf|config -> "ini", yml -> "yaml",
- * anything unrecognised -> "env"). */
-const char *conf_file_format(const struct conf_rule *);
 
 const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
 const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);

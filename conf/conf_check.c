@@ -9,39 +9,10 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_keys.h"
+#include "kinds.h"
 #include "kvmap.h"
 #include "log.h"
-
-/* interop §2.3, SINK_ALLOWED_FORMATS */
-const char *const *
-conf_key_formats(const char *sink)
-{
-	static const char *const dot[] = { "dot", NULL };
-	static const char *const dot_flat[] = { "dot", "flat", NULL };
-	static const char *const flat_dot[] = { "flat", "dot", NULL };
-	static const char *const slash[] = { "slash", "slash_dot", NULL };
-	static const struct {
-		const char		*sink;
-		const char *const	*fmts;
-	} t[] = {
-		{ "configmap", flat_dot },
-		{ "helm", dot },
-		{ "linux_server", dot_flat },
-		{ "mongo", dot },
-		{ "redis", dot_flat },
-		{ "s3", dot },
-		{ "vercel", dot },
-		{ "zookeeper", slash },
-	};
-	size_t i;
-
-	if (sink == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].sink, sink) == 0)
-			return t[i].fmts;
-	return NULL;
-}
 
 static void
 check_ref(struct conf_ctx *c, const struct conf_rule *r, const char *what,
@@ -65,6 +36,18 @@ check_ref(struct conf_ctx *c, const struct conf_rule *r, const char *what,
 		    what, val, what);
 	else
 		conf_error_at(c, keym, "undefined %s '%s'", what, val);
+}
+
+/* 1 when the table has key */
+static int
+bsearch_key(const struct keytab *t, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->keys[i].name, key) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -110,6 +93,7 @@ check_rule(struct conf_ctx *c, struct conf_rule *r, struct conf_rule_aux *a,
 	struct vtw_conf *conf = c->conf;
 	struct conf_mark rm = { r->line, r->col };
 	const struct conf_datasource *ds = NULL;
+	const struct ds_kind *k;
 	const char *const *fmts;
 	char allowed[64];
 	size_t i, off;
@@ -130,17 +114,22 @@ check_rule(struct conf_ctx *c, struct conf_rule *r, struct conf_rule_aux *a,
 			conf_error_at(c, rm, "missing required key 'file_name' "
 			    "(or 'files' or 'file_path_map') in rule");
 	}
-	/* sink layout defaults that depend on the datasource (conf.h) */
-	if (ds != NULL && ds->type != NULL) {
-		if (strcmp(ds->type, "mongo") == 0 && r->mongo_strategy == NULL)
-			r->mongo_strategy =
-			    conf_xstrdup(CONF_DEFAULT_MONGO_STRATEGY);
-		if (strcmp(ds->type, "linux_server") == 0 &&
-		    r->file_path == NULL)
-			r->file_path = conf_xstrdup(CONF_DEFAULT_FILE_PATH);
+	if (ds == NULL || ds->kind == NULL)
+		return;
+	k = ds->kind;
+	i = ds_kind_index(k);
+	/* the rule's own kind has its struct, defaults included */
+	if (r->klayout[i] == NULL) {
+		r->klayout[i] = conf_xcalloc(1, k->rule_size);
+		if (k->rule_init != NULL)
+			k->rule_init(r->klayout[i]);
+		a->kgiven[i] = conf_xcalloc(k->rule_keys->n ?
+		    k->rule_keys->n : 1, sizeof(*a->kgiven[i]));
 	}
-	if (r->key_format != NULL && ds != NULL &&
-	    (fmts = conf_key_formats(ds->type)) != NULL) {
+	if (k->rule_finish != NULL)
+		k->rule_finish(r, r->klayout[i], ds);
+	if (r->key_format != NULL) {
+		fmts = k->key_formats;
 		for (i = 0; fmts[i] != NULL; i++)
 			if (strcmp(fmts[i], r->key_format) == 0)
 				break;
@@ -155,6 +144,91 @@ check_rule(struct conf_ctx *c, struct conf_rule *r, struct conf_rule_aux *a,
 			    "not allowed for %s (allowed: %s)", r->key_format,
 			    ds->type, allowed);
 		}
+	}
+}
+
+/* The env of a rule, as the orchestrator resolves it (interop §7.4):
+ * explicit env, then branch_map[branch], then file_path_map[first file],
+ * then env_as_branch -> branch, else "default". A map keeps its last. */
+static const char *
+pairs_get(const struct conf_pair *v, size_t n, const char *key, int *found)
+{
+	const char *r = NULL;
+	size_t i;
+
+	*found = 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].key, key) == 0) {
+			r = v[i].val;
+			*found = 1;
+		}
+	return r;
+}
+
+static const char *
+conf_rule_env(const struct conf_rule *r)
+{
+	const char *v, *file = r->nfiles ? r->files[0] : "";
+	int found;
+
+	if (r->env != NULL && *r->env != '\0')
+		return r->env;
+	if (r->branch != NULL && *r->branch != '\0') {
+		v = pairs_get(r->branch_map, r->nbranch_map, r->branch, &found);
+		if (found)
+			return v;
+	}
+	if (*file != '\0') {
+		v = pairs_get(r->file_path_map, r->nfile_path_map, file, &found);
+		if (found)
+			return v;
+	}
+	if (r->env_as_branch && r->branch != NULL && *r->branch != '\0')
+		return r->branch;
+	return "default";
+}
+
+/*
+ * Where the orchestrator wrote each rule (its kind's layout), so that -n
+ * refuses what the daemon would refuse at start. Only once the file is
+ * otherwise clean: a layout of a broken rule says nothing new.
+ */
+static void
+layout_rules(struct conf_ctx *c)
+{
+	struct vtw_conf *conf = c->conf;
+	const struct conf_datasource *ds;
+	const struct ds_kind *k;
+	struct conf_rule *r;
+	struct conf_rule_aux *a;
+	struct conf_mark m;
+	const char *key;
+	char err[256];
+	size_t i, ki;
+
+	for (i = 0; i < conf->nrules; i++) {
+		r = &conf->rules[i];
+		a = &c->raux[i];
+		if (r->datasource == NULL || (ds = conf_datasource_byname(conf,
+		    r->datasource)) == NULL || (k = ds->kind) == NULL)
+			continue;
+		ki = ds_kind_index(k);
+		conf_layout_free(&r->layout);
+		r->layout.env = conf_xstrdup(conf_rule_env(r));
+		key = NULL;
+		if (k->layout(&r->layout, r, r->klayout[ki], ds, err,
+		    sizeof(err), &key) == 0)
+			continue;
+		m.line = r->line;
+		m.col = r->col;
+		if (key != NULL && strcmp(key, "destination_template") == 0 &&
+		    a->destination_template.line != 0)
+			m = a->destination_template;
+		else if (key != NULL && a->kgiven[ki] != NULL &&
+		    bsearch_key(k->rule_keys, key) &&
+		    GIVEN_IN(k->rule_keys, a->kgiven[ki], key))
+			m = conf_given(k->rule_keys, a->kgiven[ki], key)->v;
+		conf_error_at(c, m, "rule '%s': %s", r->name, err);
 	}
 }
 
@@ -267,6 +341,8 @@ conf_check(struct conf_ctx *c)
 	name_rules(c);
 	for (i = 0; i < conf->nrules; i++)
 		report_ignored(c, &conf->rules[i], &c->raux[i]);
+	if (c->errs->n == 0)
+		layout_rules(c);
 	if (conf->nrules == 0)
 		conf_warning_at(c, top, "no rules: nothing to watch");
 	free(pnames);

@@ -20,13 +20,7 @@
 #define CONF_MAX_KNOWN_HOSTS_BYTES (4u * 1024 * 1024)
 #define CONF_MAX_FILE_BYTES_CAP	(1024u * 1024 * 1024)	/* max_file_bytes */
 
-/* The system-wide known_hosts tried first when ssh_known_hosts_file is not
- * given (CONF_SYSTEM_KNOWN_HOSTS); a variable so that tests can move it. */
-extern const char *conf_system_known_hosts;
-
-struct conf_mark {
-	int	line, col;		/* 1-based; 0 = not given */
-};
+struct given;
 
 /* What the parser remembers about a rule for the checks that follow. */
 struct conf_rule_aux {
@@ -43,6 +37,8 @@ struct conf_rule_aux {
 	size_t			 nconn;
 	int			 has_name;
 	int			 has_file_name, has_files;
+	struct given		*kgiven[CONF_KINDS_MAX]; /* marks of each
+						 * kind's layout keys */
 };
 
 /* Where the watcher values came from, for messages after env overrides. */
@@ -57,6 +53,7 @@ struct conf_ctx {
 	struct vtw_conf		*conf;
 	struct conf_rule_aux	*raux;		/* parallel to conf->rules */
 	size_t			 nraux;
+	size_t			 cur_rule;	/* the rule being parsed */
 	struct conf_watcher_aux	 waux;
 	/* the platform or datasource being parsed */
 	struct conf_mark	 ds_hosts;
@@ -91,16 +88,9 @@ const char *conf_suggest(const char *, const char *const *cands, size_t n);
  * 0, or -1 when bad. */
 int	 conf_parse_size(const char *, uint64_t *);
 
-/* A linux_server file format or alias ("yml", "cfg", ...) folded to one of
- * conf_file_format()'s names; NULL when unknown. */
-const char *conf_file_format_known(const char *);
-
-/* Mongo URIs: whether it carries a credential; a printable copy (free()). */
-int	 conf_uri_has_credentials(const char *);
-char	*conf_uri_redacted(const char *);
-
 void	conf_secret_free(struct conf_secret *);
 void	conf_rule_aux_free(struct conf_rule_aux *);
+void	conf_layout_free(struct conf_layout *);
 
 /* Parse the YAML document into ctx->conf (which holds the defaults).
  * -1 when the document could not be read at all (syntax, depth, aliases):
@@ -108,9 +98,6 @@ void	conf_rule_aux_free(struct conf_rule_aux *);
 int	conf_parse_yaml(struct conf_ctx *, const char *buf, size_t len);
 /* Cross-checks and derived values (names, files), after parsing. */
 void	conf_check(struct conf_ctx *);
-/* Key formats allowed for a sink (datasource type); NULL-terminated list,
- * or NULL for an unknown sink. */
-const char *const *conf_key_formats(const char *sink);
 /* "host:port" or "[v6]:port" with port 1..65535; with admin set, a listen
  * address: the host may be empty (":9091") and the port 0.
  * Returns 0, or -1 with the reason, naming the value, in err. */

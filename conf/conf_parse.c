@@ -28,28 +28,14 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_keys.h"
+#include "kinds.h"
 #include "kvmap.h"
 #include "log.h"
 
 #define CONF_MAX_ANCHORS	1024
 #define CONF_MAX_EXPANDED	(4u * 1024 * 1024)
 #define CONF_MAX_MERGES		64
-
-enum yn_type { YN_SCALAR, YN_MAP, YN_SEQ };
-
-struct yn {
-	enum yn_type	 type;
-	struct conf_mark mark;
-	char		*str;		/* scalar text, NUL-terminated */
-	size_t		 len;
-	int		 plain;		/* plain, untagged: may be null/bool */
-	struct yn	**kids;		/* map: key, value, key, value, ... */
-	size_t		 nkids, capkids;
-	char		*anchor;
-	int		 open;		/* start seen, end not yet */
-	size_t		 size;		/* nodes, aliases expanded (capped) */
-	struct yn	*next;		/* every node, for ydoc_free() */
-};
 
 struct ydoc {
 	struct yn	*root;
@@ -62,27 +48,6 @@ struct ydoc {
 struct yent {
 	const struct yn	*k, *v;
 };
-
-struct keydef;
-typedef void (*key_fn)(struct conf_ctx *, void *, const struct keydef *,
-    const struct yn *, const struct yn *);
-
-struct keydef {
-	const char	*name;
-	key_fn		 fn;
-	size_t		 off, noff;	/* field(s) in the object walked */
-	const void	*arg;
-};
-
-struct keytab {
-	const char		*where;		/* "unknown key 'x' in ..." */
-	const struct keydef	*keys;		/* sorted by name */
-	size_t			 n;
-	int			 allow_x;	/* ignore "x-..." (anchors) */
-};
-
-#define FIELD(obj, off, type)	((type *)(void *)((char *)(obj) + (off)))
-#define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
 /* Tree */
 
@@ -139,7 +104,7 @@ ydoc_free(struct ydoc *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int
+int
 yn_is_null(const struct yn *n)
 {
 	if (n->type != YN_SCALAR || !n->plain)
@@ -149,7 +114,7 @@ yn_is_null(const struct yn *n)
 	    strcmp(n->str, "NULL") == 0;
 }
 
-static const char *
+const char *
 yn_kind(const struct yn *n)
 {
 	if (n->type == YN_MAP)
@@ -162,8 +127,8 @@ yn_kind(const struct yn *n)
 }
 
 /* A value shown in a message: control bytes escaped, long values cut. */
-static const char *
-show(const char *s, size_t len, char *buf, size_t bufsz)
+const char *
+conf_show(const char *s, size_t len, char *buf, size_t bufsz)
 {
 	size_t i, o = 0;
 
@@ -185,7 +150,6 @@ show(const char *s, size_t len, char *buf, size_t bufsz)
 	return buf;
 }
 
-#define SHOW(n, b)	show((n)->str, (n)->len, (b), sizeof(b))
 
 static void
 yaml_syntax_error(struct conf_ctx *c, yaml_parser_t *p, const char *buf,
@@ -326,7 +290,7 @@ yaml_build(struct conf_ctx *c, const char *buf, size_t len, struct ydoc *d)
 				}
 			if (t == NULL) {
 				conf_error_at(c, mark_of(ev.start_mark),
-				    "undefined alias '%s'", show((const char *)
+				    "undefined alias '%s'", conf_show((const char *)
 				    ev.data.alias.anchor, strlen((const char *)
 				    ev.data.alias.anchor), sb, sizeof(sb)));
 				/* keep the structure: an empty value */
@@ -498,10 +462,6 @@ unknown_key(struct conf_ctx *c, const struct keytab *t, const struct yn *k)
 	free(cands);
 }
 
-/* Where a key and its value were given (line 0: not given). */
-struct given {
-	struct conf_mark	 k, v;
-};
 
 /*
  * Dispatch the keys of map through t. With given (t->n entries, zeroed by
@@ -548,7 +508,7 @@ walk_map(struct conf_ctx *c, const struct keytab *t, void *obj,
 /* Scalars */
 
 /* The text of a scalar, or NULL after reporting what was wrong. */
-static const char *
+const char *
 want_string(struct conf_ctx *c, const char *name, const struct yn *v,
     const char *what)
 {
@@ -564,7 +524,7 @@ want_string(struct conf_ctx *c, const char *name, const struct yn *v,
 	return v->str;
 }
 
-static void
+void
 set_str(char **field, const char *s)
 {
 	free(*field);
@@ -590,7 +550,7 @@ parse_bool(const struct yn *v)
 	return -1;
 }
 
-static int
+int
 all_digits(const char *s)
 {
 	if (*s == '\0')
@@ -621,7 +581,7 @@ bad_repo_path(const char *f)
 
 /* Generic handlers; kd->off is the field in obj */
 
-static void
+void
 h_str(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -631,7 +591,7 @@ h_str(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		set_str(FIELD(obj, kd->off, char *), s);
 }
 
-static void
+void
 h_bool(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -652,7 +612,7 @@ h_bool(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* kd->arg: the minimum in ms, as an integer (1 = "greater than 0"). */
-static void
+void
 h_duration(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -682,7 +642,7 @@ h_duration(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* kd->off: unsigned int; a count 1..1000 */
-static void
+void
 h_count(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -772,7 +732,7 @@ h_section(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* A string that must not be empty. */
-static void
+void
 h_nonempty(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -788,7 +748,7 @@ h_nonempty(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* An absolute path (files read or written on a server). */
-static void
+void
 h_abs_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -806,7 +766,7 @@ h_abs_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* A ZooKeeper base path: "" or "/...", trailing '/' stripped (§3.3). */
-static void
+void
 h_base_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -829,7 +789,7 @@ h_base_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* kd->off: unsigned int, a TCP port 1..65535 */
-static void
+void
 h_port(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -881,7 +841,7 @@ conf_parse_size(const char *s, uint64_t *out)
 }
 
 /* kd->off: uint64_t bytes */
-static void
+void
 h_size(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -901,7 +861,7 @@ h_size(struct conf_ctx *c, void *obj, const struct keydef *kd,
  * without it), or -1 and why. Key files go through here: on failure the
  * buffer is wiped.
  */
-static int
+int
 read_blob(const char *path, size_t cap, char **out, size_t *outlen,
     char *why, size_t whylen)
 {
@@ -1056,7 +1016,7 @@ read_secret_file(const char *path, char **out, const char **why)
 }
 
 /* Never put a secret's value in a message. */
-static void
+void
 h_secret(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -1101,7 +1061,7 @@ h_secret(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	if (r.env != NULL) {
 		if ((ev = getenv(r.env)) == NULL) {
 			conf_error_at(c, r.env_m, "%s: environment variable "
-			    "'%s' is not set", kd->name, show(r.env,
+			    "'%s' is not set", kd->name, conf_show(r.env,
 			    strlen(r.env), sb, sizeof(sb)));
 			goto cleanup;
 		}
@@ -1114,7 +1074,7 @@ h_secret(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	}
 	if (read_secret_file(r.file, &val, &why) == -1) {
 		conf_error_at(c, r.file_m, "%s: cannot read secret file '%s': "
-		    "%s", kd->name, show(r.file, strlen(r.file), sb,
+		    "%s", kd->name, conf_show(r.file, strlen(r.file), sb,
 		    sizeof(sb)), why);
 		goto cleanup;
 	}
@@ -1243,11 +1203,6 @@ static const char *const platform_types[] = {
 	"local", "github", "gitlab", "gitea", "bitbucket"
 };
 
-static const char *const ds_types[] = {
-	"redis", "mongo", "zookeeper", "s3", "configmap", "helm", "vercel",
-	"linux_server"
-};
-
 static void
 bad_type(struct conf_ctx *c, const char *what, const struct yn *v,
     const char *const *types, size_t n)
@@ -1308,70 +1263,48 @@ static const struct keytab platform_tab = {
 
 /* datasources: */
 
-enum {
-	DS_REDIS = 1 << 0,
-	DS_MONGO = 1 << 1,
-	DS_ZK = 1 << 2,
-	DS_LINUX = 1 << 3,
-	DS_ALL = DS_REDIS | DS_MONGO | DS_ZK | DS_LINUX,
-};
-
-/* The supported types, in ds_types order; 0 for the others. */
-static unsigned int
-ds_type_bit(const char *type)
-{
-	static const struct {
-		const char	*name;
-		unsigned int	 bit;
-	} t[] = {
-		{ "redis", DS_REDIS }, { "mongo", DS_MONGO },
-		{ "zookeeper", DS_ZK }, { "linux_server", DS_LINUX },
-	};
-	size_t i;
-
-	if (type == NULL)
-		return 0;
-	for (i = 0; i < NITEMS(t); i++)
-		if (strcmp(type, t[i].name) == 0)
-			return t[i].bit;
-	return 0;
-}
-
 static void
 h_ds_type(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
 	struct conf_datasource *ds = obj;
-	const char *s;
-	size_t i;
+	const char *const *planned = ds_kinds_unsupported();
+	const char *s, *names[DS_KINDS_MAX + 16];
+	size_t i, n = 0;
 
 	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
 		return;
 	set_str(&ds->type, s);
-	for (i = 0; i < NITEMS(ds_types); i++)
-		if (strcmp(s, ds_types[i]) == 0)
-			break;
-	if (i == NITEMS(ds_types))
-		bad_type(c, "datasource", v, ds_types, NITEMS(ds_types));
-	else if (ds_type_bit(s) == 0)
-		conf_error_at(c, v->mark, "datasource type '%s' is not "
-		    "supported yet", s);
+	if ((ds->kind = ds_kind_byname(s)) != NULL)
+		return;
+	for (i = 0; planned[i] != NULL; i++)
+		if (strcmp(s, planned[i]) == 0) {
+			conf_error_at(c, v->mark, "datasource type '%s' is not "
+			    "supported yet", s);
+			return;
+		}
+	for (i = 0; i < ds_kinds_count(); i++)
+		names[n++] = ds_kind_at(i)->name;
+	for (i = 0; planned[i] != NULL && n < NITEMS(names); i++)
+		names[n++] = planned[i];
+	bad_type(c, "datasource", v, names, n);
 }
 
-static void
+void
 h_hosts(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
-	struct conf_datasource *ds = obj;
+	char ***hosts = FIELD(obj, kd->off, char **);
+	size_t *nhosts = FIELD(obj, kd->noff, size_t);
 	const struct yn *h;
 	const char *s;
 	size_t i, n;
 	char name[64], err[256];
 
 	c->ds_hosts = v->mark;
-	conf_strv_free(ds->hosts, ds->nhosts);
-	ds->hosts = NULL;
-	ds->nhosts = 0;
+	conf_strv_free(*hosts, *nhosts);
+	*hosts = NULL;
+	*nhosts = 0;
 	if (v->type == YN_MAP) {
 		conf_error_at(c, v->mark, "%s: expected a list, got %s",
 		    kd->name, yn_kind(v));
@@ -1391,385 +1324,255 @@ h_hosts(struct conf_ctx *c, void *obj, const struct keydef *kd,
 			conf_error_at(c, h->mark, "%s: %s", name, err);
 			continue;
 		}
-		conf_strv_push(&ds->hosts, &ds->nhosts, s);
+		conf_strv_push(hosts, nhosts, s);
 	}
 	c->ds_nhosts_given = n;
-}
-
-static void
-h_db(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	struct conf_datasource *ds = obj;
-	char sb[128];
-
-	if (v->type != YN_SCALAR || !v->plain || !all_digits(v->str) ||
-	    v->len > 2 || atoi(v->str) > 15) {
-		conf_error_at(c, v->mark, "%s: expected an integer 0..15, "
-		    "got %s%s%s", kd->name, v->type == YN_SCALAR ? "'" : "",
-		    v->type == YN_SCALAR ? SHOW(v, sb) : yn_kind(v),
-		    v->type == YN_SCALAR ? "'" : "");
-		return;
-	}
-	ds->db = atoi(v->str);
-}
-
-static int
-mongo_scheme_ok(const char *uri)
-{
-	return strncmp(uri, "mongodb://", 10) == 0 ||
-	    strncmp(uri, "mongodb+srv://", 14) == 0;
-}
-
-/*
- * kd->off: struct conf_secret. A mongo URI: a secret when it carries
- * credentials. A literal without
- * them is plain configuration (no warning). The URI itself is never shown
- * in a message: it may hold a password.
- */
-static void
-h_uri(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	struct conf_secret *sec = FIELD(obj, kd->off, struct conf_secret);
-	size_t nerr = c->errs->n;
-
-	if (v->type != YN_SCALAR) {
-		/* {env: NAME} or {file: PATH} */
-		h_secret(c, obj, kd, k, v);
-		if (c->errs->n == nerr && sec->value != NULL &&
-		    !mongo_scheme_ok(sec->value))
-			conf_error_at(c, v->mark, "%s: must start with "
-			    "mongodb:// or mongodb+srv://", kd->name);
-		return;
-	}
-	if (strlen(v->str) != v->len) {
-		conf_error_at(c, v->mark, "%s: contains a NUL byte", kd->name);
-		return;
-	}
-	if (!mongo_scheme_ok(v->str)) {
-		conf_error_at(c, v->mark, "%s: must start with mongodb:// or "
-		    "mongodb+srv://", kd->name);
-		return;
-	}
-	conf_secret_free(sec);
-	sec->src = SECRET_LITERAL;
-	sec->value = conf_xstrdup(v->str);
-	if (conf_uri_has_credentials(v->str))
-		conf_warning_at(c, v->mark, "literal secret in '%s' "
-		    "(credentials in the URI); use {env: NAME} or {file: PATH}",
-		    kd->name);
 }
 
 #define DS(f)		offsetof(struct conf_datasource, f)
 #define DS_DUR(k, f, min) { k, h_duration, DS(f), 0, \
 	    (const void *)(uintptr_t)(min) }
 
+/* The keys every datasource has; the kinds add theirs (conf/kinds/). */
 static const struct keydef ds_keys[] = {
-	{ "base_path", h_base_path, DS(base_path), 0, NULL },
 	DS_DUR("breaker_backoff", breaker_backoff_ms, 1),
 	{ "breaker_failures", h_count, DS(breaker_failures), 0, NULL },
 	DS_DUR("breaker_max_backoff", breaker_max_backoff_ms, 1),
-	{ "collection", h_nonempty, DS(collection), 0, NULL },
 	DS_DUR("command_timeout", command_timeout_ms, 1),
 	DS_DUR("connect_timeout", connect_timeout_ms, 1),
-	{ "database", h_nonempty, DS(database), 0, NULL },
-	{ "db", h_db, 0, 0, NULL },
-	{ "hosts", h_hosts, 0, 0, NULL },
-	{ "max_file_bytes", h_size, DS(max_file_bytes), 0, NULL },
 	{ "name", h_str, DS(name), 0, NULL },
-	{ "password", h_secret, DS(password), 0, NULL },
-	DS_DUR("server_selection_timeout", server_selection_timeout_ms, 1),
-	DS_DUR("session_timeout", session_timeout_ms, 1000),
-	{ "ssh_host", h_nonempty, DS(ssh_host), 0, NULL },
-	{ "ssh_key_path", h_nonempty, DS(ssh_key_path), 0, NULL },
-	{ "ssh_known_hosts_file", h_nonempty, DS(ssh_known_hosts_file), 0,
-	    NULL },
-	{ "ssh_password", h_secret, DS(password), 0, NULL },
-	{ "ssh_port", h_port, DS(ssh_port), 0, NULL },
-	{ "ssh_user", h_nonempty, DS(ssh_user), 0, NULL },
-	{ "tls", h_bool, DS(tls), 0, NULL },
-	{ "tls_ca_file", h_nonempty, DS(tls_ca_file), 0, NULL },
-	{ "tls_insecure", h_bool, DS(tls_insecure), 0, NULL },
 	{ "type", h_ds_type, 0, 0, NULL },
-	{ "uri", h_uri, DS(uri), 0, NULL },
-	{ "username", h_nonempty, DS(username), 0, NULL },
 };
 static const struct keytab ds_tab = {
 	"datasource", ds_keys, NITEMS(ds_keys), 0
 };
 
-/* The datasource types a key belongs to (default: all). */
-static unsigned int
-ds_key_types(const char *key)
-{
-	static const struct {
-		const char	*key;
-		unsigned int	 types;
-	} t[] = {
-		{ "base_path", DS_ZK },
-		{ "collection", DS_MONGO },
-		{ "database", DS_MONGO },
-		{ "db", DS_REDIS },
-		{ "hosts", DS_REDIS | DS_MONGO | DS_ZK },
-		{ "max_file_bytes", DS_LINUX },
-		{ "password", DS_REDIS | DS_ZK },
-		{ "server_selection_timeout", DS_MONGO },
-		{ "session_timeout", DS_ZK },
-		{ "ssh_host", DS_LINUX },
-		{ "ssh_key_path", DS_LINUX },
-		{ "ssh_known_hosts_file", DS_LINUX },
-		{ "ssh_password", DS_LINUX },
-		{ "ssh_port", DS_LINUX },
-		{ "ssh_user", DS_LINUX },
-		{ "tls", DS_MONGO },
-		{ "tls_ca_file", DS_MONGO },
-		{ "tls_insecure", DS_MONGO },
-		{ "uri", DS_MONGO },
-		{ "username", DS_ZK },
-	};
-	size_t i;
-
-	for (i = 0; i < NITEMS(t); i++)
-		if (strcmp(t[i].key, key) == 0)
-			return t[i].types;
-	return DS_ALL;
-}
-
-/* The marks of a key of ds_keys (line 0 when it was not given). */
-static const struct given *
-ds_given(const struct given *given, const char *key)
+const struct given *
+conf_given(const struct keytab *t, const struct given *given, const char *key)
 {
 	const struct keydef *kd;
 
-	kd = bsearch(key, ds_keys, NITEMS(ds_keys), sizeof(*ds_keys),
-	    keydef_cmp);
+	kd = bsearch(key, t->keys, t->n, sizeof(*t->keys), keydef_cmp);
 	if (kd == NULL)
-		fatalx("%s: no key '%s'", __func__, key);
-	return &given[kd - ds_keys];
+		fatalx("%s: no key '%s' in %s", __func__, key, t->where);
+	return &given[kd - t->keys];
 }
 
-#define GIVEN(key)	(ds_given(given, (key))->k.line != 0)
-#define GIVEN_K(key)	(ds_given(given, (key))->k)
-#define GIVEN_V(key)	(ds_given(given, (key))->v)
+/*
+ * A mapping walked through a common table and every kind's (datasources,
+ * rules): a key of the common table goes to obj, a key of kind i to
+ * slot[i].obj (allocated on first use with the kind's init). own is the
+ * kind of the object, or NULL; a key that only other kinds have is parsed
+ * into a scratch struct (so its value is still checked) and remembered as
+ * foreign for the caller.
+ */
+struct kslot {
+	void		*obj;
+	struct given	*given;		/* the kind's table's marks */
+};
 
-/* Keys of another datasource type: "uri: not a key of a redis datasource
- * (mongo only)". */
-static void
-ds_check_keys(struct conf_ctx *c, const struct conf_datasource *ds,
-    unsigned int bit, const struct given *given)
+struct foreign {
+	const char		*key;	/* borrowed from a key table */
+	struct conf_mark	 mark;
+};
+
+typedef const struct keytab *(*kind_tab_fn)(const struct ds_kind *);
+
+static const struct keytab *
+kind_ds_tab(const struct ds_kind *k)
 {
-	static const char *const names[] = {
-		"redis", "mongo", "zookeeper", "linux_server"
-	};
-	unsigned int types;
-	size_t i, j, off;
-	char list[96];
+	return k->ds_keys;
+}
 
-	for (i = 0; i < NITEMS(ds_keys); i++) {
-		if (given[i].k.line == 0)
+static const struct keytab *
+kind_rule_tab(const struct ds_kind *k)
+{
+	return k->rule_keys;
+}
+
+static void *
+kslot_obj(struct kslot *sl, const struct ds_kind *k, int rule)
+{
+	const struct keytab *t = rule ? k->rule_keys : k->ds_keys;
+
+	if (sl->obj == NULL) {
+		sl->obj = conf_xcalloc(1, rule ? k->rule_size : k->ds_size);
+		if (rule && k->rule_init != NULL)
+			k->rule_init(sl->obj);
+		if (!rule && k->ds_init != NULL)
+			k->ds_init(sl->obj);
+		sl->given = conf_xcalloc(t->n ? t->n : 1, sizeof(*sl->given));
+	}
+	return sl->obj;
+}
+
+static void
+kslot_free(struct kslot *sl, const struct ds_kind *k, int rule)
+{
+	if (sl->obj != NULL) {
+		if (rule && k->rule_free != NULL)
+			k->rule_free(sl->obj);
+		if (!rule && k->ds_free != NULL)
+			k->ds_free(sl->obj);
+		free(sl->obj);
+	}
+	free(sl->given);
+	sl->obj = NULL;
+	sl->given = NULL;
+}
+
+static void
+unknown_key_kinds(struct conf_ctx *c, const struct keytab *t, kind_tab_fn kt,
+    const struct yn *k)
+{
+	const char **cands;
+	const char *sugg;
+	size_t i, j, n = t->n;
+	char sb[128];
+
+	for (i = 0; i < ds_kinds_count(); i++)
+		n += kt(ds_kind_at(i))->n;
+	cands = conf_xcalloc(n, sizeof(*cands));
+	for (i = 0, n = 0; i < t->n; i++)
+		cands[n++] = t->keys[i].name;
+	for (i = 0; i < ds_kinds_count(); i++)
+		for (j = 0; j < kt(ds_kind_at(i))->n; j++)
+			cands[n++] = kt(ds_kind_at(i))->keys[j].name;
+	sugg = conf_suggest(k->str, cands, n);
+	if (sugg != NULL)
+		conf_error_at(c, k->mark, "unknown key '%s' in %s; did you "
+		    "mean '%s'?", SHOW(k, sb), t->where, sugg);
+	else
+		conf_error_at(c, k->mark, "unknown key '%s' in %s",
+		    SHOW(k, sb), t->where);
+	free(cands);
+}
+
+static void
+walk_map_kinds(struct conf_ctx *c, const struct keytab *t, void *obj,
+    struct given *given, int rule, const struct ds_kind *own,
+    struct kslot *slots, struct foreign **foreign, size_t *nforeign,
+    const struct yn *map)
+{
+	kind_tab_fn kt = rule ? kind_rule_tab : kind_ds_tab;
+	const struct keydef *kd;
+	const struct ds_kind *k;
+	struct kslot scratch;
+	struct yent *ents;
+	size_t n, i, j, hit;
+
+	n = map_entries(c, map, &ents);
+	for (i = 0; i < n; i++) {
+		const struct yn *key = ents[i].k, *v = ents[i].v;
+
+		if ((kd = bsearch(key->str, t->keys, t->n, sizeof(*t->keys),
+		    keydef_cmp)) != NULL) {
+			if (yn_is_null(v))
+				continue;
+			if (given != NULL) {
+				given[kd - t->keys].k = key->mark;
+				given[kd - t->keys].v = v->mark;
+			}
+			kd->fn(c, obj, kd, key, v);
 			continue;
-		types = ds_key_types(ds_keys[i].name);
-		if (types & bit)
-			continue;
+		}
+		/* the object's own kind first, then the others in order */
+		hit = 0;
+		for (j = 0; j <= ds_kinds_count() && !hit; j++) {
+			k = j == 0 ? own : ds_kind_at(j - 1);
+			if (k == NULL || (j > 0 && k == own))
+				continue;
+			if ((kd = bsearch(key->str, kt(k)->keys, kt(k)->n,
+			    sizeof(*kt(k)->keys), keydef_cmp)) == NULL)
+				continue;
+			hit = 1;
+			if (yn_is_null(v))
+				break;
+			if (rule || k == own) {
+				struct kslot *sl = &slots[ds_kind_index(k)];
+
+				kslot_obj(sl, k, rule);
+				sl->given[kd - kt(k)->keys].k = key->mark;
+				sl->given[kd - kt(k)->keys].v = v->mark;
+				kd->fn(c, sl->obj, kd, key, v);
+				break;
+			}
+			/* a datasource key of another kind: checked, then
+			 * dropped; the caller says it does not belong */
+			memset(&scratch, 0, sizeof(scratch));
+			kd->fn(c, kslot_obj(&scratch, k, 0), kd, key, v);
+			kslot_free(&scratch, k, 0);
+			*foreign = conf_xreallocarray(*foreign, *nforeign + 1,
+			    sizeof(**foreign));
+			(*foreign)[*nforeign].key = kd->name;
+			(*foreign)[*nforeign].mark = key->mark;
+			(*nforeign)++;
+		}
+		if (!hit && !(t->allow_x && strncmp(key->str, "x-", 2) == 0))
+			unknown_key_kinds(c, t, kt, key);
+	}
+	free(ents);
+}
+
+/* Keys of other kinds: "uri: not a key of a redis datasource (mongo
+ * only)". */
+static void
+ds_foreign_keys(struct conf_ctx *c, const struct conf_datasource *ds,
+    const struct foreign *f, size_t n)
+{
+	const struct ds_kind *k;
+	size_t i, j, off;
+	char list[160];
+
+	for (i = 0; i < n; i++) {
 		list[0] = '\0';
-		for (j = off = 0; j < NITEMS(names) && off < sizeof(list); j++)
-			if (types & (1u << j))
+		for (j = off = 0; j < ds_kinds_count() && off < sizeof(list);
+		    j++) {
+			k = ds_kind_at(j);
+			if (bsearch(f[i].key, k->ds_keys->keys, k->ds_keys->n,
+			    sizeof(*k->ds_keys->keys), keydef_cmp) != NULL)
 				off += (size_t)snprintf(list + off,
 				    sizeof(list) - off, "%s%s", off ? ", " : "",
-				    names[j]);
-		conf_error_at(c, given[i].k, "%s: not a key of a %s datasource "
-		    "(%s only)", ds_keys[i].name, ds->type, list);
-	}
-}
-
-static void
-ds_finish_redis(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct yn *node)
-{
-	if (c->ds_hosts.line == 0)
-		conf_error_at(c, node->mark, "missing required key 'hosts' in "
-		    "datasource '%s'", ds->name);
-	else if (c->ds_nhosts_given != 1 && c->ds_nhosts_given != SIZE_MAX)
-		conf_error_at(c, c->ds_hosts, "hosts: expected exactly one "
-		    "\"host:port\" for redis, got %zu%s", c->ds_nhosts_given,
-		    c->ds_nhosts_given > 1 ?
-		    " (redis cluster is not supported yet)" : "");
-}
-
-static void
-ds_finish_mongo(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct given *given)
-{
-	size_t i, len, off;
-
-	if (GIVEN("hosts") && c->ds_nhosts_given == 0)
-		conf_error_at(c, c->ds_hosts, "hosts: expected at least one "
-		    "\"host:port\" for mongo, got 0");
-	if (GIVEN("uri") && GIVEN("hosts"))
-		conf_error_at(c, GIVEN_K("uri"), "uri: give either uri or "
-		    "hosts, not both");
-	if (!GIVEN("uri")) {
-		conf_secret_free(&ds->uri);
-		ds->uri.src = SECRET_LITERAL;
-		ds->uri_derived = 1;
-		if (ds->nhosts == 0)
-			ds->uri.value = conf_xstrdup(CONF_DEFAULT_MONGO_URI);
-		else {
-			len = strlen("mongodb://") + 2;
-			for (i = 0; i < ds->nhosts; i++)
-				len += strlen(ds->hosts[i]) + 1;
-			ds->uri.value = conf_xcalloc(1, len);
-			off = (size_t)snprintf(ds->uri.value, len,
-			    "mongodb://");
-			for (i = 0; i < ds->nhosts; i++)
-				off += (size_t)snprintf(ds->uri.value + off,
-				    len - off, "%s%s", i ? "," : "",
-				    ds->hosts[i]);
-			snprintf(ds->uri.value + off, len - off, "/");
+				    k->name);
 		}
+		conf_error_at(c, f[i].mark, "%s: not a key of a %s datasource "
+		    "(%s only)", f[i].key, ds->type, list);
 	}
-	if (ds->database == NULL)
-		ds->database = conf_xstrdup(CONF_DEFAULT_MONGO_DATABASE);
-	if (ds->collection == NULL)
-		ds->collection = conf_xstrdup(CONF_DEFAULT_MONGO_COLLECTION);
-	if (ds->server_selection_timeout_ms == 0)
-		ds->server_selection_timeout_ms = CONF_DEFAULT_MONGO_SELECT_MS;
-	/* as mongo_tls_ca_file in the orchestrator: a CA turns TLS on */
-	if (ds->tls_ca_file != NULL)
-		ds->tls = 1;
 }
 
-static void
-ds_finish_zk(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct yn *node, const struct given *given)
+/* The type of a datasource mapping before its keys are walked (keys of its
+ * kind go to its own struct, wherever "type" stands). */
+static const struct ds_kind *
+ds_peek_kind(const struct yn *map, int depth)
 {
-	if (c->ds_hosts.line == 0)
-		conf_error_at(c, node->mark, "missing required key 'hosts' in "
-		    "datasource '%s'", ds->name);
-	else if (c->ds_nhosts_given == 0)
-		conf_error_at(c, c->ds_hosts, "hosts: expected at least one "
-		    "\"host:port\" for zookeeper, got 0");
-	if (GIVEN("username") && !GIVEN("password"))
-		conf_error_at(c, GIVEN_K("username"), "username: digest auth "
-		    "needs a password too");
-	if (GIVEN("password") && !GIVEN("username"))
-		conf_error_at(c, GIVEN_K("password"), "password: digest auth "
-		    "needs a username too");
-	if (ds->session_timeout_ms == 0)
-		ds->session_timeout_ms = CONF_DEFAULT_ZK_SESSION_MS;
-	if (ds->base_path == NULL)
-		ds->base_path = conf_xstrdup("");
-}
+	const struct ds_kind *k = NULL;
+	const struct yn *key, *v;
+	size_t i, j;
 
-/* Read the key and known_hosts files of an SSH datasource. */
-static void
-ds_read_ssh_files(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct given *given)
-{
-	const char *home, *cand[2];
-	char why[128], sb[128], *path = NULL;
-	size_t i, len;
-
-	if (ds->ssh_key_path != NULL && read_blob(ds->ssh_key_path,
-	    CONF_MAX_SSH_KEY_BYTES, &ds->ssh_key, &ds->ssh_key_len, why,
-	    sizeof(why)) == -1)
-		conf_error_at(c, GIVEN_V("ssh_key_path"), "ssh_key_path: "
-		    "cannot read '%s': %s", show(ds->ssh_key_path,
-		    strlen(ds->ssh_key_path), sb, sizeof(sb)), why);
-	if (ds->ssh_known_hosts_file != NULL) {
-		if (read_blob(ds->ssh_known_hosts_file,
-		    CONF_MAX_KNOWN_HOSTS_BYTES, &ds->ssh_known_hosts,
-		    &ds->ssh_known_hosts_len, why, sizeof(why)) == -1)
-			conf_error_at(c, GIVEN_V("ssh_known_hosts_file"),
-			    "ssh_known_hosts_file: cannot read '%s': %s",
-			    show(ds->ssh_known_hosts_file,
-			    strlen(ds->ssh_known_hosts_file), sb, sizeof(sb)),
-			    why);
-		return;
-	}
-	/* the first readable of the system's and the user's */
-	cand[0] = conf_system_known_hosts;
-	cand[1] = NULL;
-	if ((home = getenv("HOME")) != NULL && *home == '/') {
-		len = strlen(home) + sizeof("/.ssh/known_hosts");
-		path = conf_xcalloc(1, len);
-		snprintf(path, len, "%s/.ssh/known_hosts", home);
-		cand[1] = path;
-	}
-	for (i = 0; i < NITEMS(cand); i++) {
-		if (cand[i] == NULL || read_blob(cand[i],
-		    CONF_MAX_KNOWN_HOSTS_BYTES, &ds->ssh_known_hosts,
-		    &ds->ssh_known_hosts_len, why, sizeof(why)) == -1)
+	for (i = 0; i + 1 < map->nkids; i += 2) {
+		key = map->kids[i];
+		v = map->kids[i + 1];
+		if (key->type != YN_SCALAR)
 			continue;
-		ds->ssh_known_hosts_file = conf_xstrdup(cand[i]);
-		break;
+		if (strcmp(key->str, "type") == 0)
+			return v->type == YN_SCALAR ? ds_kind_byname(v->str) :
+			    NULL;
+		/* "<<: *base" or "<<: [*a, *b]" (the first one wins) */
+		if (!is_merge_key(key) || depth > 0 || k != NULL)
+			continue;
+		if (v->type == YN_MAP)
+			k = ds_peek_kind(v, depth + 1);
+		else if (v->type == YN_SEQ)
+			for (j = 0; j < v->nkids && k == NULL; j++)
+				if (v->kids[j]->type == YN_MAP)
+					k = ds_peek_kind(v->kids[j], depth + 1);
 	}
-	free(path);
-	if (ds->ssh_known_hosts_file == NULL)
-		conf_error_at(c, GIVEN_K("ssh_host"), "ssh_host set but no "
-		    "known_hosts file: set ssh_known_hosts_file");
-}
-
-static void
-ds_finish_linux(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct given *given)
-{
-	static const char *const ssh_keys[] = {
-		"ssh_port", "ssh_user", "ssh_key_path", "ssh_password",
-		"ssh_known_hosts_file",
-	};
-	size_t i;
-
-	if (ds->ssh_port == 0)
-		ds->ssh_port = CONF_DEFAULT_SSH_PORT;
-	if (ds->ssh_user == NULL)
-		ds->ssh_user = conf_xstrdup(CONF_DEFAULT_SSH_USER);
-	if (ds->max_file_bytes == 0)
-		ds->max_file_bytes = CONF_DEFAULT_MAX_FILE_BYTES;
-	if (ds->ssh_host == NULL) {
-		for (i = 0; i < NITEMS(ssh_keys); i++)
-			if (GIVEN(ssh_keys[i]))
-				conf_warning_at(c, GIVEN_K(ssh_keys[i]), "%s: "
-				    "ignored without ssh_host (files are read "
-				    "locally)", ssh_keys[i]);
-		return;
-	}
-	if (!GIVEN("ssh_key_path") && !GIVEN("ssh_password"))
-		conf_error_at(c, GIVEN_K("ssh_host"), "ssh_host: needs "
-		    "ssh_key_path or ssh_password");
-	ds_read_ssh_files(c, ds, given);
-}
-
-/* After the walk, when the type is known: keys, requirements, defaults. */
-static void
-ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
-    const struct yn *node, const struct given *given)
-{
-	unsigned int bit;
-
-	if ((bit = ds_type_bit(ds->type)) == 0)
-		return;		/* unknown or unsupported: reported */
-	ds_check_keys(c, ds, bit, given);
-	switch (bit) {
-	case DS_REDIS:
-		ds_finish_redis(c, ds, node);
-		break;
-	case DS_MONGO:
-		ds_finish_mongo(c, ds, given);
-		break;
-	case DS_ZK:
-		ds_finish_zk(c, ds, node, given);
-		break;
-	case DS_LINUX:
-		ds_finish_linux(c, ds, given);
-		break;
-	}
+	return k;
 }
 
 /* rules: */
 
-#define RAUX(c, obj)	(&(c)->raux[((struct conf_rule *)(obj))->id])
+#define RAUX(c, obj)	(&(c)->raux[(c)->cur_rule])
 
 static void
 h_rule_name(struct conf_ctx *c, void *obj, const struct keydef *kd,
@@ -1894,8 +1697,8 @@ h_rule_key_format(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 /* Python str.format with only {tenant} and {env} (interop §2.4). */
-static int
-check_template(const char *t, char *err, size_t errlen)
+int
+conf_check_template(const char *t, char *err, size_t errlen)
 {
 	const char *p, *q;
 	size_t n;
@@ -1932,9 +1735,9 @@ check_template(const char *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* destination_template, zk_path_template; kd->off: the field */
-static void
-h_rule_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
+/* destination_template and the kinds' templates; kd->off: the field */
+void
+h_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
 	const char *s;
@@ -1942,7 +1745,7 @@ h_rule_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
 
 	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
 		return;
-	if (check_template(s, err, sizeof(err)) == -1) {
+	if (conf_check_template(s, err, sizeof(err)) == -1) {
 		conf_error_at(c, v->mark, "%s: %s", kd->name, err);
 		return;
 	}
@@ -1951,72 +1754,7 @@ h_rule_template(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		RAUX(c, obj)->destination_template = v->mark;
 }
 
-static void
-h_rule_mongo_strategy(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	static const char *const st[] = { "document", "file" };
-	struct conf_rule *r = obj;
-	const char *s;
-	char sb[128];
-	size_t i;
-
-	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
-		return;
-	for (i = 0; i < NITEMS(st); i++)
-		if (strcasecmp(s, st[i]) == 0) {
-			set_str(&r->mongo_strategy, st[i]);
-			return;
-		}
-	conf_error_at(c, v->mark, "%s: unknown strategy '%s' (document, "
-	    "file)", kd->name, SHOW(v, sb));
-}
-
-static void
-h_rule_file_format(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	struct conf_rule *r = obj;
-	const char *s;
-	char sb[128];
-
-	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
-		return;
-	if (*s == '\0') {
-		conf_error_at(c, v->mark, "%s: must not be empty", kd->name);
-		return;
-	}
-	set_str(&r->file_format, s);
-	/* sinks/linux_server.py: anything unrecognised is written as env */
-	if (conf_file_format_known(s) == NULL)
-		conf_info_at(c, v->mark, "%s '%s' is treated as env, as the "
-		    "orchestrator does", kd->name, SHOW(v, sb));
-}
-
-static void
-h_rule_structure(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	static const char *const ds[] = { "HASH", "STRING", "JSON" };
-	struct conf_rule *r = obj;
-	const char *s;
-	char sb[128];
-	size_t i;
-
-	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
-		return;
-	for (i = 0; i < NITEMS(ds); i++)
-		if (strcasecmp(s, ds[i]) == 0) {
-			set_str(&r->redis_data_structure, ds[i]);
-			return;
-		}
-	/* sinks/redis.py: anything but HASH and JSON is written as STRING */
-	conf_info_at(c, v->mark, "%s '%s' is treated as STRING, as the "
-	    "orchestrator does", kd->name, SHOW(v, sb));
-	set_str(&r->redis_data_structure, "STRING");
-}
-
-static void
+void
 h_rule_ignored(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -2029,7 +1767,7 @@ h_rule_ignored(struct conf_ctx *c, void *obj, const struct keydef *kd,
 
 /* Connection settings given on a rule: the watcher takes them from the
  * datasource (never stored: some are credentials). */
-static void
+void
 h_rule_conn(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
@@ -2249,7 +1987,9 @@ h_rule_extra(struct conf_ctx *c, void *obj, const struct keydef *kd,
 #define EXTRA(k)	{ #k, h_rule_extra, 0, 0, NULL }
 
 /*
- * Every rule_config key of the orchestrator (interop §5.7) plus our own.
+ * Every rule_config key of the orchestrator (interop §5.7) plus our own,
+ * but the layout keys of the kinds this build has (conf/kinds/: each kind's
+ * rule table).
  * Ignored: keys that only matter when writing (IGN) and connection
  * settings that belong in datasources: (CONN; redis_* predate that and
  * stay IGN); neither is stored, so credentials among them are never
@@ -2262,27 +2002,20 @@ static const struct keydef rule_keys[] = {
 	IGN(apply_strategy),
 	RSTR(branch),
 	RMAP(branch_map),
-	{ "collection", h_nonempty, R(collection), 0, NULL },
-	{ "database", h_nonempty, R(database), 0, NULL },
 	{ "datasource", h_rule_ref, 0, 0, NULL },
-	{ "destination_template", h_rule_template, R(destination_template), 0,
+	{ "destination_template", h_template, R(destination_template), 0,
 	    NULL },
 	RBOOL(detect_extra),
 	IGN(dry_run),
 	IGN(dry_run_prune),
 	RSTR(env),
 	RBOOL(env_as_branch),
-	RBOOL(env_as_collection),
-	RBOOL(env_as_dir),
-	RBOOL(env_as_filename),
 	EXTRA(env_as_name_suffix),
 	EXTRA(env_as_namespace),
 	RBOOL(env_as_pr),
 	RBOOL(env_as_tags),
 	IGN(exclude_repositories),
-	{ "file_format", h_rule_file_format, 0, 0, NULL },
 	{ "file_name", h_rule_files, 0, 0, NULL },
-	{ "file_path", h_abs_path, R(file_path), 0, NULL },
 	RMAP(file_path_map),
 	{ "files", h_rule_files, 0, 0, NULL },
 	EXTRA(helm_atomic),
@@ -2312,11 +2045,6 @@ static const struct keydef rule_keys[] = {
 	{ "key_format", h_rule_key_format, 0, 0, NULL },
 	IGN(last_applied_at),
 	IGN(max_changed_files),
-	{ "mongo_strategy", h_rule_mongo_strategy, 0, 0, NULL },
-	CONN(mongo_tls),
-	CONN(mongo_tls_ca_file),
-	CONN(mongo_tls_insecure),
-	CONN(mongo_uri),
 	{ "name", h_rule_name, 0, 0, NULL },
 	IGN(overrides),
 	{ "platform", h_rule_ref, 0, 0, NULL },
@@ -2325,13 +2053,6 @@ static const struct keydef rule_keys[] = {
 	IGN(prune),
 	IGN(prune_last),
 	IGN(prune_protection),
-	{ "redis_data_structure", h_rule_structure, 0, 0, NULL },
-	IGN(redis_db),
-	RSTR(redis_hash_key),
-	IGN(redis_hosts),
-	RSTR(redis_key_prefix),
-	IGN(redis_password),
-	IGN(redis_ttl_seconds),
 	RSTR(repo_url),
 	IGN(repositories),
 	IGN(retry_backoff),
@@ -2350,12 +2071,6 @@ static const struct keydef rule_keys[] = {
 	RBOOL(self_heal),
 	{ "sensitive_keys", h_strlist, R(sensitive_keys), R(nsensitive_keys),
 	    NULL },
-	CONN(ssh_host),
-	CONN(ssh_key_path),
-	CONN(ssh_known_hosts_file),
-	CONN(ssh_password),
-	CONN(ssh_port),
-	CONN(ssh_user),
 	IGN(strict_validation),
 	IGN(sync_mode),
 	RSTR(tenant_id),
@@ -2367,14 +2082,6 @@ static const struct keydef rule_keys[] = {
 	EXTRA(vercel_targets),
 	EXTRA(vercel_team_id),
 	IGN(vercel_token),
-	RBOOL(watch),
-	{ "zk_base_path", h_base_path, R(zk_base_path), 0, NULL },
-	CONN(zk_hosts),
-	CONN(zk_password),
-	{ "zk_path_template", h_rule_template, R(zk_path_template), 0,
-	    NULL },
-	CONN(zk_timeout_secs),
-	CONN(zk_username),
 };
 static const struct keytab rule_tab = {
 	"rule", rule_keys, NITEMS(rule_keys), 0
@@ -2456,8 +2163,10 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	struct vtw_conf *conf = obj;
 	struct conf_datasource *ds;
 	const struct conf_datasource *q;
-	struct given given[NITEMS(ds_keys)];
-	size_t i;
+	const struct ds_kind *own;
+	struct kslot slots[DS_KINDS_MAX];
+	struct foreign *foreign;
+	size_t i, j, nforeign;
 
 	if (!want_list(c, kd, v))
 		return;
@@ -2477,13 +2186,23 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		ds->breaker_max_backoff_ms = CONF_DEFAULT_DS_BREAKER_MAX_MS;
 		c->ds_hosts.line = c->ds_hosts.col = 0;
 		c->ds_nhosts_given = 0;
-		memset(given, 0, sizeof(given));
-		walk_map_given(c, &ds_tab, ds, v->kids[i], given);
+		memset(slots, 0, sizeof(slots));
+		foreign = NULL;
+		nforeign = 0;
+		own = ds_peek_kind(v->kids[i], 0);
+		if (own != NULL)
+			kslot_obj(&slots[ds_kind_index(own)], own, 0);
+		walk_map_kinds(c, &ds_tab, ds, NULL, 0, own, slots, &foreign,
+		    &nforeign, v->kids[i]);
 		conf->ndatasources++;
+		if (own != NULL && ds->kind == own) {
+			ds->kconf = slots[ds_kind_index(own)].obj;
+			slots[ds_kind_index(own)].obj = NULL;
+		}
 		if (ds->name == NULL || *ds->name == '\0') {
 			conf_error_at(c, v->kids[i]->mark, "missing required "
 			    "key 'name' in datasource");
-			continue;
+			goto next;
 		}
 		if ((q = conf_datasource_byname(conf, ds->name)) != ds)
 			conf_error_at(c, v->kids[i]->mark, "duplicate "
@@ -2492,9 +2211,23 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		if (ds->type == NULL) {
 			conf_error_at(c, v->kids[i]->mark, "missing required "
 			    "key 'type' in datasource '%s'", ds->name);
-			continue;
+			goto next;
 		}
-		ds_finish(c, ds, v->kids[i], given);
+		if (ds->kind != NULL && ds->kconf == NULL)
+			conf_error_at(c, v->kids[i]->mark, "datasource '%s': "
+			    "type must be given in the mapping itself or its "
+			    "first merge", ds->name);
+		if (ds->kind == NULL || ds->kconf == NULL) {
+			ds->kind = NULL;	/* unknown or unsupported: reported */
+			goto next;
+		}
+		ds_foreign_keys(c, ds, foreign, nforeign);
+		ds->kind->ds_finish(c, ds, slots[ds_kind_index(ds->kind)].given,
+		    v->kids[i]->mark);
+ next:
+		for (j = 0; j < ds_kinds_count(); j++)
+			kslot_free(&slots[j], ds_kind_at(j), 0);
+		free(foreign);
 	}
 }
 
@@ -2504,7 +2237,10 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 {
 	struct vtw_conf *conf = obj;
 	struct conf_rule *r;
-	size_t i;
+	struct conf_rule_aux *a;
+	struct kslot slots[DS_KINDS_MAX];
+	struct foreign *foreign = NULL;
+	size_t i, j, nforeign = 0;
 
 	if (!want_list(c, kd, v))
 		return;
@@ -2516,19 +2252,28 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		c->raux = conf_xreallocarray(c->raux, c->nraux + 1,
 		    sizeof(*c->raux));
 		r = &conf->rules[conf->nrules];
+		a = &c->raux[c->nraux];
 		memset(r, 0, sizeof(*r));
-		memset(&c->raux[c->nraux], 0, sizeof(*c->raux));
+		memset(a, 0, sizeof(*a));
 		r->id = (unsigned int)conf->nrules;
 		r->line = v->kids[i]->mark.line;
 		r->col = v->kids[i]->mark.col;
 		r->tenant_id = conf_xstrdup("default");
 		r->branch = conf_xstrdup("main");
-		r->watch = 1;
-		r->env_as_filename = 1;
 		conf->nrules++;
 		c->nraux++;
-		walk_map(c, &rule_tab, r, v->kids[i]);
+		c->cur_rule = r->id;
+		memset(slots, 0, sizeof(slots));
+		/* every kind's layout keys are checked whatever the rule's
+		 * datasource: it may come later in the file */
+		walk_map_kinds(c, &rule_tab, r, NULL, 1, NULL, slots, &foreign,
+		    &nforeign, v->kids[i]);
+		for (j = 0; j < ds_kinds_count(); j++) {
+			r->klayout[j] = slots[j].obj;
+			a->kgiven[j] = slots[j].given;
+		}
 	}
+	free(foreign);
 }
 
 static const struct keydef top_keys[] = {
@@ -2551,17 +2296,23 @@ keytabs_check(void)
 		&platform_tab, &ds_tab, &rule_tab, &secret_tab,
 	};
 	static int done;
-	size_t i, j;
+	const struct keytab *t;
+	size_t i, j, n = NITEMS(all) + 2 * ds_kinds_count();
 
 	if (done)
 		return;
-	for (i = 0; i < NITEMS(all); i++)
-		for (j = 1; j < all[i]->n; j++)
-			if (strcmp(all[i]->keys[j - 1].name,
-			    all[i]->keys[j].name) >= 0)
+	if (ds_kinds_count() > DS_KINDS_MAX)
+		fatalx("%s: more than %d kinds", __func__, DS_KINDS_MAX);
+	for (i = 0; i < n; i++) {
+		t = i < NITEMS(all) ? all[i] : (i - NITEMS(all)) % 2 == 0 ?
+		    ds_kind_at((i - NITEMS(all)) / 2)->ds_keys :
+		    ds_kind_at((i - NITEMS(all)) / 2)->rule_keys;
+		for (j = 1; j < t->n; j++)
+			if (strcmp(t->keys[j - 1].name, t->keys[j].name) >= 0)
 				fatalx("%s: %s: '%s' before '%s'", __func__,
-				    all[i]->where, all[i]->keys[j - 1].name,
-				    all[i]->keys[j].name);
+				    t->where, t->keys[j - 1].name,
+				    t->keys[j].name);
+	}
 	done = 1;
 }
 

@@ -10,6 +10,8 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_keys.h"
+#include "kinds.h"
 #include "log.h"
 
 /* A YAML double-quoted scalar; only characters YAML may not carry raw are
@@ -56,7 +58,7 @@ yq(struct jbuf *b, const char *s)
 	jbuf_raw(b, "\"", 1);
 }
 
-static void
+void
 kv_str(struct jbuf *b, const char *ind, const char *key, const char *val)
 {
 	if (val == NULL)
@@ -66,7 +68,7 @@ kv_str(struct jbuf *b, const char *ind, const char *key, const char *val)
 	jbuf_cat(b, "\n");
 }
 
-static void
+void
 kv_dur(struct jbuf *b, const char *ind, const char *key, uint64_t ms)
 {
 	char d[32];
@@ -75,13 +77,19 @@ kv_dur(struct jbuf *b, const char *ind, const char *key, uint64_t ms)
 	    conf_format_duration(d, sizeof(d), ms));
 }
 
-static void
+void
 kv_bool(struct jbuf *b, const char *ind, const char *key, int v)
 {
 	jbuf_printf(b, "%s%s: %s\n", ind, key, v ? "true" : "false");
 }
 
-static void
+void
+kv_uint(struct jbuf *b, const char *ind, const char *key, unsigned long long v)
+{
+	jbuf_printf(b, "%s%s: %llu\n", ind, key, v);
+}
+
+void
 kv_list(struct jbuf *b, const char *ind, const char *key, char **v, size_t n)
 {
 	size_t i;
@@ -115,7 +123,7 @@ kv_map(struct jbuf *b, const char *ind, const char *key,
 	}
 }
 
-static void
+void
 kv_secret(struct jbuf *b, const char *ind, const char *key,
     const struct conf_secret *s)
 {
@@ -136,7 +144,7 @@ kv_secret(struct jbuf *b, const char *ind, const char *key,
 }
 
 /* A size as conf_parse_size() reads it: the largest exact unit. */
-static void
+void
 kv_size(struct jbuf *b, const char *ind, const char *key, uint64_t n)
 {
 	if (n % (1024 * 1024 * 1024) == 0)
@@ -152,77 +160,26 @@ kv_size(struct jbuf *b, const char *ind, const char *key, uint64_t n)
 		jbuf_printf(b, "%s%s: %llu\n", ind, key, (unsigned long long)n);
 }
 
-/* A mongo URI: a literal without credentials as it is, else redacted. */
-static void
-kv_uri(struct jbuf *b, const char *ind, const struct conf_secret *s)
-{
-	char *red;
-
-	if (s->src != SECRET_LITERAL || s->value == NULL) {
-		kv_secret(b, ind, "uri", s);
-		return;
-	}
-	red = conf_uri_has_credentials(s->value) ?
-	    conf_uri_redacted(s->value) : conf_xstrdup(s->value);
-	kv_str(b, ind, "uri", red);
-	free(red);
-}
-
 static void
 print_datasource(struct jbuf *b, const struct conf_datasource *ds)
 {
 	const char *ind = "    ";
-	const char *t = ds->type ? ds->type : "";
 
 	jbuf_cat(b, "  - name: ");
 	yq(b, ds->name ? ds->name : "");
 	jbuf_cat(b, "\n");
 	kv_str(b, ind, "type", ds->type);
-	if (strcmp(t, "redis") == 0) {
-		kv_list(b, ind, "hosts", ds->hosts, ds->nhosts);
-		kv_secret(b, ind, "password", &ds->password);
-		jbuf_printf(b, "%sdb: %d\n", ind, ds->db);
-	} else if (strcmp(t, "mongo") == 0) {
-		if (ds->uri_derived)
-			kv_list(b, ind, "hosts", ds->hosts, ds->nhosts);
-		else
-			kv_uri(b, ind, &ds->uri);
-		kv_str(b, ind, "database", ds->database);
-		kv_str(b, ind, "collection", ds->collection);
-		kv_bool(b, ind, "tls", ds->tls);
-		kv_str(b, ind, "tls_ca_file", ds->tls_ca_file);
-		kv_bool(b, ind, "tls_insecure", ds->tls_insecure);
-		kv_dur(b, ind, "server_selection_timeout",
-		    ds->server_selection_timeout_ms);
-	} else if (strcmp(t, "zookeeper") == 0) {
-		kv_list(b, ind, "hosts", ds->hosts, ds->nhosts);
-		kv_str(b, ind, "username", ds->username);
-		kv_secret(b, ind, "password", &ds->password);
-		kv_dur(b, ind, "session_timeout", ds->session_timeout_ms);
-		kv_str(b, ind, "base_path", ds->base_path);
-	} else if (strcmp(t, "linux_server") == 0) {
-		/* the ssh_* keys only mean something with ssh_host; the key's
-		 * contents are never printed, its path is */
-		if (ds->ssh_host != NULL) {
-			kv_str(b, ind, "ssh_host", ds->ssh_host);
-			jbuf_printf(b, "%sssh_port: %u\n", ind, ds->ssh_port);
-			kv_str(b, ind, "ssh_user", ds->ssh_user);
-			kv_str(b, ind, "ssh_key_path", ds->ssh_key_path);
-			kv_secret(b, ind, "ssh_password", &ds->password);
-			kv_str(b, ind, "ssh_known_hosts_file",
-			    ds->ssh_known_hosts_file);
-		}
-		kv_size(b, ind, "max_file_bytes", ds->max_file_bytes);
-	}
+	if (ds->kind != NULL && ds->kconf != NULL)
+		ds->kind->ds_print(b, ind, ds);
 	kv_dur(b, ind, "connect_timeout", ds->connect_timeout_ms);
 	kv_dur(b, ind, "command_timeout", ds->command_timeout_ms);
-	jbuf_printf(b, "%sbreaker_failures: %u\n", ind, ds->breaker_failures);
+	kv_uint(b, ind, "breaker_failures", ds->breaker_failures);
 	kv_dur(b, ind, "breaker_backoff", ds->breaker_backoff_ms);
 	kv_dur(b, ind, "breaker_max_backoff", ds->breaker_max_backoff_ms);
 }
 
 /* A layout bool: always for the rule's own sink, else when not default. */
-static void
+void
 kv_layout_bool(struct jbuf *b, const char *ind, const char *key, int v,
     int dflt, int own)
 {
@@ -234,13 +191,13 @@ static void
 print_rule(struct jbuf *b, const struct vtw_conf *c, const struct conf_rule *r)
 {
 	const struct conf_datasource *ds = NULL;
-	const char *ind = "    ", *t = "";
+	const struct ds_kind *own = NULL;
+	const char *ind = "    ";
 	size_t i;
 
 	if (r->datasource != NULL &&
-	    (ds = conf_datasource_byname(c, r->datasource)) != NULL &&
-	    ds->type != NULL)
-		t = ds->type;
+	    (ds = conf_datasource_byname(c, r->datasource)) != NULL)
+		own = ds->kind;
 	jbuf_cat(b, "  - name: ");
 	yq(b, r->name ? r->name : "");
 	jbuf_cat(b, "\n");
@@ -262,24 +219,10 @@ print_rule(struct jbuf *b, const struct vtw_conf *c, const struct conf_rule *r)
 	kv_map(b, ind, "variables_map", r->variables_map, r->nvariables_map);
 	kv_str(b, ind, "destination_template", r->destination_template);
 	kv_str(b, ind, "key_format", r->key_format);
-	kv_str(b, ind, "redis_data_structure", r->redis_data_structure);
-	kv_str(b, ind, "redis_hash_key", r->redis_hash_key);
-	kv_str(b, ind, "redis_key_prefix", r->redis_key_prefix);
-	kv_str(b, ind, "mongo_strategy", r->mongo_strategy);
-	kv_str(b, ind, "collection", r->collection);
-	kv_str(b, ind, "database", r->database);
-	kv_layout_bool(b, ind, "env_as_collection", r->env_as_collection, 0,
-	    strcmp(t, "mongo") == 0);
-	kv_str(b, ind, "zk_base_path", r->zk_base_path);
-	kv_str(b, ind, "zk_path_template", r->zk_path_template);
-	kv_layout_bool(b, ind, "watch", r->watch, 1,
-	    strcmp(t, "zookeeper") == 0);
-	kv_str(b, ind, "file_path", r->file_path);
-	kv_layout_bool(b, ind, "env_as_filename", r->env_as_filename, 1,
-	    strcmp(t, "linux_server") == 0);
-	kv_layout_bool(b, ind, "env_as_dir", r->env_as_dir, 0,
-	    strcmp(t, "linux_server") == 0);
-	kv_str(b, ind, "file_format", r->file_format);
+	for (i = 0; i < ds_kinds_count(); i++)
+		if (r->klayout[i] != NULL)
+			ds_kind_at(i)->rule_print(b, ind, r->klayout[i],
+			    own == ds_kind_at(i));
 	kv_list(b, ind, "sensitive_keys", r->sensitive_keys,
 	    r->nsensitive_keys);
 	if (r->poll_interval_ms != 0)

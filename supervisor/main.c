@@ -252,7 +252,7 @@ sup_reload(struct sup *sup)
 	}
 	/* retire the current workers: their pids are forgotten, they are
 	 * reaped later as unknown children; their rules' polls end unknown */
-	for (i = 0; i < WK__COUNT; i++) {
+	for (i = 0; i < sup->nworkers; i++) {
 		struct sup_worker *w = &sup->workers[i];
 
 		if (w->pid > 0)

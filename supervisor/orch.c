@@ -416,7 +416,7 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 	req.datasource = r->ds->name;
 	req.platform = r->conf->platform;
 	req.tenant = r->conf->tenant_id;
-	req.env = r->env;
+	req.env = r->layout->env;
 	req.reason = r->heal_reason;
 	if ((hc = calloc(1, sizeof(*hc))) == NULL)
 		fatal("calloc");

@@ -16,7 +16,6 @@
 
 #include <event2/event.h>
 
-#include "baseline.h"
 #include "diff.h"
 #include "log.h"
 #include "redact.h"
@@ -27,108 +26,6 @@
 #define RULE_NOTIFY_GAP_MS	100	/* event-assisted polls at most this often */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		fatal("strdup");
-	return p;
-}
-
-/* Redis (§3.2): prefix, then the hash / string prefix / JSON key. */
-static int
-layout_redis(struct sup_rule *r, char *err, size_t errlen)
-{
-	const struct conf_rule *cr = r->conf;
-
-	if (bl_redis_prefix(&r->prefix, cr->tenant_id, cr->datasource, r->env,
-	    cr->destination_template, cr->redis_key_prefix, err, errlen) == -1)
-		return -1;
-	if (cr->redis_data_structure != NULL &&
-	    strcasecmp(cr->redis_data_structure, "JSON") == 0) {
-		r->structure = IPC_ST_JSON;
-		if (asprintf(&r->target, "%s:json", r->prefix) == -1)
-			fatal("asprintf");
-	} else if (cr->redis_data_structure != NULL &&
-	    strcasecmp(cr->redis_data_structure, "HASH") != 0) {
-		r->structure = IPC_ST_STRING;
-		r->target = xstrdup(r->prefix);
-	} else {
-		r->structure = IPC_ST_HASH;
-		if (asprintf(&r->target, "%s:%s", r->prefix,
-		    cr->redis_hash_key ? cr->redis_hash_key : "vartrack") == -1)
-			fatal("asprintf");
-	}
-	if (asprintf(&r->marker, "%s:__vartrack__", r->prefix) == -1)
-		fatal("asprintf");
-	return 0;
-}
-
-static enum ipc_structure
-file_structure(const char *fmt)
-{
-	if (strcmp(fmt, "ini") == 0)
-		return IPC_ST_FILE_INI;
-	if (strcmp(fmt, "properties") == 0)
-		return IPC_ST_FILE_PROPERTIES;
-	if (strcmp(fmt, "yaml") == 0)
-		return IPC_ST_FILE_YAML;
-	if (strcmp(fmt, "json") == 0)
-		return IPC_ST_FILE_JSON;
-	return IPC_ST_FILE_ENV;
-}
-
-/* Where and how the orchestrator wrote this rule's values: layout,
- * target (hash key, collection, root znode, file path) and marker. */
-static int
-rule_layout(struct sup_rule *r, char *err, size_t errlen)
-{
-	const struct conf_rule *cr = r->conf;
-	const struct conf_datasource *d = r->ds;
-
-	switch (r->ds_worker) {
-	case WK_REDIS:
-		return layout_redis(r, err, errlen);
-	case WK_MONGO:
-		r->structure = cr->mongo_strategy != NULL &&
-		    strcmp(cr->mongo_strategy, "file") == 0 ?
-		    IPC_ST_MONGO_FILE : IPC_ST_MONGO_DOCUMENT;
-		if (bl_mongo_collection(&r->target, cr->destination_template,
-		    cr->collection ? cr->collection : d->collection,
-		    cr->env_as_collection, cr->tenant_id, r->env, err,
-		    errlen) == -1)
-			return -1;
-		r->marker = xstrdup("");
-		return 0;
-	case WK_ZOOKEEPER:
-		r->structure = cr->key_format != NULL &&
-		    strcmp(cr->key_format, "slash_dot") == 0 ?
-		    IPC_ST_ZK_SLASH_DOT : IPC_ST_ZK_SLASH;
-		if (bl_zk_root(&r->target, cr->zk_base_path ? cr->zk_base_path :
-		    d->base_path, cr->destination_template ?
-		    cr->destination_template : cr->zk_path_template,
-		    cr->tenant_id, r->env, err, errlen) == -1)
-			return -1;
-		if (asprintf(&r->marker, "%s/__vartrack__", r->target) == -1)
-			fatal("asprintf");
-		return 0;
-	case WK_LINUX:
-		r->structure = file_structure(conf_file_format(cr));
-		if (bl_linux_path(&r->target, cr->destination_template,
-		    cr->file_path, cr->env_as_dir, cr->env_as_filename,
-		    cr->tenant_id, r->env, err, errlen) == -1)
-			return -1;
-		r->marker = xstrdup("");
-		return 0;
-	default:
-		snprintf(err, errlen, "datasource type '%s' has no worker",
-		    d->type);
-		return -1;
-	}
-}
 
 static void
 rule_reset_read(struct sup_rule *r)
@@ -148,9 +45,7 @@ int
 sup_rules_init(struct sup *sup, char *err, size_t errlen)
 {
 	struct vtw_conf *c = sup->conf;
-	struct bl_pair *bm = NULL, *fm = NULL;
-	size_t i, j;
-	int rc = -1;
+	size_t i;
 
 	if (c->ndatasources > 0) {
 		if ((sup->dss = calloc(c->ndatasources, sizeof(*sup->dss))) ==
@@ -177,8 +72,6 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 	for (i = 0; i < c->nrules; i++) {
 		struct sup_rule *r = &sup->rules[i];
 		const struct conf_rule *cr = &c->rules[i];
-		const char *env;
-		char terr[256];
 
 		r->sup = sup;
 		r->conf = cr;
@@ -187,32 +80,16 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 		if (r->ds == NULL) {
 			snprintf(err, errlen, "rule '%s': no datasource '%s'",
 			    cr->name, cr->datasource);
-			goto out;
+			return -1;
 		}
-		r->ds_worker = sup_worker_kind(r->ds->type);
+		if (r->ds->kind == NULL || cr->layout.target == NULL) {
+			snprintf(err, errlen, "rule '%s': datasource '%s' has "
+			    "no layout", cr->name, cr->datasource);
+			return -1;
+		}
+		r->dsw = sup_worker_of(sup, r->ds->kind);
+		r->layout = &cr->layout;
 		r->sds = &sup->dss[r->ds - c->datasources];
-		free(bm);
-		free(fm);
-		bm = calloc(cr->nbranch_map + 1, sizeof(*bm));
-		fm = calloc(cr->nfile_path_map + 1, sizeof(*fm));
-		if (bm == NULL || fm == NULL)
-			fatal("calloc");
-		for (j = 0; j < cr->nbranch_map; j++) {
-			bm[j].key = cr->branch_map[j].key;
-			bm[j].val = cr->branch_map[j].val;
-		}
-		for (j = 0; j < cr->nfile_path_map; j++) {
-			fm[j].key = cr->file_path_map[j].key;
-			fm[j].val = cr->file_path_map[j].val;
-		}
-		env = bl_resolve_env(cr->env, cr->branch, bm, cr->nbranch_map,
-		    fm, cr->nfile_path_map, cr->nfiles ? cr->files[0] : "",
-		    cr->env_as_branch);
-		r->env = xstrdup(env);
-		if (rule_layout(r, terr, sizeof(terr)) == -1) {
-			snprintf(err, errlen, "rule '%s': %s", cr->name, terr);
-			goto out;
-		}
 		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
 		    c->poll_interval_ms;
 		r->ev_timer = evtimer_new(sup->base, rule_timer_cb, r);
@@ -229,7 +106,7 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 			metrics_touch(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl);
 			metrics_touch(sup->metrics,
 			    METRIC_POLL_DURATION_SECONDS, dl);
-			if (r->ds_worker == WK_ZOOKEEPER && cr->watch)
+			if (r->layout->watch)
 				metrics_touch(sup->metrics,
 				    METRIC_EVENT_POLLS_TOTAL, dl);
 			metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
@@ -238,11 +115,7 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 				    METRIC_HEAL_INEFFECTIVE, rl, 0);
 		}
 	}
-	rc = 0;
- out:
-	free(bm);
-	free(fm);
-	return rc;
+	return 0;
 }
 
 void
@@ -260,10 +133,6 @@ sup_rules_free(struct sup *sup)
 		rule_reset_read(r);
 		kvmap_free(r->baseline);
 		kvmap_free(r->bl_pending);
-		free(r->env);
-		free(r->prefix);
-		free(r->target);
-		free(r->marker);
 	}
 	free(sup->rules);
 	sup->rules = NULL;
@@ -383,7 +252,8 @@ rule_cycle_end(struct sup_rule *r)
  * the safety net. -1 when the rule is not one of that worker's.
  */
 int
-sup_rule_notify(struct sup *sup, enum worker_kind kind, unsigned int rule_id)
+sup_rule_notify(struct sup *sup, const struct sup_worker *w,
+    unsigned int rule_id)
 {
 	struct sup_rule *r;
 	uint64_t now = now_ms(), delay = 0;
@@ -391,12 +261,12 @@ sup_rule_notify(struct sup *sup, enum worker_kind kind, unsigned int rule_id)
 	if (rule_id >= sup->nrules)
 		return -1;
 	r = &sup->rules[rule_id];
-	if (r->ds_worker != kind)
+	if (r->dsw != w)
 		return -1;
 	if (sup->stopping)
 		return 0;
 	log_debug("rule %s: change notified by the %s worker",
-	    r->conf->name, sup->workers[kind].name);
+	    r->conf->name, w->name);
 	if (r->phase != RP_IDLE) {
 		r->repoll = 1;
 		return 0;
@@ -438,7 +308,7 @@ rule_unknown(struct sup_rule *r, const char *stage, const char *why)
 static void
 rule_send_read(struct sup_rule *r)
 {
-	struct sup_worker *w = &r->sup->workers[r->ds_worker];
+	struct sup_worker *w = r->dsw;
 	struct ipc_msg m;
 	struct ipc_bytes *keys;
 	size_t n, total = kvmap_count(r->baseline), start = 0, cost;
@@ -468,19 +338,11 @@ rule_send_read(struct sup_rule *r)
 		m.type = IPC_POLL_REQUEST;
 		m.u.poll_request.rule_id = r->conf->id;
 		m.u.poll_request.datasource = r->ds->name;
-		m.u.poll_request.structure = (enum ipc_structure)r->structure;
-		m.u.poll_request.target = r->target;
-		m.u.poll_request.marker = r->marker;
-		/* beyond redis the managed scope is cheap to enumerate */
-		m.u.poll_request.detect_extra = r->ds_worker != WK_REDIS ||
-		    r->conf->detect_extra;
-		m.u.poll_request.tenant = r->conf->tenant_id;
-		m.u.poll_request.env = r->env;
-		m.u.poll_request.label = r->conf->datasource;
-		m.u.poll_request.files = (const char *const *)r->conf->files;
-		m.u.poll_request.nfiles = r->conf->nfiles;
-		m.u.poll_request.watch = r->conf->watch;
-		m.u.poll_request.database = r->conf->database;
+		m.u.poll_request.target = r->layout->target;
+		m.u.poll_request.marker = r->layout->marker;
+		m.u.poll_request.detect_extra = r->layout->detect_extra;
+		m.u.poll_request.scope.p = r->layout->scope;
+		m.u.poll_request.scope.len = r->layout->scope_len;
 		m.u.poll_request.keys = keys;
 		m.u.poll_request.nkeys = n;
 		m.u.poll_request.total = total;
@@ -500,7 +362,7 @@ static void
 rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct sup_rule *r = arg;
-	struct sup_worker *git = &r->sup->workers[WK_GIT];
+	struct sup_worker *git = &r->sup->workers[SUP_WORKER_GIT];
 	const struct conf_rule *cr = r->conf;
 	struct ipc_msg m;
 	struct ipc_pair *vm = NULL;
@@ -545,17 +407,13 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.branch = cr->branch;
 	m.u.baseline_request.files = (const char *const *)cr->files;
 	m.u.baseline_request.nfiles = cr->nfiles;
-	m.u.baseline_request.sink = r->ds->type;
 	m.u.baseline_request.root_key = cr->root_key;
 	m.u.baseline_request.root_key_set = cr->root_key != NULL;
-	m.u.baseline_request.env = r->env;
+	m.u.baseline_request.env = r->layout->env;
 	m.u.baseline_request.variables_map = vm;
 	m.u.baseline_request.nvariables_map = cr->nvariables_map;
-	m.u.baseline_request.key_format = cr->key_format;
-	m.u.baseline_request.data_structure = r->ds_worker != WK_REDIS ? "" :
-	    r->structure == IPC_ST_HASH ? "HASH" :
-	    r->structure == IPC_ST_JSON ? "JSON" : "STRING";
-	m.u.baseline_request.key_prefix = r->prefix;
+	m.u.baseline_request.key_format = r->layout->key_format;
+	m.u.baseline_request.key_prefix = r->layout->key_prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	r->phase = RP_BASELINE;
 	kvmap_free(r->bl_pending);
@@ -653,7 +511,7 @@ rule_report(struct sup_rule *r)
 	jbuf_init(&f);
 	jbuf_field(&f, "rule", r->conf->name);
 	jbuf_field(&f, "datasource", r->ds->name);
-	jbuf_field(&f, "target", r->target);
+	jbuf_field(&f, "target", r->layout->target);
 	jbuf_field(&f, "commit", r->commit);
 	jbuf_field_int(&f, "key_count", (long long)kvmap_count(r->baseline));
 	jbuf_field_int(&f, "duration_us", (long long)(now_us() - r->cycle_start_us));
@@ -792,19 +650,20 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 
 /* A worker died or was killed: its rules' current polls are unknown. */
 void
-sup_rule_worker_lost(struct sup *sup, enum worker_kind kind, const char *why)
+sup_rule_worker_lost(struct sup *sup, const struct sup_worker *w,
+    const char *why)
 {
 	size_t i;
 
 	for (i = 0; i < sup->nrules; i++) {
 		struct sup_rule *r = &sup->rules[i];
 
-		if ((kind == WK_GIT && r->phase == RP_BASELINE) ||
-		    (kind != WK_GIT && r->ds_worker == kind &&
+		if ((w->kind == NULL && r->phase == RP_BASELINE) ||
+		    (w->kind != NULL && r->dsw == w &&
 		    r->phase == RP_READ)) {
 			kvmap_free(r->bl_pending);
 			r->bl_pending = NULL;
-			rule_unknown(r, kind == WK_GIT ? "baseline" : "read",
+			rule_unknown(r, w->kind == NULL ? "baseline" : "read",
 			    why);
 		}
 	}

@@ -14,6 +14,7 @@
 
 #include "chan.h"
 #include "conf.h"
+#include "kinds.h"
 #include "kvmap.h"
 #include "breaker.h"
 #include "diff.h"
@@ -28,9 +29,10 @@
 #define SUP_SHUTDOWN_GRACE_MS		3000
 #define SUP_MAX_BASELINE_KEYS		5000000
 
-enum worker_kind {
-	WK_GIT = 0, WK_REDIS, WK_MONGO, WK_ZOOKEEPER, WK_LINUX, WK__COUNT
-};
+/* The worker table: the git worker first, then one per datasource kind in
+ * registry order (conf/kinds.h). */
+#define SUP_WORKER_GIT		0
+#define SUP_WORKERS_MAX		(1 + CONF_KINDS_MAX)
 
 enum worker_state {
 	WS_STOPPED = 0,		/* not needed by the configuration */
@@ -51,9 +53,8 @@ struct sup_req {
 
 struct sup_worker {
 	struct sup		*sup;
-	enum worker_kind	 kind;
-	const char		*name;		/* "git", "redis", ... */
-	const char		*ds_type;	/* datasource type it reads */
+	const struct ds_kind	*kind;		/* NULL for the git worker */
+	const char		*name;		/* executable vartrack-worker-{name} */
 	enum worker_state	 state;
 	int			 needed;
 	pid_t			 pid;
@@ -80,12 +81,8 @@ struct sup_rule {
 	const struct conf_datasource *ds;
 	struct sup_ds		*sds;
 	int			 ds_probe;	/* this poll is the breaker's probe */
-	enum worker_kind	 ds_worker;
-	char			*env;		/* resolved env */
-	char			*prefix;	/* redis key prefix */
-	char			*target;	/* hash key / prefix / json key */
-	char			*marker;	/* {prefix}:__vartrack__ */
-	int			 structure;	/* enum ipc_structure */
+	struct sup_worker	*dsw;		/* its datasource kind's worker */
+	const struct conf_layout *layout;	/* where the orchestrator wrote */
 	uint64_t		 interval_ms;
 	struct event		*ev_timer;
 	enum rule_phase		 phase;
@@ -120,7 +117,8 @@ struct sup {
 	const char		*conf_path;
 	char			 self_dir[4096];
 	char			 run_dir[4096];
-	struct sup_worker	 workers[WK__COUNT];
+	struct sup_worker	 workers[SUP_WORKERS_MAX];
+	size_t			 nworkers;	/* 1 + the kinds built */
 	struct sup_rule		*rules;
 	size_t			 nrules;
 	struct sup_ds		*dss;
@@ -160,19 +158,21 @@ void	sup_worker_violation(struct sup_worker *, const char *fmt, ...)
 size_t	sup_workers_alive(const struct sup *);
 void	sup_workers_free(struct sup *);
 
-/* worker kind of a datasource type, WK__COUNT if none */
-enum worker_kind sup_worker_kind(const char *ds_type);
+/* the worker of a datasource kind */
+struct sup_worker *sup_worker_of(struct sup *, const struct ds_kind *);
 
 /* poll.c */
 int	sup_rules_init(struct sup *, char *err, size_t errlen);
 void	sup_rules_free(struct sup *);
 void	sup_rules_start(struct sup *);
-void	sup_rule_worker_lost(struct sup *, enum worker_kind, const char *why);
+void	sup_rule_worker_lost(struct sup *, const struct sup_worker *,
+	    const char *why);
 /* a message from a worker, validated by the codec; -1 = out of protocol */
 int	sup_rule_baseline_reply(struct sup *, const struct ipc_baseline_reply *);
 int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
 /* a datasource worker saw a change under a rule's scope */
-int	sup_rule_notify(struct sup *, enum worker_kind, unsigned int rule_id);
+int	sup_rule_notify(struct sup *, const struct sup_worker *,
+	    unsigned int rule_id);
 
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);

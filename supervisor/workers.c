@@ -20,24 +20,14 @@
 #include "log.h"
 #include "sup.h"
 
-/* worker name (executable vartrack-worker-{name}) and the datasource type
- * it reads */
-static const char *const worker_names[WK__COUNT] = {
-	"git", "redis", "mongo", "zookeeper", "linux"
-};
-static const char *const worker_ds_types[WK__COUNT] = {
-	NULL, "redis", "mongo", "zookeeper", "linux_server"
-};
-
-enum worker_kind
-sup_worker_kind(const char *ds_type)
+struct sup_worker *
+sup_worker_of(struct sup *sup, const struct ds_kind *k)
 {
-	size_t i;
+	size_t i = ds_kind_index(k);
 
-	for (i = 1; i < WK__COUNT; i++)
-		if (strcmp(ds_type, worker_ds_types[i]) == 0)
-			return (enum worker_kind)i;
-	return WK__COUNT;
+	if (i >= ds_kinds_count())
+		fatalx("%s: kind not registered", __func__);
+	return &sup->workers[1 + i];
 }
 
 static void sup_worker_spawn(struct sup_worker *);
@@ -60,14 +50,14 @@ sup_workers_init(struct sup *sup)
 {
 	size_t i, r;
 
-	for (i = 0; i < WK__COUNT; i++) {
+	sup->nworkers = 1 + ds_kinds_count();
+	for (i = 0; i < sup->nworkers; i++) {
 		struct sup_worker *w = &sup->workers[i];
 
 		memset(w, 0, sizeof(*w));
 		w->sup = sup;
-		w->kind = (enum worker_kind)i;
-		w->name = worker_names[i];
-		w->ds_type = worker_ds_types[i];
+		w->kind = i == SUP_WORKER_GIT ? NULL : ds_kind_at(i - 1);
+		w->name = w->kind != NULL ? w->kind->worker : "git";
 		w->chan.recvfd = w->chan.sendfd = -1;
 		w->backoff_ms = WORKER_RESTART_BACKOFF_MIN_MS;
 		w->ev_restart = evtimer_new(sup->base, sup_worker_restart_cb, w);
@@ -75,11 +65,11 @@ sup_workers_init(struct sup *sup)
 			fatalx("evtimer_new");
 	}
 	/* the git worker always runs; datasource workers when a rule needs one */
-	sup->workers[WK_GIT].needed = 1;
+	sup->workers[SUP_WORKER_GIT].needed = 1;
 	for (r = 0; r < sup->nrules; r++)
-		sup->workers[sup->rules[r].ds_worker].needed = 1;
-	for (i = 0; i < WK__COUNT; i++) {
-		const char *lbl[] = { worker_names[i] };
+		sup->rules[r].dsw->needed = 1;
+	for (i = 0; i < sup->nworkers; i++) {
+		const char *lbl[] = { sup->workers[i].name };
 
 		if (!sup->workers[i].needed)
 			continue;
@@ -193,7 +183,7 @@ sup_workers_start(struct sup *sup)
 {
 	size_t i;
 
-	for (i = 0; i < WK__COUNT; i++)
+	for (i = 0; i < sup->nworkers; i++)
 		if (sup->workers[i].needed)
 			sup_worker_spawn(&sup->workers[i]);
 }
@@ -203,7 +193,7 @@ sup_workers_stop(struct sup *sup, int graceful)
 {
 	size_t i;
 
-	for (i = 0; i < WK__COUNT; i++) {
+	for (i = 0; i < sup->nworkers; i++) {
 		struct sup_worker *w = &sup->workers[i];
 
 		evtimer_del(w->ev_restart);
@@ -232,7 +222,7 @@ sup_workers_alive(const struct sup *sup)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < WK__COUNT; i++)
+	for (i = 0; i < sup->nworkers; i++)
 		if (sup->workers[i].pid > 0)
 			n++;
 	return n;
@@ -243,7 +233,7 @@ sup_workers_free(struct sup *sup)
 {
 	size_t i;
 
-	for (i = 0; i < WK__COUNT; i++) {
+	for (i = 0; i < sup->nworkers; i++) {
 		sup_worker_close(&sup->workers[i]);
 		if (sup->workers[i].ev_restart != NULL)
 			event_free(sup->workers[i].ev_restart);
@@ -256,7 +246,7 @@ sup_workers_all_running(const struct sup *sup, const char **why)
 {
 	size_t i;
 
-	for (i = 0; i < WK__COUNT; i++) {
+	for (i = 0; i < sup->nworkers; i++) {
 		const struct sup_worker *w = &sup->workers[i];
 
 		if (w->needed && w->state != WS_RUNNING) {
@@ -286,7 +276,7 @@ sup_worker_violation(struct sup_worker *w, const char *fmt, ...)
 	/* stop listening to it at once */
 	sup_worker_close(w);
 	w->state = WS_STOPPING;
-	sup_rule_worker_lost(w->sup, w->kind, "worker misbehaved");
+	sup_rule_worker_lost(w->sup, w, "worker misbehaved");
 }
 
 int
@@ -333,79 +323,29 @@ sup_worker_send_cb(evutil_socket_t fd, short ev, void *arg)
 		sup_worker_violation(w, "channel send failed");
 }
 
-/* split "host:port" (port default def) */
-static void
-split_hostport(const char *hp, char *host, size_t hostlen, unsigned long *port,
-    unsigned long def)
-{
-	const char *colon = strrchr(hp, ':');
-
-	*port = def;
-	if (colon != NULL) {
-		snprintf(host, hostlen, "%.*s", (int)(colon - hp), hp);
-		*port = strtoul(colon + 1, NULL, 10);
-	} else
-		snprintf(host, hostlen, "%s", hp);
-}
-
-/* One datasource's connection settings to its worker (secrets included:
- * the worker needs them; they never reach a log). */
+/* One datasource's settings to its worker, packed by its kind (secrets
+ * included: the worker needs them; they never reach a log). */
 static void
 sup_worker_conf_ds(struct sup_worker *w, const struct conf_datasource *d)
 {
 	struct ipc_msg m;
 	struct ipc_conf_datasource *cd = &m.u.conf_datasource;
-	char host[256] = "";
-	unsigned long port = 0;
+	void *settings;
+	size_t len;
 
+	if (d->kind->ds_pack(&settings, &len, d) == -1)
+		fatalx("%s: out of memory", __func__);
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_CONF_DATASOURCE;
 	cd->name = d->name;
 	cd->type = d->type;
-	cd->password = d->password.value;
 	cd->connect_timeout_ms = (uint32_t)d->connect_timeout_ms;
 	cd->command_timeout_ms = (uint32_t)d->command_timeout_ms;
-	switch (w->kind) {
-	case WK_REDIS:
-		if (d->nhosts > 0)
-			split_hostport(d->hosts[0], host, sizeof(host), &port,
-			    6379);
-		cd->db = (uint32_t)d->db;
-		break;
-	case WK_MONGO:
-		cd->uri = d->uri.value;
-		cd->database = d->database;
-		cd->tls = d->tls;
-		cd->tls_ca_file = d->tls_ca_file;
-		cd->tls_insecure = d->tls_insecure;
-		cd->server_selection_timeout_ms =
-		    (uint32_t)d->server_selection_timeout_ms;
-		break;
-	case WK_ZOOKEEPER:
-		cd->hosts = (const char *const *)d->hosts;
-		cd->nhosts = d->nhosts;
-		cd->username = d->username;
-		cd->session_timeout_ms = (uint32_t)d->session_timeout_ms;
-		break;
-	case WK_LINUX:
-		if (d->ssh_host != NULL) {
-			cd->ssh = 1;
-			snprintf(host, sizeof(host), "%s", d->ssh_host);
-			port = d->ssh_port ? d->ssh_port : 22;
-		}
-		cd->username = d->ssh_user;
-		cd->ssh_key.p = d->ssh_key;
-		cd->ssh_key.len = d->ssh_key_len;
-		cd->ssh_known_hosts.p = d->ssh_known_hosts;
-		cd->ssh_known_hosts.len = d->ssh_known_hosts_len;
-		cd->max_file_bytes = d->max_file_bytes;
-		break;
-	default:
-		return;
-	}
-	cd->host = host;
-	cd->port = (uint32_t)port;
+	cd->settings.p = settings;
+	cd->settings.len = len;
 	sup_worker_send(w, &m, 0, 0);
+	explicit_bzero(settings, len);
+	free(settings);
 }
 
 static void
@@ -415,7 +355,7 @@ sup_worker_configure(struct sup_worker *w)
 	struct ipc_msg m;
 	size_t i;
 
-	if (w->kind == WK_GIT) {
+	if (w->kind == NULL) {
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_CONF_GIT;
 		m.u.conf_git.cache_dir = c->cache_dir;
@@ -435,7 +375,7 @@ sup_worker_configure(struct sup_worker *w)
 		for (i = 0; i < c->ndatasources; i++) {
 			const struct conf_datasource *d = &c->datasources[i];
 
-			if (strcmp(d->type, w->ds_type) == 0)
+			if (d->kind == w->kind)
 				sup_worker_conf_ds(w, d);
 		}
 	}
@@ -488,19 +428,19 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 	}
 	switch (m->type) {
 	case IPC_NOTIFY:
-		if (w->kind == WK_GIT ||
-		    sup_rule_notify(w->sup, w->kind, m->u.notify.rule_id) == -1)
+		if (w->kind == NULL ||
+		    sup_rule_notify(w->sup, w, m->u.notify.rule_id) == -1)
 			sup_worker_violation(w, "notify for rule %u, not one "
 			    "of its rules", m->u.notify.rule_id);
 		return;
 	case IPC_BASELINE_REPLY:
-		if (w->kind != WK_GIT)
+		if (w->kind != NULL)
 			goto bad;
 		rule_id = m->u.baseline_reply.rule_id;
 		last = m->u.baseline_reply.last;
 		break;
 	case IPC_POLL_REPLY:
-		if (w->kind == WK_GIT)
+		if (w->kind == NULL)
 			goto bad;
 		rule_id = m->u.poll_reply.rule_id;
 		last = m->u.poll_reply.last;
@@ -587,7 +527,8 @@ sup_workers_reap(struct sup *sup)
 {
 	struct sup_worker *w;
 	pid_t pid;
-	int st, i;
+	size_t i;
+	int st;
 	char how[128];
 
 	for (;;) {
@@ -597,7 +538,7 @@ sup_workers_reap(struct sup *sup)
 		if (pid <= 0)
 			break;
 		w = NULL;
-		for (i = 0; i < WK__COUNT; i++)
+		for (i = 0; i < sup->nworkers; i++)
 			if (sup->workers[i].pid == pid)
 				w = &sup->workers[i];
 		if (w == NULL)
@@ -638,7 +579,7 @@ sup_workers_reap(struct sup *sup)
 			metrics_inc(sup->metrics, METRIC_WORKER_RESTARTS_TOTAL,
 			    lbl, 1);
 		}
-		sup_rule_worker_lost(sup, w->kind, "worker exited");
+		sup_rule_worker_lost(sup, w, "worker exited");
 		if (w->needed)
 			sup_worker_schedule_restart(w);
 		else
@@ -653,7 +594,7 @@ sup_workers_tick(struct sup *sup)
 	uint64_t now = now_ms();
 	size_t i;
 
-	for (i = 0; i < WK__COUNT; i++) {
+	for (i = 0; i < sup->nworkers; i++) {
 		struct sup_worker *w = &sup->workers[i];
 
 		if (w->state == WS_STARTING && now > w->hello_deadline_ms)

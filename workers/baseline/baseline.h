@@ -76,45 +76,6 @@ int	bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 	    const char *path, const char *data, size_t len, int *skipped,
 	    char *err, size_t errlen);
 
-/* Env resolution (§7.4) for the watcher: explicit env, then
- * branch_map[branch], then file_path_map[file], then env_as_branch ->
- * branch, else "default". Returns a borrowed pointer. */
-const char *bl_resolve_env(const char *explicit_env, const char *branch,
-	    const struct bl_pair *branch_map, size_t nbranch_map,
-	    const struct bl_pair *file_path_map, size_t nfile_path_map,
-	    const char *file, int env_as_branch);
-
-/* Redis key prefix (§3.2): destination_template (raw env) if set, else
- * key_prefix if non-empty, else "{tenant}:{datasource}:{env}".
- * *out must be freed with free(). -1 with err on a bad template. */
-int	bl_redis_prefix(char **out, const char *tenant, const char *datasource,
-	    const char *env, const char *destination_template,
-	    const char *key_prefix, char *err, size_t errlen);
-
-/* Mongo collection (§3.1): destination_template with the sanitised env
- * ('/', '.', '$' -> '_'), else "{collection}_{safe_env}" with
- * env_as_collection, else collection (NULL/"" = "configs"). */
-int	bl_mongo_collection(char **out, const char *destination_template,
-	    const char *collection, int env_as_collection, const char *tenant,
-	    const char *env, char *err, size_t errlen);
-
-/* ZooKeeper root (§3.3): (base_path + template).rstrip("/"), template
- * NULL/"" = "/{tenant}/{env}" (raw env). "" is the tree's root. */
-int	bl_zk_root(char **out, const char *base_path, const char *tmpl,
-	    const char *tenant, const char *env, char *err, size_t errlen);
-
-/* Linux server file (§3.8): destination_template, else file_path (NULL =
- * /etc/vartrack/config.env) with env_as_dir ({dir}/{env}/{stem}{ext}) or
- * env_as_filename ({dir}/{stem}_{env}{ext}); env sanitised as
- * re.sub(r'[^\w.\-]', '_', env); the result normalised as pathlib.Path. */
-int	bl_linux_path(char **out, const char *destination_template,
-	    const char *file_path, int env_as_dir, int env_as_filename,
-	    const char *tenant, const char *env, char *err, size_t errlen);
-
-/* str.format with only {tenant} and {env}; -1 and err on anything else. */
-int	bl_format_template(char **out, const char *tmpl, const char *tenant,
-	    const char *env, char *err, size_t errlen);
-
 /* Key format names: "dot", "flat", "slash", "slash_dot". Default per sink
  * (§2.3); -1 with err when the format is not allowed for the sink. */
 int	bl_key_format_check(const char *sink, const char *data_structure,
