@@ -179,7 +179,8 @@ conf_rule_env(const struct conf_rule *r)
 			return v;
 	}
 	if (*file != '\0') {
-		v = pairs_get(r->file_path_map, r->nfile_path_map, file, &found);
+		v = pairs_get(r->file_path_map, r->nfile_path_map, file,
+		    &found);
 		if (found)
 			return v;
 	}

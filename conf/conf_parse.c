@@ -1368,7 +1368,7 @@ conf_given(const struct keytab *t, const struct given *given, const char *key)
  */
 struct kslot {
 	void		*obj;
-	struct given	*given;		/* the kind's table's marks */
+	struct given	*given;		/* marks of the kind's keys */
 };
 
 struct foreign {
@@ -2218,7 +2218,7 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 			    "type must be given in the mapping itself or its "
 			    "first merge", ds->name);
 		if (ds->kind == NULL || ds->kconf == NULL) {
-			ds->kind = NULL;	/* unknown or unsupported: reported */
+			ds->kind = NULL;	/* reported */
 			goto next;
 		}
 		ds_foreign_keys(c, ds, foreign, nforeign);

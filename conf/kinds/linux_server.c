@@ -251,7 +251,8 @@ linux_ds_pack(void **out, size_t *outlen, const struct conf_datasource *ds)
 	if (d->ssh_host != NULL) {
 		s.ssh = 1;
 		s.host = d->ssh_host;
-		s.port = d->ssh_port ? d->ssh_port : CONF_LINUX_DEFAULT_SSH_PORT;
+		s.port = d->ssh_port ? d->ssh_port :
+		    CONF_LINUX_DEFAULT_SSH_PORT;
 	}
 	s.username = d->ssh_user;
 	s.password = d->password.value;

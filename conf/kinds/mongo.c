@@ -50,7 +50,6 @@ conf_uri_redacted(const char *uri)
 	return out;
 }
 
-
 static int
 mongo_scheme_ok(const char *uri)
 {
@@ -63,12 +62,6 @@ mongo_scheme_ok(const char *uri)
  * credentials. A literal without them is plain configuration (no
  * warning). The URI itself is never shown in a message: it may hold a
  * password.
- */
-/*
- * kd->off: struct conf_secret. A mongo URI: a secret when it carries
- * credentials. A literal without
- * them is plain configuration (no warning). The URI itself is never shown
- * in a message: it may hold a password.
  */
 static void
 h_uri(struct conf_ctx *c, void *obj, const struct keydef *kd,
@@ -262,7 +255,8 @@ mongo_ds_pack(void **out, size_t *outlen, const struct conf_datasource *ds)
 	s.tls = d->tls;
 	s.tls_ca_file = d->tls_ca_file;
 	s.tls_insecure = d->tls_insecure;
-	s.server_selection_timeout_ms = (uint32_t)d->server_selection_timeout_ms;
+	s.server_selection_timeout_ms =
+	    (uint32_t)d->server_selection_timeout_ms;
 	return ipc_mongo_settings_pack(out, outlen, &s);
 }
 

@@ -10,7 +10,7 @@
 #include "kinds.h"
 
 extern const struct ds_kind ds_kind_redis, ds_kind_mongo, ds_kind_zookeeper,
-    ds_kind_linux_server;
+    ds_kind_linux_server, ds_kind_testkv;
 
 static const struct ds_kind *const kinds[] = {
 #ifdef VTW_KIND_REDIS
@@ -24,6 +24,9 @@ static const struct ds_kind *const kinds[] = {
 #endif
 #ifdef VTW_KIND_LINUX_SERVER
 	&ds_kind_linux_server,
+#endif
+#ifdef VTW_KIND_TESTKV
+	&ds_kind_testkv,	/* test builds only (VTW_TEST_HOOKS) */
 #endif
 	NULL
 };
