@@ -8,6 +8,3 @@ vtw_test(test_baseline
 	LIBS vtw_baseline)
 target_compile_definitions(test_baseline PRIVATE
 	VTW_BL_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden/baseline")
-
-# Where each sink writes (workers/baseline/layout.c).
-vtw_test(test_layout SOURCES unit/test_layout.c LIBS vtw_baseline)

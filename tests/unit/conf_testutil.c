@@ -119,3 +119,85 @@ conf_test_env(void)
 		unsetenv(vars[i]);
 	setenv("T_GITHUB_TOKEN", "ghp_test_token", 1);
 }
+
+/* a built kind, by name */
+static const struct ds_kind *
+kind_named(const char *name)
+{
+	const struct ds_kind *k = ds_kind_byname(name);
+
+	cr_assert_not_null(k, "kind '%s' is not built", name);
+	return k;
+}
+
+int
+ds_is(const struct conf_datasource *ds, const char *kind)
+{
+	return ds->kind != NULL && ds->kind == kind_named(kind);
+}
+
+const void *
+ds_kconf(const struct conf_datasource *ds, const char *kind)
+{
+	cr_assert(ds_is(ds, kind), "datasource '%s' is of type '%s', not %s",
+	    ds->name ? ds->name : "?", ds->type ? ds->type : "?", kind);
+	cr_assert_not_null(ds->kconf, "datasource '%s': no %s settings",
+	    ds->name ? ds->name : "?", kind);
+	return ds->kconf;
+}
+
+int
+rule_has_kind(const struct conf_rule *r, const char *kind)
+{
+	return conf_rule_klayout(r, kind_named(kind)) != NULL;
+}
+
+/* The kinds' rule defaults, as the orchestrator's (not taken from the
+ * descriptors' rule_init: the tests check those). */
+static const struct conf_redis_rule redis_rule_dflt;
+static const struct conf_mongo_rule mongo_rule_dflt;
+static const struct conf_zk_rule zk_rule_dflt = { .watch = 1 };
+static const struct conf_linux_rule linux_rule_dflt = {
+	.env_as_filename = 1
+};
+
+const void *
+rule_kind(const struct conf_rule *r, const char *kind)
+{
+	const void *p = conf_rule_klayout(r, kind_named(kind));
+
+	if (p != NULL)
+		return p;
+	if (strcmp(kind, "redis") == 0)
+		return &redis_rule_dflt;
+	if (strcmp(kind, "mongo") == 0)
+		return &mongo_rule_dflt;
+	if (strcmp(kind, "zookeeper") == 0)
+		return &zk_rule_dflt;
+	if (strcmp(kind, "linux_server") == 0)
+		return &linux_rule_dflt;
+	cr_assert_fail("no defaults for kind '%s'", kind);
+	return NULL;
+}
+
+void
+expect_layout(const struct conf_rule *r, const char *env, const char *target,
+    const char *marker, const char *key_format, const char *key_prefix,
+    int detect_extra, int watch)
+{
+	const struct conf_layout *l = &r->layout;
+	const char *n = r->name ? r->name : "?";
+
+	cr_assert_not_null(l->env, "%s: no env", n);
+	cr_expect_str_eq(l->env, env, "%s: env", n);
+	cr_assert_not_null(l->target, "%s: no target", n);
+	cr_expect_str_eq(l->target, target, "%s: target", n);
+	cr_assert_not_null(l->marker, "%s: no marker", n);
+	cr_expect_str_eq(l->marker, marker, "%s: marker", n);
+	cr_assert_not_null(l->key_format, "%s: no key_format", n);
+	cr_expect_str_eq(l->key_format, key_format, "%s: key_format", n);
+	cr_assert_not_null(l->key_prefix, "%s: no key_prefix", n);
+	cr_expect_str_eq(l->key_prefix, key_prefix, "%s: key_prefix", n);
+	cr_expect_eq(l->detect_extra, detect_extra, "%s: detect_extra", n);
+	cr_expect_eq(l->watch, watch, "%s: watch", n);
+}

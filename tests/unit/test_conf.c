@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "conf_testutil.h"
+#include "kinds.h"
 
 #ifndef VTW_SRC_DIR
 #define VTW_SRC_DIR "."
@@ -147,9 +148,11 @@ Test(conf, defaults)
 	cr_expect_eq(c->platforms[0].line, 2);
 	cr_expect_eq(c->platforms[0].col, 5);
 	cr_assert_eq(c->ndatasources, 1);
-	cr_expect_eq(c->datasources[0].db, 0);
-	cr_expect_eq(c->datasources[0].password.src, SECRET_NONE);
-	cr_expect_null(c->datasources[0].password.value);
+	cr_expect_eq(c->datasources[0].kind, ds_kind_byname("redis"));
+	cr_expect_str_eq(c->datasources[0].type, "redis");
+	cr_expect_eq(DS_REDIS(&c->datasources[0])->db, 0);
+	cr_expect_eq(DS_REDIS(&c->datasources[0])->password.src, SECRET_NONE);
+	cr_expect_null(DS_REDIS(&c->datasources[0])->password.value);
 	cr_expect_eq(c->datasources[0].connect_timeout_ms,
 	    CONF_DEFAULT_CONNECT_TIMEOUT_MS);
 	cr_expect_eq(c->datasources[0].command_timeout_ms,
@@ -165,9 +168,14 @@ Test(conf, defaults)
 	cr_expect_null(r->env);
 	cr_expect_null(r->root_key);
 	cr_expect_null(r->key_format);
-	cr_expect_null(r->redis_data_structure);
-	cr_expect_null(r->redis_hash_key);
-	cr_expect_null(r->redis_key_prefix);
+	cr_expect_null(R_REDIS(r)->redis_data_structure);
+	cr_expect_null(R_REDIS(r)->redis_hash_key);
+	cr_expect_null(R_REDIS(r)->redis_key_prefix);
+	/* the rule's own kind only: no other kind's key was given */
+	cr_expect(rule_has_kind(r, "redis"));
+	cr_expect(!rule_has_kind(r, "mongo"));
+	cr_expect(!rule_has_kind(r, "zookeeper"));
+	cr_expect(!rule_has_kind(r, "linux_server"));
 	cr_expect_eq(r->self_heal, 0);
 	cr_expect_eq(r->detect_extra, 0);
 	cr_expect_eq(r->poll_interval_ms, 0);
@@ -269,10 +277,11 @@ Test(conf, full_mapping)
 	cr_expect_str_eq(c->platforms[0].org_name, "my-org");
 	cr_expect_str_eq(c->platforms[1].type, "local");
 	cr_expect_eq(c->platforms[1].token.src, SECRET_NONE);
-	cr_assert_eq(c->datasources[0].nhosts, 1);
-	cr_expect_str_eq(c->datasources[0].hosts[0], "[::1]:6380");
-	cr_expect_str_eq(c->datasources[0].password.value, "redis-pw");
-	cr_expect_eq(c->datasources[0].db, 15);
+	cr_assert_eq(DS_REDIS(&c->datasources[0])->nhosts, 1);
+	cr_expect_str_eq(DS_REDIS(&c->datasources[0])->hosts[0], "[::1]:6380");
+	cr_expect_str_eq(DS_REDIS(&c->datasources[0])->password.value,
+	    "redis-pw");
+	cr_expect_eq(DS_REDIS(&c->datasources[0])->db, 15);
 	cr_expect_eq(c->datasources[0].connect_timeout_ms, 250);
 	cr_expect_eq(c->datasources[0].command_timeout_ms, 2000);
 	cr_assert_eq(c->nrules, 2);
@@ -300,22 +309,26 @@ Test(conf, full_mapping)
 	cr_expect_str_eq(r->variables_map[0].val, "old.key");
 	cr_expect_str_eq(r->destination_template, "{tenant}:{{x}}:{env}");
 	cr_expect_str_eq(r->key_format, "flat");
-	cr_expect_str_eq(r->redis_data_structure, "STRING");
-	cr_expect_str_eq(r->redis_hash_key, "h");
-	cr_expect_str_eq(r->redis_key_prefix, "p");
+	cr_expect_str_eq(R_REDIS(r)->redis_data_structure, "STRING");
+	cr_expect_str_eq(R_REDIS(r)->redis_hash_key, "h");
+	cr_expect_str_eq(R_REDIS(r)->redis_key_prefix, "p");
 	cr_expect_eq(r->detect_extra, 1);
 	cr_assert_eq(r->nsensitive_keys, 2);
 	cr_expect_str_eq(r->sensitive_keys[1], "token");
 	cr_expect_eq(r->poll_interval_ms, 120000);
 	/* typed layout keys of other sinks: kept, harmless */
-	cr_expect_str_eq(r->collection, "configs");
-	cr_expect_eq(r->env_as_collection, 1);
-	cr_expect_str_eq(r->zk_base_path, "");
-	cr_expect_null(r->mongo_strategy);	/* not a mongo datasource */
-	cr_expect_null(r->file_path);
-	cr_expect_eq(r->watch, 1);
-	cr_expect_eq(r->env_as_filename, 1);
-	cr_expect_eq(r->env_as_dir, 0);
+	cr_expect(rule_has_kind(r, "mongo"));
+	cr_expect(rule_has_kind(r, "zookeeper"));
+	cr_expect(!rule_has_kind(r, "linux_server"));
+	cr_expect_str_eq(R_MONGO(r)->collection, "configs");
+	cr_expect_eq(R_MONGO(r)->env_as_collection, 1);
+	cr_expect_str_eq(R_ZK(r)->zk_base_path, "");
+	/* not a mongo datasource: no mongo defaults */
+	cr_expect_null(R_MONGO(r)->mongo_strategy);
+	cr_expect_null(R_LINUX(r)->file_path);
+	cr_expect_eq(R_ZK(r)->watch, 1);
+	cr_expect_eq(R_LINUX(r)->env_as_filename, 1);
+	cr_expect_eq(R_LINUX(r)->env_as_dir, 0);
 	cr_assert_eq(r->nlayout_extra, 2);
 	cr_expect_str_eq(r->layout_extra[0].key, "s3_object_tags");
 	cr_expect_str_eq(r->layout_extra[0].val, "{\"team\": \"core\", "
@@ -325,6 +338,10 @@ Test(conf, full_mapping)
 	cr_expect_str_eq(r->layout_extra[1].key, "helm_extra_flags");
 	cr_expect_str_eq(r->layout_extra[1].val, "[]");
 	cr_expect_eq(r->layout_extra[1].compact, 1);
+	/* STRING under the template's prefix, {{x}} a literal brace */
+	expect_layout(r, "production", "acme:{x}:production",
+	    "acme:{x}:production:__vartrack__", "flat", "acme:{x}:production",
+	    1, 0);
 	cr_expect_str_eq(c->rules[1].name, "redis:app.yaml");
 	cr_expect_eq(c->rules[1].id, 1);
 	conf_free(c);
@@ -366,8 +383,9 @@ Test(conf, round_trip)
 	c2 = load_ok(p);
 	cr_expect_eq(c2->poll_interval_ms, c1->poll_interval_ms);
 	cr_expect_str_eq(c2->log_level, c1->log_level);
-	cr_expect_str_eq(c2->datasources[0].password.value, "redis-pw");
-	cr_expect_eq(c2->datasources[0].password.src, SECRET_ENV);
+	cr_expect_str_eq(DS_REDIS(&c2->datasources[0])->password.value,
+	    "redis-pw");
+	cr_expect_eq(DS_REDIS(&c2->datasources[0])->password.src, SECRET_ENV);
 	cr_assert_eq(c2->nrules, c1->nrules);
 	for (i = 0; i < c1->nrules; i++) {
 		cr_expect_str_eq(c2->rules[i].name, c1->rules[i].name);
@@ -379,9 +397,9 @@ Test(conf, round_trip)
 	cr_expect_str_eq(c2->rules[0].layout_extra[0].val,
 	    c1->rules[0].layout_extra[0].val);
 	cr_expect_eq(c2->rules[0].layout_extra[0].compact, 1);
-	cr_expect_str_eq(c2->rules[0].collection, "configs");
-	cr_expect_eq(c2->rules[0].env_as_collection, 1);
-	cr_expect_str_eq(c2->rules[0].zk_base_path, "");
+	cr_expect_str_eq(R_MONGO(&c2->rules[0])->collection, "configs");
+	cr_expect_eq(R_MONGO(&c2->rules[0])->env_as_collection, 1);
+	cr_expect_str_eq(R_ZK(&c2->rules[0])->zk_base_path, "");
 	conf_free(c1);
 	conf_free(c2);
 	free(p);
@@ -430,7 +448,7 @@ Test(conf, print_secrets_as_references)
 	    "    password: {file: %s}\n"
 	    RULE, path);
 	c = load_ok(yaml);
-	cr_expect_str_eq(c->datasources[0].password.value,
+	cr_expect_str_eq(DS_REDIS(&c->datasources[0])->password.value,
 	    "file-secret-value");
 	p = printed(c);
 	cr_expect_null(strstr(p, "ghp_test_token"));
@@ -538,8 +556,9 @@ Test(conf, example_details, .fini = examples_cleanup)
 	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
 	    "/conf/examples/redis-string.yaml", &e), 0);
 	cr_expect_eq(c->rules[0].detect_extra, 1);
-	cr_expect_str_eq(c->rules[0].redis_data_structure, "STRING");
-	cr_expect_str_eq(c->datasources[0].hosts[0], "10.0.0.5:6379");
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_data_structure, "STRING");
+	cr_expect_str_eq(DS_REDIS(&c->datasources[0])->hosts[0],
+	    "10.0.0.5:6379");
 	conf_free(c);
 	conf_errors_free(&e);
 
@@ -558,38 +577,49 @@ Test(conf, example_details, .fini = examples_cleanup)
 	cr_expect(in_any(e.infos, e.ninfos, "ignoring keys not used for "
 	    "watching: redis_hosts, redis_password, redis_db, "
 	    "redis_ttl_seconds, prune, prune_protection, dry_run, sync_mode"));
-	cr_expect_str_eq(c->rules[0].redis_data_structure, "HASH");
-	cr_expect_str_eq(c->rules[0].redis_key_prefix, "");
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_data_structure, "HASH");
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_key_prefix, "");
 	conf_free(c);
 	conf_errors_free(&e);
 
 	cr_assert_eq(conf_load(&c, VTW_SRC_DIR "/conf/examples/mongo.yaml",
 	    &e), 0);
 	cr_expect_eq(e.nwarnings, 0);	/* the URI holds no credentials */
-	cr_expect_str_eq(c->datasources[0].uri.value,
+	cr_expect_str_eq(DS_MONGO(&c->datasources[0])->uri.value,
 	    "mongodb://127.0.0.1:27017");
-	cr_expect_str_eq(c->rules[0].collection, "variables");
-	cr_expect_str_eq(c->rules[0].mongo_strategy, "document");
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "variables");
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "document");
+	expect_layout(&c->rules[0], "production", "variables", "", "dot", "",
+	    1, 0);
 	conf_free(c);
 	conf_errors_free(&e);
 
 	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
 	    "/conf/examples/zookeeper.yaml", &e), 0);
-	cr_expect_eq(c->datasources[0].nhosts, 3);
-	cr_expect_str_eq(c->datasources[0].password.value, "zk_example");
-	cr_expect_str_eq(c->datasources[0].base_path, "/vartrack");
-	cr_expect_str_eq(c->rules[1].zk_base_path, "/flags");
+	cr_expect_eq(DS_ZK(&c->datasources[0])->nhosts, 3);
+	cr_expect_str_eq(DS_ZK(&c->datasources[0])->password.value,
+	    "zk_example");
+	cr_expect_str_eq(DS_ZK(&c->datasources[0])->base_path, "/vartrack");
+	cr_expect_str_eq(R_ZK(&c->rules[1])->zk_base_path, "/flags");
+	/* env_as_branch: the branch, "main" */
+	expect_layout(&c->rules[0], "main", "/vartrack/acme/main",
+	    "/vartrack/acme/main/__vartrack__", "slash", "", 1, 1);
+	/* the rule's base path wins over the datasource's */
+	expect_layout(&c->rules[1], "production", "/flags/acme/production",
+	    "/flags/acme/production/__vartrack__", "slash_dot", "", 1, 1);
 	conf_free(c);
 	conf_errors_free(&e);
 
 	cr_assert_eq(conf_load(&c, VTW_SRC_DIR
 	    "/conf/examples/linux-server.yaml", &e), 0);
-	cr_expect_str_eq(c->datasources[0].ssh_host, "127.0.0.1");
-	cr_expect_gt(c->datasources[0].ssh_key_len, 0);
-	cr_expect_gt(c->datasources[0].ssh_known_hosts_len, 0);
-	cr_expect_null(c->datasources[1].ssh_host);
-	cr_expect_str_eq(conf_file_format(&c->rules[0]), "env");
-	cr_expect_str_eq(conf_file_format(&c->rules[1]), "json");
+	cr_expect_str_eq(DS_LINUX(&c->datasources[0])->ssh_host, "127.0.0.1");
+	cr_expect_gt(DS_LINUX(&c->datasources[0])->ssh_key_len, 0);
+	cr_expect_gt(DS_LINUX(&c->datasources[0])->ssh_known_hosts_len, 0);
+	cr_expect_null(DS_LINUX(&c->datasources[1])->ssh_host);
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(&c->rules[0])),
+	    "env");
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(&c->rules[1])),
+	    "json");
 	conf_free(c);
 	conf_errors_free(&e);
 }
@@ -722,8 +752,9 @@ Test(conf, secret_env_file_literal)
 	cr_expect_str_eq(c->platforms[1].token.ref, path);
 	/* one trailing newline stripped, not two */
 	cr_expect_str_eq(c->platforms[1].token.value, "pw-from-file\n");
-	cr_expect_eq(c->datasources[0].password.src, SECRET_ENV);
-	cr_expect_str_eq(c->datasources[0].password.value, "pw-from-env");
+	cr_expect_eq(DS_REDIS(&c->datasources[0])->password.src, SECRET_ENV);
+	cr_expect_str_eq(DS_REDIS(&c->datasources[0])->password.value,
+	    "pw-from-env");
 	EXPECT_MSGS(e.warnings, e.nwarnings,
 	    "t.yaml:4:12: literal secret in 'token'; use {env: NAME} or "
 	    "{file: PATH}");
@@ -988,9 +1019,11 @@ Test(conf, platform_and_datasource_errors)
 	    "1..65535)",
 	    "t.yaml:19:63: hosts[5]: invalid port in 'h:6x' (expected "
 	    "1..65535)",
+	    /* the kinds built (registry order), then the sinks no kind
+	     * serves */
 	    "t.yaml:21:11: unknown datasource type 'memcached' (expected one "
-	    "of: redis, mongo, zookeeper, s3, configmap, helm, vercel, "
-	    "linux_server)",
+	    "of: redis, mongo, zookeeper, linux_server" AND_TESTKV ", s3, "
+	    "configmap, helm, vercel)",
 	    "t.yaml:22:5: missing required key 'name' in datasource",
 	    "t.yaml:24:5: duplicate datasource name 'redis' (first at 12:5)",
 	    "t.yaml:26:12: hosts: expected exactly one \"host:port\" for "
@@ -1094,7 +1127,7 @@ Test(conf, ignored_orchestrator_keys)
 	    "t.yaml:27:27: redis_data_structure 'list' is treated as STRING, "
 	    "as the orchestrator does");
 	cr_expect_eq(e.nwarnings, 0);
-	cr_expect_str_eq(c->rules[1].redis_data_structure, "STRING");
+	cr_expect_str_eq(R_REDIS(&c->rules[1])->redis_data_structure, "STRING");
 	cr_expect_eq(c->rules[0].nlayout_extra, 0);
 	conf_free(c);
 	conf_errors_free(&e);
@@ -1223,17 +1256,29 @@ Test(conf, all_orchestrator_keys_known)
 	    "zk_timeout_secs, zk_username, zk_password, ssh_host, ssh_port, "
 	    "ssh_user, ssh_password, ssh_key_path, ssh_known_hosts_file"));
 	cr_expect_eq(c->rules[0].nlayout_extra, 37);
-	cr_expect_str_eq(c->rules[0].collection, "v");
-	cr_expect_eq(c->rules[0].env_as_collection, 1);
-	cr_expect_str_eq(c->rules[0].mongo_strategy, "file");
-	cr_expect_str_eq(c->rules[0].zk_base_path, "/v");
-	cr_expect_str_eq(c->rules[0].zk_path_template, "/{env}/{tenant}");
-	cr_expect_str_eq(c->rules[0].file_path, "/v.ini");
-	cr_expect_eq(c->rules[0].env_as_filename, 0);
-	cr_expect_eq(c->rules[0].env_as_dir, 1);
-	cr_expect_str_eq(c->rules[0].file_format, "yml");
-	cr_expect_str_eq(conf_file_format(&c->rules[0]), "yaml");
-	cr_expect_eq(c->rules[0].watch, 0);
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "v");
+	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 1);
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "file");
+	cr_expect_str_eq(R_ZK(&c->rules[0])->zk_base_path, "/v");
+	cr_expect_str_eq(R_ZK(&c->rules[0])->zk_path_template,
+	    "/{env}/{tenant}");
+	cr_expect_str_eq(R_LINUX(&c->rules[0])->file_path, "/v.ini");
+	cr_expect_eq(R_LINUX(&c->rules[0])->env_as_filename, 0);
+	cr_expect_eq(R_LINUX(&c->rules[0])->env_as_dir, 1);
+	cr_expect_str_eq(R_LINUX(&c->rules[0])->file_format, "yml");
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(&c->rules[0])),
+	    "yaml");
+	cr_expect_eq(R_ZK(&c->rules[0])->watch, 0);
+	/* each kind's keys in its own struct, the rule's kind's laid out */
+	cr_expect(rule_has_kind(&c->rules[0], "redis"));
+	cr_expect(rule_has_kind(&c->rules[0], "mongo"));
+	cr_expect(rule_has_kind(&c->rules[0], "zookeeper"));
+	cr_expect(rule_has_kind(&c->rules[0], "linux_server"));
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_key_prefix, "p");
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_hash_key, "h");
+	/* env from branch_map[branch]; the template wins over the prefix */
+	expect_layout(&c->rules[0], "prod", "t:h", "t:__vartrack__", "dot", "",
+	    0, 0);
 	conf_free(c);
 	conf_errors_free(&e);
 }
@@ -1322,13 +1367,67 @@ Test(conf, redis_structures_and_formats)
 	    "file_name: c, redis_data_structure: STRING, key_format: Flat}\n"
 	    "  - {platform: github, datasource: redis, repo_url: r, "
 	    "file_name: d, destination_template: \"{env}-{tenant}-{{}}\"}\n");
-	cr_expect_str_eq(c->rules[0].redis_data_structure, "HASH");
+	cr_expect_str_eq(R_REDIS(&c->rules[0])->redis_data_structure, "HASH");
 	cr_expect_str_eq(c->rules[0].key_format, "dot");
-	cr_expect_str_eq(c->rules[1].redis_data_structure, "JSON");
-	cr_expect_str_eq(c->rules[2].redis_data_structure, "STRING");
+	cr_expect_str_eq(R_REDIS(&c->rules[1])->redis_data_structure, "JSON");
+	cr_expect_str_eq(R_REDIS(&c->rules[2])->redis_data_structure, "STRING");
 	cr_expect_str_eq(c->rules[2].key_format, "flat");
 	cr_expect_str_eq(c->rules[3].destination_template,
 	    "{env}-{tenant}-{{}}");
+	/* no env given, no map, env_as_branch off: "default" */
+	expect_layout(&c->rules[0], "default", "default:redis:default:vartrack",
+	    "default:redis:default:__vartrack__", "dot", "", 0, 0);
+	expect_layout(&c->rules[1], "default", "default:redis:default:json",
+	    "default:redis:default:__vartrack__", "dot", "", 0, 0);
+	expect_layout(&c->rules[2], "default", "default:redis:default",
+	    "default:redis:default:__vartrack__", "flat",
+	    "default:redis:default", 0, 0);
+	expect_layout(&c->rules[3], "default", "default-default-{}:vartrack",
+	    "default-default-{}:__vartrack__", "dot", "", 0, 0);
+	conf_free(c);
+}
+
+/* The env of a rule (interop §7.4), resolved at load into rule->layout:
+ * explicit env, then branch_map[branch], then file_path_map[first file],
+ * then the branch with env_as_branch, else "default". */
+#define ENV_RULE(name, branch, file) \
+	"  - {name: " name ", platform: github, datasource: redis, " \
+	"repo_url: r, branch: \"" branch "\", file_name: " file ", " \
+	"branch_map: {main: prod, dev: \"\"}, " \
+	"file_path_map: {cfg/a.yaml: qa}"
+
+Test(conf, env_resolution)
+{
+	static const char *const want[] = {
+		"x", "prod", "", "qa", "feature/login", "default", "default",
+	};
+	struct vtw_conf *c;
+	size_t i;
+
+	c = load_ok(PLATFORMS DATASOURCES
+	    "rules:\n"
+	    ENV_RULE("explicit", "main", "cfg/a.yaml") ", env: x, "
+	    "env_as_branch: true}\n"
+	    ENV_RULE("branch_map", "main", "cfg/a.yaml") ", "
+	    "env_as_branch: true}\n"
+	    ENV_RULE("branch_map_empty", "dev", "cfg/a.yaml") ", "
+	    "env_as_branch: true}\n"
+	    ENV_RULE("file_path_map", "feat", "cfg/a.yaml") ", "
+	    "env_as_branch: true}\n"
+	    ENV_RULE("env_as_branch", "feature/login", "cfg/b.yaml") ", "
+	    "env_as_branch: true}\n"
+	    ENV_RULE("none", "feat", "cfg/b.yaml") "}\n"
+	    ENV_RULE("empty_env", "feat", "cfg/b.yaml") ", env: \"\"}\n");
+	cr_assert_eq(c->nrules, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < c->nrules; i++) {
+		cr_assert_not_null(c->rules[i].layout.env, "%s",
+		    c->rules[i].name);
+		cr_expect_str_eq(c->rules[i].layout.env, want[i], "%s",
+		    c->rules[i].name);
+	}
+	/* the resolved env is what the layout uses (raw in a redis prefix) */
+	cr_expect_str_eq(c->rules[4].layout.target,
+	    "default:redis:feature/login:vartrack");
 	conf_free(c);
 }
 

@@ -3,7 +3,9 @@
  * and the rule layout keys of those sinks: every key, its default, every
  * message with its place, the files read at load (SSH key, known_hosts),
  * secrets kept out of messages and of the printer, and the round trip
- * through conf_print().
+ * through conf_print(); each kind's key formats, and the layout computed
+ * at load (where the sink writes; a layout the daemon would refuse fails
+ * the load).
  *
  * Criterion runs every test in its own process: setenv(), chdir() and
  * conf_system_known_hosts are local to a test.
@@ -21,6 +23,7 @@
 #include "conf.h"
 #include "conf_testutil.h"
 #include "conf_int.h"
+#include "kinds.h"
 
 
 /* lines 1-4 */
@@ -105,6 +108,7 @@ Test(sinks, mongo_defaults)
 {
 	struct vtw_conf *c;
 	const struct conf_datasource *ds;
+	const struct conf_mongo_ds *d;
 
 	c = load_clean(PLATFORMS
 	    "datasources:\n"
@@ -112,26 +116,30 @@ Test(sinks, mongo_defaults)
 	    "    type: mongo\n"
 	    RULE_ON("m"));
 	ds = &c->datasources[0];
-	cr_expect_eq(ds->uri.src, SECRET_LITERAL);
-	cr_expect_str_eq(ds->uri.value, "mongodb://localhost:27017");
-	cr_expect_eq(ds->uri_derived, 1);
-	cr_expect_str_eq(ds->database, "vartrack");
-	cr_expect_str_eq(ds->collection, "configs");
-	cr_expect_eq(ds->tls, 0);
-	cr_expect_null(ds->tls_ca_file);
-	cr_expect_eq(ds->tls_insecure, 0);
-	cr_expect_eq(ds->server_selection_timeout_ms, 5000);
+	d = DS_MONGO(ds);
+	cr_expect_eq(d->uri.src, SECRET_LITERAL);
+	cr_expect_str_eq(d->uri.value, "mongodb://localhost:27017");
+	cr_expect_eq(d->uri_derived, 1);
+	cr_expect_str_eq(d->database, "vartrack");
+	cr_expect_str_eq(d->collection, "configs");
+	cr_expect_eq(d->tls, 0);
+	cr_expect_null(d->tls_ca_file);
+	cr_expect_eq(d->tls_insecure, 0);
+	cr_expect_eq(d->server_selection_timeout_ms, 5000);
 	cr_expect_eq(ds->connect_timeout_ms, CONF_DEFAULT_CONNECT_TIMEOUT_MS);
-	cr_expect_eq(ds->nhosts, 0);
-	/* fields of other types stay empty */
-	cr_expect_null(ds->ssh_user);
-	cr_expect_eq(ds->ssh_port, 0);
-	cr_expect_null(ds->base_path);
-	cr_expect_eq(ds->session_timeout_ms, 0);
-	cr_expect_str_eq(c->rules[0].mongo_strategy, "document");
-	cr_expect_null(c->rules[0].collection);
-	cr_expect_eq(c->rules[0].env_as_collection, 0);
-	cr_expect_null(c->rules[0].file_path);
+	cr_expect_eq(d->nhosts, 0);
+	/* a mongo datasource: its settings are the mongo kind's */
+	cr_expect_eq(ds->kind, ds_kind_byname("mongo"));
+	cr_expect_str_eq(ds->type, "mongo");
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "document");
+	cr_expect_null(R_MONGO(&c->rules[0])->collection);
+	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 0);
+	/* no layout keys of other kinds */
+	cr_expect(rule_has_kind(&c->rules[0], "mongo"));
+	cr_expect(!rule_has_kind(&c->rules[0], "linux_server"));
+	cr_expect(!rule_has_kind(&c->rules[0], "zookeeper"));
+	cr_expect(!rule_has_kind(&c->rules[0], "redis"));
+	cr_expect_null(R_LINUX(&c->rules[0])->file_path);
 	conf_free(round_trip(c));
 	conf_free(c);
 }
@@ -140,6 +148,7 @@ Test(sinks, mongo_all_keys)
 {
 	struct vtw_conf *c, *c2;
 	const struct conf_datasource *ds;
+	const struct conf_mongo_ds *d;
 	char *p;
 
 	c = load_clean(PLATFORMS
@@ -166,25 +175,27 @@ Test(sinks, mongo_all_keys)
 	    "    key_format: dot\n"
 	    "    destination_template: \"{tenant}_{env}\"\n");
 	ds = &c->datasources[0];
-	cr_expect_str_eq(ds->uri.value,
+	d = DS_MONGO(ds);
+	cr_expect_str_eq(d->uri.value,
 	    "mongodb+srv://cluster0.example.net/?retryWrites=true");
-	cr_expect_eq(ds->uri_derived, 0);
-	cr_expect_str_eq(ds->database, "app");
-	cr_expect_str_eq(ds->collection, "settings");
-	cr_expect_eq(ds->tls, 1);		/* a CA turns TLS on */
-	cr_expect_str_eq(ds->tls_ca_file, "/etc/ssl/mongo-ca.pem");
-	cr_expect_eq(ds->tls_insecure, 1);
-	cr_expect_eq(ds->server_selection_timeout_ms, 1500);
+	cr_expect_eq(d->uri_derived, 0);
+	cr_expect_str_eq(d->database, "app");
+	cr_expect_str_eq(d->collection, "settings");
+	cr_expect_eq(d->tls, 1);		/* a CA turns TLS on */
+	cr_expect_str_eq(d->tls_ca_file, "/etc/ssl/mongo-ca.pem");
+	cr_expect_eq(d->tls_insecure, 1);
+	cr_expect_eq(d->server_selection_timeout_ms, 1500);
 	cr_expect_eq(ds->connect_timeout_ms, 2000);
 	cr_expect_eq(ds->command_timeout_ms, 3000);
 	cr_expect_eq(ds->breaker_failures, 4);
 	ds = &c->datasources[1];
-	cr_expect_str_eq(ds->uri.value, "mongodb://db1:27017,db2:27018/");
-	cr_expect_eq(ds->uri_derived, 1);
-	cr_expect_eq(ds->tls, 1);
-	cr_expect_str_eq(c->rules[0].mongo_strategy, "file");
-	cr_expect_str_eq(c->rules[0].collection, "variables");
-	cr_expect_eq(c->rules[0].env_as_collection, 1);
+	d = DS_MONGO(ds);
+	cr_expect_str_eq(d->uri.value, "mongodb://db1:27017,db2:27018/");
+	cr_expect_eq(d->uri_derived, 1);
+	cr_expect_eq(d->tls, 1);
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "file");
+	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "variables");
+	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 1);
 	p = printed(c);
 	cr_expect_not_null(strstr(p, "    uri: \"mongodb+srv://cluster0."
 	    "example.net/?retryWrites=true\"\n"));
@@ -195,9 +206,10 @@ Test(sinks, mongo_all_keys)
 	    "    env_as_collection: true\n"));
 	free(p);
 	c2 = round_trip(c);
-	cr_expect_str_eq(c2->datasources[1].uri.value,
+	cr_expect_str_eq(DS_MONGO(&c2->datasources[1])->uri.value,
 	    "mongodb://db1:27017,db2:27018/");
-	cr_expect_eq(c2->datasources[0].server_selection_timeout_ms, 1500);
+	cr_expect_eq(DS_MONGO(&c2->datasources[0])->
+	    server_selection_timeout_ms, 1500);
 	conf_free(c2);
 	conf_free(c);
 }
@@ -227,7 +239,7 @@ Test(sinks, mongo_uri_secrets)
 	    "use {env: NAME} or {file: PATH}");
 	cr_expect(!in_any(e.warnings, e.nwarnings, "S3CRET"));
 	conf_errors_free(&e);
-	cr_expect_str_eq(c->datasources[0].uri.value,
+	cr_expect_str_eq(DS_MONGO(&c->datasources[0])->uri.value,
 	    "mongodb://admin:S3CRET@db:27017/app?authSource=admin");
 	p = printed(c);
 	cr_expect_null(strstr(p, "S3CRET"));
@@ -256,10 +268,11 @@ Test(sinks, mongo_uri_secrets)
 	    "    uri: {file: \"%s\"}\n"
 	    RULE_ON("m"), path);
 	c = load_clean(yaml);
-	cr_expect_eq(c->datasources[0].uri.src, SECRET_ENV);
-	cr_expect_str_eq(c->datasources[0].uri.value, "mongodb://u:S3CRET@h/");
-	cr_expect_eq(c->datasources[1].uri.src, SECRET_FILE);
-	cr_expect_str_eq(c->datasources[1].uri.value,
+	cr_expect_eq(DS_MONGO(&c->datasources[0])->uri.src, SECRET_ENV);
+	cr_expect_str_eq(DS_MONGO(&c->datasources[0])->uri.value,
+	    "mongodb://u:S3CRET@h/");
+	cr_expect_eq(DS_MONGO(&c->datasources[1])->uri.src, SECRET_FILE);
+	cr_expect_str_eq(DS_MONGO(&c->datasources[1])->uri.value,
 	    "mongodb+srv://u:S3CRET@h/");
 	p = printed(c);
 	cr_expect_null(strstr(p, "S3CRET"));
@@ -369,7 +382,7 @@ Test(sinks, keys_of_another_type)
 	    "t.yaml:20:5: database: not a key of a zookeeper datasource "
 	    "(mongo only)",
 	    "t.yaml:21:5: max_file_bytes: not a key of a zookeeper datasource "
-	    "(linux_server only)",
+	    "(linux_server" AND_TESTKV " only)",
 	    "t.yaml:24:5: hosts: not a key of a linux_server datasource "
 	    "(redis, mongo, zookeeper only)",
 	    "t.yaml:25:5: password: not a key of a linux_server datasource "
@@ -395,6 +408,7 @@ Test(sinks, zookeeper_keys)
 {
 	struct vtw_conf *c, *c2;
 	const struct conf_datasource *ds;
+	const struct conf_zk_ds *d;
 	char *p;
 
 	setenv("T_ZK_PASSWORD", "zk-S3CRET", 1);
@@ -424,28 +438,33 @@ Test(sinks, zookeeper_keys)
 	    "    watch: false\n"
 	    "    key_format: slash_dot\n");
 	ds = &c->datasources[0];
-	cr_assert_eq(ds->nhosts, 1);
-	cr_expect_eq(ds->session_timeout_ms, 10000);
-	cr_expect_null(ds->username);
-	cr_expect_eq(ds->password.src, SECRET_NONE);
-	cr_expect_str_eq(ds->base_path, "");
-	cr_expect_null(ds->uri.value);
-	cr_expect_null(ds->database);
+	d = DS_ZK(ds);
+	cr_assert_eq(d->nhosts, 1);
+	cr_expect_eq(d->session_timeout_ms, 10000);
+	cr_expect_null(d->username);
+	cr_expect_eq(d->password.src, SECRET_NONE);
+	cr_expect_str_eq(d->base_path, "");
+	/* a zookeeper datasource: no mongo settings */
+	cr_expect_eq(ds->kind, ds_kind_byname("zookeeper"));
+	cr_expect_neq(ds->kind, ds_kind_byname("mongo"));
 	ds = &c->datasources[1];
-	cr_assert_eq(ds->nhosts, 3);
-	cr_expect_str_eq(ds->hosts[2], "[::1]:2181");
-	cr_expect_eq(ds->session_timeout_ms, 30000);
-	cr_expect_str_eq(ds->username, "vartrack");
-	cr_expect_str_eq(ds->password.value, "zk-S3CRET");
-	cr_expect_str_eq(ds->base_path, "/vartrack");
-	cr_expect_str_eq(c->datasources[2].base_path, "");
-	cr_expect_null(c->rules[0].zk_base_path);
-	cr_expect_null(c->rules[0].zk_path_template);
-	cr_expect_eq(c->rules[0].watch, 1);
-	cr_expect_null(c->rules[0].mongo_strategy);
-	cr_expect_str_eq(c->rules[1].zk_base_path, "/apps");
-	cr_expect_str_eq(c->rules[1].zk_path_template, "/{env}/{tenant}");
-	cr_expect_eq(c->rules[1].watch, 0);
+	d = DS_ZK(ds);
+	cr_assert_eq(d->nhosts, 3);
+	cr_expect_str_eq(d->hosts[2], "[::1]:2181");
+	cr_expect_eq(d->session_timeout_ms, 30000);
+	cr_expect_str_eq(d->username, "vartrack");
+	cr_expect_str_eq(d->password.value, "zk-S3CRET");
+	cr_expect_str_eq(d->base_path, "/vartrack");
+	cr_expect_str_eq(DS_ZK(&c->datasources[2])->base_path, "");
+	cr_expect_null(R_ZK(&c->rules[0])->zk_base_path);
+	cr_expect_null(R_ZK(&c->rules[0])->zk_path_template);
+	cr_expect_eq(R_ZK(&c->rules[0])->watch, 1);
+	cr_expect_null(R_MONGO(&c->rules[0])->mongo_strategy);
+	cr_expect(!rule_has_kind(&c->rules[0], "mongo"));
+	cr_expect_str_eq(R_ZK(&c->rules[1])->zk_base_path, "/apps");
+	cr_expect_str_eq(R_ZK(&c->rules[1])->zk_path_template,
+	    "/{env}/{tenant}");
+	cr_expect_eq(R_ZK(&c->rules[1])->watch, 0);
 	cr_expect_str_eq(c->rules[1].key_format, "slash_dot");
 	p = printed(c);
 	cr_expect_null(strstr(p, "S3CRET"));
@@ -459,7 +478,8 @@ Test(sinks, zookeeper_keys)
 	    "    watch: false\n"));
 	free(p);
 	c2 = round_trip(c);
-	cr_expect_str_eq(c2->datasources[1].password.value, "zk-S3CRET");
+	cr_expect_str_eq(DS_ZK(&c2->datasources[1])->password.value,
+	    "zk-S3CRET");
 	conf_free(c2);
 	conf_free(c);
 }
@@ -510,6 +530,7 @@ Test(sinks, linux_server_local)
 {
 	struct vtw_conf *c;
 	const struct conf_datasource *ds;
+	const struct conf_linux_ds *d;
 	const struct conf_rule *r;
 	char *p;
 
@@ -537,30 +558,32 @@ Test(sinks, linux_server_local)
 	    "    file_path: /srv/app/settings.json\n"
 	    "    file_format: Properties\n");
 	ds = &c->datasources[0];
-	cr_expect_null(ds->ssh_host);
-	cr_expect_eq(ds->ssh_port, 22);
-	cr_expect_str_eq(ds->ssh_user, "root");
-	cr_expect_null(ds->ssh_key_path);
-	cr_expect_null(ds->ssh_key);
-	cr_expect_eq(ds->ssh_key_len, 0);
-	cr_expect_null(ds->ssh_known_hosts_file);	/* not needed */
-	cr_expect_null(ds->ssh_known_hosts);
-	cr_expect_eq(ds->max_file_bytes, 16 * 1024 * 1024);
-	cr_expect_eq(c->datasources[1].max_file_bytes, 512 * 1024);
+	d = DS_LINUX(ds);
+	cr_expect_null(d->ssh_host);
+	cr_expect_eq(d->ssh_port, 22);
+	cr_expect_str_eq(d->ssh_user, "root");
+	cr_expect_null(d->ssh_key_path);
+	cr_expect_null(d->ssh_key);
+	cr_expect_eq(d->ssh_key_len, 0);
+	cr_expect_null(d->ssh_known_hosts_file);		/* not needed */
+	cr_expect_null(d->ssh_known_hosts);
+	cr_expect_eq(d->max_file_bytes, 16 * 1024 * 1024);
+	cr_expect_eq(DS_LINUX(&c->datasources[1])->max_file_bytes,
+	    512 * 1024);
 	r = &c->rules[0];
-	cr_expect_str_eq(r->file_path, "/etc/vartrack/config.env");
-	cr_expect_eq(r->env_as_filename, 1);
-	cr_expect_eq(r->env_as_dir, 0);
-	cr_expect_null(r->file_format);
-	cr_expect_str_eq(conf_file_format(r), "env");
+	cr_expect_str_eq(R_LINUX(r)->file_path, "/etc/vartrack/config.env");
+	cr_expect_eq(R_LINUX(r)->env_as_filename, 1);
+	cr_expect_eq(R_LINUX(r)->env_as_dir, 0);
+	cr_expect_null(R_LINUX(r)->file_format);
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(r)), "env");
 	r = &c->rules[1];
-	cr_expect_str_eq(r->file_path, "/srv/app/settings.JSON");
-	cr_expect_eq(r->env_as_filename, 0);
-	cr_expect_eq(r->env_as_dir, 1);
-	cr_expect_str_eq(conf_file_format(r), "json");
+	cr_expect_str_eq(R_LINUX(r)->file_path, "/srv/app/settings.JSON");
+	cr_expect_eq(R_LINUX(r)->env_as_filename, 0);
+	cr_expect_eq(R_LINUX(r)->env_as_dir, 1);
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(r)), "json");
 	r = &c->rules[2];
-	cr_expect_str_eq(r->file_format, "Properties");
-	cr_expect_str_eq(conf_file_format(r), "properties");
+	cr_expect_str_eq(R_LINUX(r)->file_format, "Properties");
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(r)), "properties");
 	p = printed(c);
 	/* no ssh_* without ssh_host */
 	cr_expect_null(strstr(p, "ssh_"));
@@ -582,6 +605,7 @@ Test(sinks, linux_server_ssh)
 	struct vtw_conf *c, *c2;
 	struct conf_errors e;
 	const struct conf_datasource *ds;
+	const struct conf_linux_ds *d;
 	char *kp, *hp, *p, yaml[2048];
 
 	kp = put_file("id_ed25519", key, sizeof(key) - 1);
@@ -610,24 +634,26 @@ Test(sinks, linux_server_ssh)
 	cr_expect(!in_any(e.infos, e.ninfos, "S3CRET"));
 	conf_errors_free(&e);
 	ds = &c->datasources[0];
-	cr_expect_str_eq(ds->ssh_host, "10.0.0.7");
-	cr_expect_eq(ds->ssh_port, 2222);
-	cr_expect_str_eq(ds->ssh_user, "deploy");
-	cr_expect_str_eq(ds->ssh_key_path, kp);
-	cr_assert_eq(ds->ssh_key_len, sizeof(key) - 1);
-	cr_expect_eq(memcmp(ds->ssh_key, key, sizeof(key) - 1), 0);
-	cr_expect_eq(ds->ssh_key[ds->ssh_key_len], '\0');
-	cr_expect_str_eq(ds->ssh_known_hosts_file, hp);
-	cr_expect_eq(ds->ssh_known_hosts_len, 26);
-	cr_expect_eq(strncmp(ds->ssh_known_hosts, "10.0.0.7 ", 9), 0);
-	cr_expect_eq(ds->password.src, SECRET_NONE);
-	cr_expect_eq(ds->max_file_bytes, 1048577);
+	d = DS_LINUX(ds);
+	cr_expect_str_eq(d->ssh_host, "10.0.0.7");
+	cr_expect_eq(d->ssh_port, 2222);
+	cr_expect_str_eq(d->ssh_user, "deploy");
+	cr_expect_str_eq(d->ssh_key_path, kp);
+	cr_assert_eq(d->ssh_key_len, sizeof(key) - 1);
+	cr_expect_eq(memcmp(d->ssh_key, key, sizeof(key) - 1), 0);
+	cr_expect_eq(d->ssh_key[d->ssh_key_len], '\0');
+	cr_expect_str_eq(d->ssh_known_hosts_file, hp);
+	cr_expect_eq(d->ssh_known_hosts_len, 26);
+	cr_expect_eq(strncmp(d->ssh_known_hosts, "10.0.0.7 ", 9), 0);
+	cr_expect_eq(d->password.src, SECRET_NONE);
+	cr_expect_eq(d->max_file_bytes, 1048577);
 	ds = &c->datasources[1];
-	cr_expect_str_eq(ds->ssh_user, "root");
-	cr_expect_eq(ds->ssh_port, 22);
-	cr_expect_null(ds->ssh_key);
-	cr_expect_str_eq(ds->password.value, "ssh-S3CRET");
-	cr_expect_str_eq(conf_file_format(&c->rules[0]), "yaml");
+	d = DS_LINUX(ds);
+	cr_expect_str_eq(d->ssh_user, "root");
+	cr_expect_eq(d->ssh_port, 22);
+	cr_expect_null(d->ssh_key);
+	cr_expect_str_eq(d->password.value, "ssh-S3CRET");
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(&c->rules[0])), "yaml");
 	p = printed(c);
 	cr_expect_null(strstr(p, "S3CRET"));
 	cr_expect_null(strstr(p, "BEGIN OPENSSH"));
@@ -640,8 +666,10 @@ Test(sinks, linux_server_ssh)
 	cr_expect_not_null(strstr(p, "    max_file_bytes: 1048577\n"));
 	free(p);
 	c2 = round_trip(c);
-	cr_expect_eq(c2->datasources[0].ssh_key_len, sizeof(key) - 1);
-	cr_expect_str_eq(c2->datasources[1].password.value, "ssh-S3CRET");
+	cr_expect_eq(DS_LINUX(&c2->datasources[0])->ssh_key_len,
+	    sizeof(key) - 1);
+	cr_expect_str_eq(DS_LINUX(&c2->datasources[1])->password.value,
+	    "ssh-S3CRET");
 	conf_free(c2);
 	conf_free(c);
 	free(kp);
@@ -671,16 +699,18 @@ Test(sinks, linux_server_known_hosts_default)
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	user = put_file(".ssh/known_hosts", "h ssh-ed25519 USER\n", 19);
 	c = load_clean(yaml);
-	cr_expect_str_eq(c->datasources[0].ssh_known_hosts_file, user);
-	cr_expect_eq(c->datasources[0].ssh_known_hosts_len, 19);
+	cr_expect_str_eq(DS_LINUX(&c->datasources[0])->ssh_known_hosts_file,
+	    user);
+	cr_expect_eq(DS_LINUX(&c->datasources[0])->ssh_known_hosts_len, 19);
 	conf_free(round_trip(c));
 	conf_free(c);
 
 	sys = put_file("ssh_known_hosts", "h ssh-ed25519 SYS\n", 18);
 	conf_system_known_hosts = sys;
 	c = load_clean(yaml);
-	cr_expect_str_eq(c->datasources[0].ssh_known_hosts_file, sys);
-	cr_expect_eq(c->datasources[0].ssh_known_hosts_len, 18);
+	cr_expect_str_eq(DS_LINUX(&c->datasources[0])->ssh_known_hosts_file,
+	    sys);
+	cr_expect_eq(DS_LINUX(&c->datasources[0])->ssh_known_hosts_len, 18);
 	conf_free(c);
 
 	/* no HOME: the system's only */
@@ -812,7 +842,7 @@ Test(sinks, linux_server_ssh_keys_without_host)
 	    "read locally)",
 	    "t.yaml:10:5: ssh_password: ignored without ssh_host (files are "
 	    "read locally)");
-	cr_expect_null(c->datasources[0].ssh_key);
+	cr_expect_null(DS_LINUX(&c->datasources[0])->ssh_key);
 	conf_errors_free(&e);
 	conf_free(c);
 }
@@ -843,7 +873,7 @@ Test(sinks, rule_connection_keys_belong_in_datasource)
 	    "orchestrator does");
 	cr_expect(!in_any(e.infos, e.ninfos, "S3CRET"));
 	cr_expect_eq(c->rules[0].nlayout_extra, 0);
-	cr_expect_str_eq(conf_file_format(&c->rules[0]), "env");
+	cr_expect_str_eq(conf_linux_file_format(R_LINUX(&c->rules[0])), "env");
 	conf_errors_free(&e);
 	conf_free(c);
 }
@@ -884,6 +914,230 @@ Test(sinks, layout_keys_of_other_sinks)
 	conf_free(c);
 }
 
+/* Key formats: each kind allows its own (interop §2.3, the sinks'
+ * SINK_ALLOWED_FORMATS); the rest is refused at load, with its place. */
+#define RULE_KF(ds, kf) \
+	"  - platform: github\n" \
+	"    datasource: " ds "\n" \
+	"    repo_url: r\n" \
+	"    file_name: app.yaml\n" \
+	"    key_format: " kf "\n"
+/* lines 5-9 */
+#define ALL_KINDS \
+	"datasources:\n" \
+	"  - {name: r, type: redis, hosts: [\"h:6379\"]}\n" \
+	"  - {name: m, type: mongo}\n" \
+	"  - {name: z, type: zookeeper, hosts: [\"zk:2181\"]}\n" \
+	"  - {name: l, type: linux_server}\n"
+
+Test(sinks, key_format_refused)
+{
+	EXPECT_ERRORS(PLATFORMS ALL_KINDS
+	    "rules:\n"
+	    RULE_KF("r", "slash")
+	    "    redis_data_structure: HASH\n"
+	    RULE_KF("r", "slash_dot")
+	    "    redis_data_structure: STRING\n"
+	    RULE_KF("m", "flat")
+	    RULE_KF("m", "slash")
+	    RULE_KF("z", "dot")
+	    RULE_KF("z", "flat")
+	    RULE_KF("l", "slash")
+	    RULE_KF("l", "slash_dot")
+	    RULE_KF("r", "nope"),
+	    "t.yaml:15:17: key_format: 'slash' is not allowed for redis "
+	    "(allowed: dot, flat)",
+	    "t.yaml:21:17: key_format: 'slash_dot' is not allowed for redis "
+	    "(allowed: dot, flat)",
+	    "t.yaml:27:17: key_format: 'flat' is not allowed for mongo "
+	    "(allowed: dot)",
+	    "t.yaml:32:17: key_format: 'slash' is not allowed for mongo "
+	    "(allowed: dot)",
+	    "t.yaml:37:17: key_format: 'dot' is not allowed for zookeeper "
+	    "(allowed: slash, slash_dot)",
+	    "t.yaml:42:17: key_format: 'flat' is not allowed for zookeeper "
+	    "(allowed: slash, slash_dot)",
+	    "t.yaml:47:17: key_format: 'slash' is not allowed for "
+	    "linux_server (allowed: dot, flat)",
+	    "t.yaml:52:17: key_format: 'slash_dot' is not allowed for "
+	    "linux_server (allowed: dot, flat)",
+	    "t.yaml:57:17: key_format: unknown key format 'nope' (dot, flat, "
+	    "slash, slash_dot)");
+}
+
+/* What each kind allows loads, case-insensitively, and is what the
+ * layout uses. */
+Test(sinks, key_format_allowed)
+{
+	struct vtw_conf *c;
+	static const char *const want[] = {
+		"dot", "flat", "dot", "flat", "dot", "slash", "slash_dot",
+		"dot", "flat",
+	};
+	size_t i;
+
+	c = load_clean(PLATFORMS ALL_KINDS
+	    "rules:\n"
+	    RULE_KF("r", "DOT")
+	    RULE_KF("r", "flat")
+	    RULE_KF("r", "dot")
+	    "    redis_data_structure: STRING\n"
+	    RULE_KF("r", "Flat")
+	    "    redis_data_structure: STRING\n"
+	    RULE_KF("m", "dot")
+	    RULE_KF("z", "slash")
+	    RULE_KF("z", "SLASH_DOT")
+	    RULE_KF("l", "dot")
+	    RULE_KF("l", "flat"));
+	cr_assert_eq(c->nrules, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < c->nrules; i++) {
+		cr_expect_str_eq(c->rules[i].key_format, want[i], "rule %zu",
+		    i);
+		cr_assert_not_null(c->rules[i].layout.key_format);
+		cr_expect_str_eq(c->rules[i].layout.key_format, want[i],
+		    "rule %zu", i);
+	}
+	conf_free(c);
+}
+
+/* Where each kind's sink writes, computed at load (rule->layout). */
+#define RULE_L(name, ds, env) \
+	"  - {name: " name ", platform: github, datasource: " ds ", " \
+	"repo_url: r, file_name: a.yaml, tenant_id: acme, env: \"" env "\""
+
+Test(sinks, layout_of_each_kind)
+{
+	struct vtw_conf *c;
+	const struct conf_rule *r;
+
+	c = load_clean(PLATFORMS
+	    "datasources:\n"
+	    "  - {name: r, type: redis, hosts: [\"h:6379\"]}\n"
+	    "  - {name: m, type: mongo, collection: settings}\n"
+	    "  - {name: z, type: zookeeper, hosts: [\"zk:2181\"], "
+	    "base_path: /vartrack}\n"
+	    "  - {name: l, type: linux_server}\n"
+	    "rules:\n"
+	    /* redis */
+	    "  - {name: hash, platform: github, datasource: r, repo_url: r, "
+	    "file_name: a.yaml, tenant_id: acme, branch: develop, "
+	    "branch_map: {develop: staging}}\n"
+	    RULE_L("hash_flat", "r", "prod") ", redis_hash_key: h, "
+	    "key_format: flat, detect_extra: true}\n"
+	    RULE_L("string", "r", "prod") ", redis_data_structure: STRING, "
+	    "redis_key_prefix: app}\n"
+	    RULE_L("string_dot", "r", "prod") ", redis_data_structure: "
+	    "STRING, key_format: dot, destination_template: "
+	    "\"{tenant}:{env}\"}\n"
+	    RULE_L("json", "r", "prod") ", redis_data_structure: JSON, "
+	    "key_format: flat}\n"
+	    /* mongo */
+	    RULE_L("doc", "m", "prod") "}\n"
+	    RULE_L("per_env", "m", "v1.2/x") ", collection: vars, "
+	    "env_as_collection: true, mongo_strategy: file}\n"
+	    RULE_L("coll_tmpl", "m", "a.b") ", destination_template: "
+	    "\"{tenant}_{env}\"}\n"
+	    /* zookeeper */
+	    RULE_L("zk", "z", "prod") "}\n"
+	    RULE_L("zk_own", "z", "prod") ", zk_base_path: \"\", "
+	    "zk_path_template: \"/cfg/{env}\", watch: false, "
+	    "key_format: slash_dot}\n"
+	    /* linux_server */
+	    RULE_L("file", "l", "prod") "}\n"
+	    RULE_L("file_dir", "l", "prod") ", file_path: /srv/app/app.yaml, "
+	    "env_as_dir: true, key_format: flat}\n"
+	    RULE_L("file_tmpl", "l", "a/b") ", destination_template: "
+	    "\"/opt/{tenant}/{env}.env\"}\n");
+	cr_assert_eq(c->nrules, 13);
+	r = c->rules;
+	/* HASH (the default): one hash; env from the branch map */
+	expect_layout(&r[0], "staging", "acme:r:staging:vartrack",
+	    "acme:r:staging:__vartrack__", "dot", "", 0, 0);
+	expect_layout(&r[1], "prod", "acme:r:prod:h",
+	    "acme:r:prod:__vartrack__", "flat", "", 1, 0);
+	/* STRING: one key per value under the prefix */
+	expect_layout(&r[2], "prod", "app", "app:__vartrack__", "flat", "app",
+	    0, 0);
+	expect_layout(&r[3], "prod", "acme:prod", "acme:prod:__vartrack__",
+	    "dot", "acme:prod", 0, 0);
+	/* JSON: one key holding the dotted keys, whatever key_format says */
+	expect_layout(&r[4], "prod", "acme:r:prod:json",
+	    "acme:r:prod:__vartrack__", "dot", "", 0, 0);
+	/* mongo: the datasource's collection, or the rule's with its env */
+	expect_layout(&r[5], "prod", "settings", "", "dot", "", 1, 0);
+	expect_layout(&r[6], "v1.2/x", "vars_v1_2_x", "", "dot", "", 1, 0);
+	expect_layout(&r[7], "a.b", "acme_a_b", "", "dot", "", 1, 0);
+	/* zookeeper: base path + template, watched unless told not to */
+	expect_layout(&r[8], "prod", "/vartrack/acme/prod",
+	    "/vartrack/acme/prod/__vartrack__", "slash", "", 1, 1);
+	expect_layout(&r[9], "prod", "/cfg/prod", "/cfg/prod/__vartrack__",
+	    "slash_dot", "", 1, 0);
+	/* linux_server: the file, env in its name by default */
+	expect_layout(&r[10], "prod", "/etc/vartrack/config_prod.env", "",
+	    "dot", "", 1, 0);
+	expect_layout(&r[11], "prod", "/srv/app/prod/app.yaml", "", "flat",
+	    "", 1, 0);
+	expect_layout(&r[12], "a/b", "/opt/acme/a_b.env", "", "dot", "", 1,
+	    0);
+	/* the print loads again to the same layouts */
+	conf_free(round_trip(c));
+	conf_free(c);
+}
+
+/* A layout the daemon would refuse fails the load (and -n), at the key
+ * that made it. */
+Test(sinks, layout_errors)
+{
+	/* lines 5-8 */
+#define ZK_DS \
+	"datasources:\n" \
+	"  - name: z\n" \
+	"    type: zookeeper\n" \
+	"    hosts: [\"zk:2181\"]\n"
+
+	EXPECT_ERRORS(PLATFORMS ZK_DS
+	    RULE_ON("z")
+	    "    env: prod\n"
+	    "    zk_path_template: \"{env}\"\n",
+	    "t.yaml:15:23: rule 'z:app.yaml': zookeeper root 'prod' is not an "
+	    "absolute path");
+	/* destination_template wins over zk_path_template */
+	EXPECT_ERRORS(PLATFORMS ZK_DS
+	    RULE_ON("z")
+	    "    zk_path_template: \"/{env}\"\n"
+	    "    destination_template: \"{tenant}/x\"\n",
+	    "t.yaml:15:27: rule 'z:app.yaml': zookeeper root 'default/x' is "
+	    "not an absolute path");
+	/* every rule is laid out, each message names its rule */
+	EXPECT_ERRORS(PLATFORMS ZK_DS
+	    "rules:\n"
+	    "  - name: one\n"
+	    "    platform: github\n"
+	    "    datasource: z\n"
+	    "    repo_url: r\n"
+	    "    file_name: a.yaml\n"
+	    "    zk_base_path: \"\"\n"
+	    "    zk_path_template: \"{tenant}\"\n"
+	    "  - name: two\n"
+	    "    platform: github\n"
+	    "    datasource: z\n"
+	    "    repo_url: r\n"
+	    "    file_name: b.yaml\n"
+	    "    tenant_id: acme\n"
+	    "    zk_path_template: \"{tenant}/\"\n",
+	    "t.yaml:16:23: rule 'one': zookeeper root 'default' is not an "
+	    "absolute path",
+	    "t.yaml:23:23: rule 'two': zookeeper root 'acme' is not an "
+	    "absolute path");
+	/* only a file that is otherwise clean is laid out */
+	EXPECT_ERRORS(PLATFORMS ZK_DS
+	    RULE_ON("z")
+	    "    zk_path_template: \"{env}\"\n"
+	    "    bogus: 1\n",
+	    "t.yaml:15:5: unknown key 'bogus' in rule");
+#undef ZK_DS
+}
+
 Test(sinks, file_format)
 {
 	static const struct {
@@ -908,14 +1162,15 @@ Test(sinks, file_format)
 		{ "/etc/app/app.json", "toml", "env" },
 		{ NULL, "JSON", "json" },
 	};
-	struct conf_rule r;
+	struct conf_linux_rule r;
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&r, 0, sizeof(r));
 		r.file_path = (char *)t[i].path;
 		r.file_format = (char *)t[i].fmt;
-		cr_expect_str_eq(conf_file_format(&r), t[i].want, "%s %s",
+		cr_expect_str_eq(conf_linux_file_format(&r), t[i].want,
+		    "%s %s",
 		    t[i].path ? t[i].path : "NULL",
 		    t[i].fmt ? t[i].fmt : "NULL");
 	}

@@ -1,22 +1,139 @@
 /*
- * Where the orchestrator's sinks write (interop §2.4, §3.1, §3.3, §3.8):
- * Mongo collection, ZooKeeper root, Linux file path.
+ * Where the orchestrator's sinks write (interop §2.4, §3.1, §3.2, §3.3,
+ * §3.8), as the kinds compute it at config load (conf/layout.c,
+ * conf/kinds/): templates, Redis key prefix, Mongo collection,
+ * ZooKeeper root, Linux file path. A kind that is off is left out.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <criterion/criterion.h>
 
-#include "baseline.h"
+#include "kinds.h"
+#ifdef VTW_KIND_LINUX_SERVER
+#include "kinds/linux_server_conf.h"
+#endif
+#ifdef VTW_KIND_MONGO
+#include "kinds/mongo_conf.h"
+#endif
+#ifdef VTW_KIND_REDIS
+#include "kinds/redis_conf.h"
+#endif
+#ifdef VTW_KIND_ZOOKEEPER
+#include "kinds/zookeeper_conf.h"
+#endif
 
 static char err[256];
 
+Test(layout, format_template)
+{
+	char *s;
+
+	cr_assert_eq(conf_format_template(&s, "{tenant}:{env}:x", "acme",
+	    "pr-42", err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "acme:pr-42:x");
+	free(s);
+	cr_assert_eq(conf_format_template(&s, "{{literal}}-{env}", "t", "e",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "{literal}-e");
+	free(s);
+	cr_assert_eq(conf_format_template(&s, "", "t", "e", err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_str_eq(s, "");
+	free(s);
+	cr_assert_eq(conf_format_template(&s, NULL, "t", "e", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "");
+	free(s);
+	/* longer values than the fields they replace */
+	cr_assert_eq(conf_format_template(&s, "{env}{env}{env}{tenant}",
+	    "tenant-long-name", "environment-longer", err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_str_eq(s, "environment-longerenvironment-longer"
+	    "environment-longertenant-long-name");
+	free(s);
+	cr_expect_eq(conf_format_template(&s, "{datasource}", "t", "e", err,
+	    sizeof(err)), -1);
+	cr_expect_null(s);
+	cr_expect(strstr(err, "{datasource}") != NULL, "%s", err);
+	cr_expect_eq(conf_format_template(&s, "{}", "t", "e", err,
+	    sizeof(err)), -1);
+	cr_expect_null(s);
+	cr_expect_eq(conf_format_template(&s, "{env!r}", "t", "e", err,
+	    sizeof(err)), -1);
+	cr_expect_null(s);
+	cr_expect_eq(conf_format_template(&s, "a}b", "t", "e", err,
+	    sizeof(err)), -1);
+	cr_expect_null(s);
+	cr_expect(strstr(err, "single '}'") != NULL, "%s", err);
+	cr_expect_eq(conf_format_template(&s, "a{env", "t", "e", err,
+	    sizeof(err)), -1);
+	cr_expect_null(s);
+	cr_expect(strstr(err, "single '{'") != NULL, "%s", err);
+}
+
+static int
+bad_slash(unsigned char c)
+{
+	return c == '/';
+}
+
+Test(layout, sanitise)
+{
+	char *s;
+
+	s = conf_sanitise("a/b//c", bad_slash);
+	cr_expect_str_eq(s, "a_b__c");
+	free(s);
+	s = conf_sanitise(NULL, bad_slash);
+	cr_expect_str_eq(s, "");
+	free(s);
+}
+
+#ifdef VTW_KIND_REDIS
+Test(layout, redis_prefix)
+{
+	char *s;
+
+	cr_assert_eq(conf_redis_prefix(&s, "acme", "redis-cache", "main", NULL,
+	    NULL, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "acme:redis-cache:main");
+	free(s);
+	cr_assert_eq(conf_redis_prefix(&s, "acme", "r", "main", "", "fixed",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "fixed");
+	free(s);
+	cr_assert_eq(conf_redis_prefix(&s, "acme", "r", "main", NULL, "",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "acme:r:main");
+	free(s);
+	cr_assert_eq(conf_redis_prefix(&s, "acme", "r", "feature/x",
+	    "{tenant}:{env}", "ignored", err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "acme:feature/x");	/* raw env */
+	free(s);
+	/* the golden examples: 05_redis_hash.json, 06_redis_string.json */
+	cr_assert_eq(conf_redis_prefix(&s, "vartrack-demo", "redis", "main",
+	    "{env}:config", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "main:config");
+	free(s);
+	cr_assert_eq(conf_redis_prefix(&s, "vartrack-demo", "redis", "main",
+	    "vartrack:kv", NULL, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(s, "vartrack:kv");
+	free(s);
+	cr_expect_eq(conf_redis_prefix(&s, "acme", "r", "e", "{bad}", NULL,
+	    err, sizeof(err)), -1);
+	cr_expect_null(s);
+}
+#endif
+
+#ifdef VTW_KIND_MONGO
 static void
 want_coll(const char *tmpl, const char *coll, int eac, const char *env,
     const char *expect)
 {
 	char *out = NULL;
 
-	cr_assert_eq(bl_mongo_collection(&out, tmpl, coll, eac, "acme", env,
+	cr_assert_eq(conf_mongo_collection(&out, tmpl, coll, eac, "acme", env,
 	    err, sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(out, expect);
 	free(out);
@@ -34,21 +151,24 @@ Test(layout, mongo_collection_errors)
 {
 	char *out = NULL;
 
-	cr_expect_eq(bl_mongo_collection(&out, "{x}", NULL, 0, "acme", "p",
+	cr_expect_eq(conf_mongo_collection(&out, "{x}", NULL, 0, "acme", "p",
 	    err, sizeof(err)), -1);
 	cr_expect_null(out);
-	cr_expect_eq(bl_mongo_collection(&out, "{env}", NULL, 0, "acme", "",
+	cr_expect_eq(conf_mongo_collection(&out, "{env}", NULL, 0, "acme", "",
 	    err, sizeof(err)), -1);
 	cr_expect_null(out);
+	cr_expect_str_eq(err, "collection name is empty");
 }
+#endif
 
+#ifdef VTW_KIND_ZOOKEEPER
 static void
 want_zk(const char *base, const char *tmpl, const char *env,
     const char *expect)
 {
 	char *out = NULL;
 
-	cr_assert_eq(bl_zk_root(&out, base, tmpl, "acme", env, err,
+	cr_assert_eq(conf_zk_root(&out, base, tmpl, "acme", env, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(out, expect);
 	free(out);
@@ -60,26 +180,36 @@ Test(layout, zk_root)
 	want_zk("/vartrack/", NULL, "production", "/vartrack/acme/production");
 	want_zk("/base", "/{env}/{tenant}/", "eu/prod", "/base/eu/prod/acme");
 	want_zk("", "/", "p", "");
+	want_zk(NULL, "", "p", "/acme/p");
+	want_zk("/b", "{env}", "p", "/bp");
 }
 
 Test(layout, zk_root_errors)
 {
 	char *out = NULL;
 
-	cr_expect_eq(bl_zk_root(&out, NULL, "{tenant}", "acme", "p", err,
+	cr_expect_eq(conf_zk_root(&out, NULL, "{tenant}", "acme", "p", err,
 	    sizeof(err)), -1);
 	cr_expect_null(out);
-	cr_expect_eq(bl_zk_root(&out, NULL, "/{nope}", "acme", "p", err,
+	cr_expect_str_eq(err, "zookeeper root 'acme' is not an absolute path");
+	cr_expect_eq(conf_zk_root(&out, NULL, "/{nope}", "acme", "p", err,
 	    sizeof(err)), -1);
+	cr_expect_null(out);
+	cr_expect_eq(conf_zk_root(&out, "", "{env}/", "acme", "prod", err,
+	    sizeof(err)), -1);
+	cr_expect_null(out);
+	cr_expect_str_eq(err, "zookeeper root 'prod' is not an absolute path");
 }
+#endif
 
+#ifdef VTW_KIND_LINUX_SERVER
 static void
 want_path(const char *tmpl, const char *fp, int dir, int fn, const char *env,
     const char *expect)
 {
 	char *out = NULL;
 
-	cr_assert_eq(bl_linux_path(&out, tmpl, fp, dir, fn, "acme", env, err,
+	cr_assert_eq(conf_linux_path(&out, tmpl, fp, dir, fn, "acme", env, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(out, expect);
 	free(out);
@@ -103,3 +233,4 @@ Test(layout, linux_path)
 	    "/opt/acme/a_b.env");
 	want_path(NULL, "config.env", 0, 1, "p", "config_p.env");
 }
+#endif
