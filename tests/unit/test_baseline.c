@@ -26,8 +26,7 @@ char	*bt_run2(const struct bl_rule *, const char *, const char *);
 void
 bt_rule(struct bl_rule *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->sink = "mongo";
+	memset(r, 0, sizeof(*r));	/* key format dot, no prefix */
 	r->env = "default";
 }
 
@@ -100,7 +99,7 @@ bt_flat(const struct bl_rule *r, const char *path, const char *data,
 	return s;
 }
 
-/* bt_flat with root_key and env (NULL = rule defaults), mongo sink. */
+/* bt_flat with root_key and env (NULL = rule defaults), dot keys. */
 char *
 bt_run(const char *path, const char *data, const char *root_key,
     const char *env)
@@ -236,10 +235,10 @@ Test(baseline_golden, example_a_redis_hash_fields)
 	cr_assert_str_eq(prefix, "main:config");
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "redis";
 	r.env = "main";
-	r.data_structure = NULL;	/* HASH is the default */
-	r.key_prefix = prefix;
+	/* HASH: dot field names, the prefix names the hash, not the keys */
+	r.key_format = BL_KF_DOT;
+	r.key_prefix = NULL;
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(kvmap_count(m), 19);
@@ -267,9 +266,8 @@ Test(baseline_golden, example_a_redis_string_keys)
 	cr_assert_str_eq(prefix, "vartrack:kv");
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "redis";
 	r.env = "main";
-	r.data_structure = "string";	/* case-insensitive */
+	r.key_format = BL_KF_FLAT;	/* redis STRING's default */
 	r.key_prefix = prefix;
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
@@ -299,14 +297,13 @@ Test(baseline_golden, example_a_other_sinks)
 
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "zookeeper";	/* 03_zk_slash.json */
+	r.key_format = BL_KF_SLASH;	/* 03_zk_slash.json */
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(kvmap_gets(m, "/database/pool_size")->val, "10");
 	kvmap_clear(m);
-	r.sink = "redis";
-	r.data_structure = "JSON";	/* {prefix}:json holds dotted keys */
-	r.key_format = "flat";
+	r.key_format = BL_KF_DOT;	/* redis JSON: {prefix}:json holds
+					 * dotted keys */
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(kvmap_gets(m, "database.pool_size")->val, "10");
@@ -543,75 +540,56 @@ Test(baseline_pipeline, later_files_win_and_order_is_sorted)
 /* ---- §2.3 key formats ----------------------------------------------------- */
 
 static char *
-fmt_run(const char *sink, const char *ds, const char *kf, const char *prefix)
+fmt_run(enum bl_keyfmt kf, const char *prefix)
 {
 	struct bl_rule r;
 
 	bt_rule(&r);
-	r.sink = sink;
-	r.data_structure = ds;
 	r.key_format = kf;
 	r.key_prefix = prefix;
 	return bt_run2(&r, "c.yaml", "db: {host: h}\nx: 1\n");
 }
 
-#define EXPECT_FMT(sink, ds, kf, prefix, want) do {			\
-	char *got_ = fmt_run((sink), (ds), (kf), (prefix));		\
-	cr_expect_str_eq(got_, (want), "%s/%s/%s", (sink), (ds) ? (ds) :	\
-	    "-", (kf) ? (kf) : "-");					\
+#define EXPECT_FMT(kf, prefix, want) do {				\
+	char *got_ = fmt_run((kf), (prefix));				\
+	cr_expect_str_eq(got_, (want), "%d/%s", (int)(kf),		\
+	    (prefix) ? (prefix) : "-");					\
 	free(got_);							\
 } while (0)
 
-Test(baseline_keyformat, every_format_and_sink_default)
+Test(baseline_keyformat, every_format_and_prefix)
 {
-	EXPECT_FMT("mongo", NULL, NULL, NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("redis", NULL, NULL, "p", "db.host=h\nx=1\n");
-	EXPECT_FMT("redis", "hash", "flat", "p", "db_host=h\nx=1\n");
-	EXPECT_FMT("redis", "STRING", NULL, "p", "p:db_host=h\np:x=1\n");
-	EXPECT_FMT("redis", "whatever", "DOT", "p", "p:db.host=h\np:x=1\n");
-	EXPECT_FMT("redis", "json", "flat", "p", "db.host=h\nx=1\n");
-	EXPECT_FMT("zookeeper", NULL, NULL, NULL, "/db/host=h\n/x=1\n");
-	EXPECT_FMT("zookeeper", NULL, "slash_dot", NULL, ".db.host=h\n.x=1\n");
-	EXPECT_FMT("configmap", NULL, NULL, NULL, "db_host=h\nx=1\n");
-	EXPECT_FMT("configmap", NULL, " Dot ", NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("linux_server", NULL, NULL, NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("linux_server", NULL, "flat", NULL, "db_host=h\nx=1\n");
-	/* s3, vercel and helm never read key_format */
-	EXPECT_FMT("s3", NULL, "slash", NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("helm", NULL, "bogus", NULL, "db.host=h\nx=1\n");
-	/* an unknown sink takes any valid format */
-	EXPECT_FMT("other", NULL, "slash", NULL, "/db/host=h\n/x=1\n");
+	EXPECT_FMT(BL_KF_DOT, NULL, "db.host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, NULL, "db_host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_SLASH, NULL, "/db/host=h\n/x=1\n");
+	EXPECT_FMT(BL_KF_SLASH_DOT, NULL, ".db.host=h\n.x=1\n");
+	/* "" is no prefix, as NULL */
+	EXPECT_FMT(BL_KF_DOT, "", "db.host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, "p", "p:db_host=h\np:x=1\n");
+	EXPECT_FMT(BL_KF_DOT, "p", "p:db.host=h\np:x=1\n");
+	EXPECT_FMT(BL_KF_SLASH, "a:b", "a:b:/db/host=h\na:b:/x=1\n");
 }
 
-Test(baseline_keyformat, not_allowed)
+Test(baseline_keyformat, parse)
 {
-	char err[256];
 	enum bl_keyfmt f;
 
-	cr_expect_eq(bl_key_format_check("mongo", NULL, "flat", err,
-	    sizeof(err)), -1);
-	cr_expect(strstr(err, "mongo") != NULL, "%s", err);
-	cr_expect_eq(bl_key_format_check("redis", "HASH", "slash", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("zookeeper", NULL, "dot", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("configmap", NULL, "slash", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("redis", NULL, "nope", err,
-	    sizeof(err)), -1);
-	cr_expect(strstr(err, "unknown key format") != NULL, "%s", err);
-	cr_expect_eq(bl_key_format_check("redis", "STRING", "", err,
-	    sizeof(err)), 0);
-	cr_expect_eq(bl_key_format_resolve(&f, "redis", "STRING", NULL, err,
-	    sizeof(err)), 0);
+	cr_expect_eq(bl_key_format_parse(&f, "dot"), 0);
+	cr_expect_eq(f, BL_KF_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "flat"), 0);
 	cr_expect_eq(f, BL_KF_FLAT);
-	cr_expect_eq(bl_key_format_resolve(&f, "zookeeper", NULL, NULL, err,
-	    sizeof(err)), 0);
+	cr_expect_eq(bl_key_format_parse(&f, "slash"), 0);
 	cr_expect_eq(f, BL_KF_SLASH);
-	EXPECT_FMT("zookeeper", NULL, "dot", NULL, "ERROR: c.yaml: sink "
-	    "'zookeeper' does not support key format 'dot'");
-	EXPECT_FMT("redis", "STRING", NULL, NULL, "ERROR: c.yaml: redis "
-	    "STRING keys need the resolved key_prefix");
+	cr_expect_eq(bl_key_format_parse(&f, "slash_dot"), 0);
+	cr_expect_eq(f, BL_KF_SLASH_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, " Dot "), 0);
+	cr_expect_eq(f, BL_KF_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "SLASH_DOT"), 0);
+	cr_expect_eq(f, BL_KF_SLASH_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "nope"), -1);
+	cr_expect_eq(bl_key_format_parse(&f, ""), -1);
+	cr_expect_eq(bl_key_format_parse(&f, "slash-dot"), -1);
+	cr_expect_eq(bl_key_format_parse(&f, "dots"), -1);
 }
 
 Test(baseline_keyformat, apply_and_collisions)
@@ -628,13 +606,13 @@ Test(baseline_keyformat, apply_and_collisions)
 	cr_expect_str_eq(s, ".a.b");
 	free(s);
 	/* flat: "a.b" and "a_b" collide; the later in key order wins */
-	EXPECT_FMT("configmap", NULL, NULL, NULL, "db_host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, NULL, "db_host=h\nx=1\n");
 	{
 		struct bl_rule r;
 		char *got;
 
 		bt_rule(&r);
-		r.sink = "configmap";
+		r.key_format = BL_KF_FLAT;
 		got = bt_run2(&r, "c.yaml", "a_b: 1\na: {b: 2}\n");
 		cr_expect_str_eq(got, "a_b=1\n");	/* "a.b" < "a_b" */
 		free(got);
