@@ -26,8 +26,7 @@ char	*bt_run2(const struct bl_rule *, const char *, const char *);
 void
 bt_rule(struct bl_rule *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->sink = "mongo";
+	memset(r, 0, sizeof(*r));	/* key format dot, no prefix */
 	r->env = "default";
 }
 
@@ -100,7 +99,7 @@ bt_flat(const struct bl_rule *r, const char *path, const char *data,
 	return s;
 }
 
-/* bt_flat with root_key and env (NULL = rule defaults), mongo sink. */
+/* bt_flat with root_key and env (NULL = rule defaults), dot keys. */
 char *
 bt_run(const char *path, const char *data, const char *root_key,
     const char *env)
@@ -226,20 +225,18 @@ Test(baseline_golden, example_a_redis_hash_fields)
 {
 	struct bl_rule r;
 	struct kvmap *m = kvmap_new();
-	char err[256], *data, *prefix = NULL;
+	char err[256], *data;
 	size_t len;
 	int skipped = -1;
 
-	/* 05_redis_hash.json: template {env}:config, HGETALL main:config:vartrack */
-	cr_assert_eq(bl_redis_prefix(&prefix, "vartrack-demo", "redis", "main",
-	    "{env}:config", NULL, err, sizeof(err)), 0, "%s", err);
-	cr_assert_str_eq(prefix, "main:config");
+	/* 05_redis_hash.json: template {env}:config, HGETALL main:config:vartrack
+	 * (the prefix is the supervisor's: test_layout) */
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "redis";
 	r.env = "main";
-	r.data_structure = NULL;	/* HASH is the default */
-	r.key_prefix = prefix;
+	/* HASH: dot field names, the prefix names the hash, not the keys */
+	r.key_format = BL_KF_DOT;
+	r.key_prefix = NULL;
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(kvmap_count(m), 19);
@@ -249,7 +246,6 @@ Test(baseline_golden, example_a_redis_hash_fields)
 	    "placeholder-rotated-by-vault");
 	cr_assert_null(kvmap_gets(m, "database_pool_size"));
 	kvmap_free(m);
-	free(prefix);
 	free(data);
 }
 
@@ -257,19 +253,16 @@ Test(baseline_golden, example_a_redis_string_keys)
 {
 	struct bl_rule r;
 	struct kvmap *m = kvmap_new();
-	char err[256], *data, *prefix = NULL;
+	char err[256], *data;
+	const char *prefix = "vartrack:kv";
 	size_t len, i;
 	int skipped = -1;
 
 	/* 06_redis_string.json: template vartrack:kv (no env in it) */
-	cr_assert_eq(bl_redis_prefix(&prefix, "vartrack-demo", "redis", "main",
-	    "vartrack:kv", NULL, err, sizeof(err)), 0, "%s", err);
-	cr_assert_str_eq(prefix, "vartrack:kv");
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "redis";
 	r.env = "main";
-	r.data_structure = "string";	/* case-insensitive */
+	r.key_format = BL_KF_FLAT;	/* redis STRING's default */
 	r.key_prefix = prefix;
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
@@ -285,7 +278,6 @@ Test(baseline_golden, example_a_redis_string_keys)
 		    m->ents[i].key);
 	}
 	kvmap_free(m);
-	free(prefix);
 	free(data);
 }
 
@@ -299,14 +291,13 @@ Test(baseline_golden, example_a_other_sinks)
 
 	data = bt_slurp("app-settings.yaml", &len);
 	bt_rule(&r);
-	r.sink = "zookeeper";	/* 03_zk_slash.json */
+	r.key_format = BL_KF_SLASH;	/* 03_zk_slash.json */
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(kvmap_gets(m, "/database/pool_size")->val, "10");
 	kvmap_clear(m);
-	r.sink = "redis";
-	r.data_structure = "JSON";	/* {prefix}:json holds dotted keys */
-	r.key_format = "flat";
+	r.key_format = BL_KF_DOT;	/* redis JSON: {prefix}:json holds
+					 * dotted keys */
 	cr_assert_eq(bl_build_file(m, &r, "app-settings.yaml", data, len,
 	    &skipped, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(kvmap_gets(m, "database.pool_size")->val, "10");
@@ -543,75 +534,56 @@ Test(baseline_pipeline, later_files_win_and_order_is_sorted)
 /* ---- §2.3 key formats ----------------------------------------------------- */
 
 static char *
-fmt_run(const char *sink, const char *ds, const char *kf, const char *prefix)
+fmt_run(enum bl_keyfmt kf, const char *prefix)
 {
 	struct bl_rule r;
 
 	bt_rule(&r);
-	r.sink = sink;
-	r.data_structure = ds;
 	r.key_format = kf;
 	r.key_prefix = prefix;
 	return bt_run2(&r, "c.yaml", "db: {host: h}\nx: 1\n");
 }
 
-#define EXPECT_FMT(sink, ds, kf, prefix, want) do {			\
-	char *got_ = fmt_run((sink), (ds), (kf), (prefix));		\
-	cr_expect_str_eq(got_, (want), "%s/%s/%s", (sink), (ds) ? (ds) :	\
-	    "-", (kf) ? (kf) : "-");					\
+#define EXPECT_FMT(kf, prefix, want) do {				\
+	char *got_ = fmt_run((kf), (prefix));				\
+	cr_expect_str_eq(got_, (want), "%d/%s", (int)(kf),		\
+	    (prefix) ? (prefix) : "-");					\
 	free(got_);							\
 } while (0)
 
-Test(baseline_keyformat, every_format_and_sink_default)
+Test(baseline_keyformat, every_format_and_prefix)
 {
-	EXPECT_FMT("mongo", NULL, NULL, NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("redis", NULL, NULL, "p", "db.host=h\nx=1\n");
-	EXPECT_FMT("redis", "hash", "flat", "p", "db_host=h\nx=1\n");
-	EXPECT_FMT("redis", "STRING", NULL, "p", "p:db_host=h\np:x=1\n");
-	EXPECT_FMT("redis", "whatever", "DOT", "p", "p:db.host=h\np:x=1\n");
-	EXPECT_FMT("redis", "json", "flat", "p", "db.host=h\nx=1\n");
-	EXPECT_FMT("zookeeper", NULL, NULL, NULL, "/db/host=h\n/x=1\n");
-	EXPECT_FMT("zookeeper", NULL, "slash_dot", NULL, ".db.host=h\n.x=1\n");
-	EXPECT_FMT("configmap", NULL, NULL, NULL, "db_host=h\nx=1\n");
-	EXPECT_FMT("configmap", NULL, " Dot ", NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("linux_server", NULL, NULL, NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("linux_server", NULL, "flat", NULL, "db_host=h\nx=1\n");
-	/* s3, vercel and helm never read key_format */
-	EXPECT_FMT("s3", NULL, "slash", NULL, "db.host=h\nx=1\n");
-	EXPECT_FMT("helm", NULL, "bogus", NULL, "db.host=h\nx=1\n");
-	/* an unknown sink takes any valid format */
-	EXPECT_FMT("other", NULL, "slash", NULL, "/db/host=h\n/x=1\n");
+	EXPECT_FMT(BL_KF_DOT, NULL, "db.host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, NULL, "db_host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_SLASH, NULL, "/db/host=h\n/x=1\n");
+	EXPECT_FMT(BL_KF_SLASH_DOT, NULL, ".db.host=h\n.x=1\n");
+	/* "" is no prefix, as NULL */
+	EXPECT_FMT(BL_KF_DOT, "", "db.host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, "p", "p:db_host=h\np:x=1\n");
+	EXPECT_FMT(BL_KF_DOT, "p", "p:db.host=h\np:x=1\n");
+	EXPECT_FMT(BL_KF_SLASH, "a:b", "a:b:/db/host=h\na:b:/x=1\n");
 }
 
-Test(baseline_keyformat, not_allowed)
+Test(baseline_keyformat, parse)
 {
-	char err[256];
 	enum bl_keyfmt f;
 
-	cr_expect_eq(bl_key_format_check("mongo", NULL, "flat", err,
-	    sizeof(err)), -1);
-	cr_expect(strstr(err, "mongo") != NULL, "%s", err);
-	cr_expect_eq(bl_key_format_check("redis", "HASH", "slash", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("zookeeper", NULL, "dot", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("configmap", NULL, "slash", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_key_format_check("redis", NULL, "nope", err,
-	    sizeof(err)), -1);
-	cr_expect(strstr(err, "unknown key format") != NULL, "%s", err);
-	cr_expect_eq(bl_key_format_check("redis", "STRING", "", err,
-	    sizeof(err)), 0);
-	cr_expect_eq(bl_key_format_resolve(&f, "redis", "STRING", NULL, err,
-	    sizeof(err)), 0);
+	cr_expect_eq(bl_key_format_parse(&f, "dot"), 0);
+	cr_expect_eq(f, BL_KF_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "flat"), 0);
 	cr_expect_eq(f, BL_KF_FLAT);
-	cr_expect_eq(bl_key_format_resolve(&f, "zookeeper", NULL, NULL, err,
-	    sizeof(err)), 0);
+	cr_expect_eq(bl_key_format_parse(&f, "slash"), 0);
 	cr_expect_eq(f, BL_KF_SLASH);
-	EXPECT_FMT("zookeeper", NULL, "dot", NULL, "ERROR: c.yaml: sink "
-	    "'zookeeper' does not support key format 'dot'");
-	EXPECT_FMT("redis", "STRING", NULL, NULL, "ERROR: c.yaml: redis "
-	    "STRING keys need the resolved key_prefix");
+	cr_expect_eq(bl_key_format_parse(&f, "slash_dot"), 0);
+	cr_expect_eq(f, BL_KF_SLASH_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, " Dot "), 0);
+	cr_expect_eq(f, BL_KF_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "SLASH_DOT"), 0);
+	cr_expect_eq(f, BL_KF_SLASH_DOT);
+	cr_expect_eq(bl_key_format_parse(&f, "nope"), -1);
+	cr_expect_eq(bl_key_format_parse(&f, ""), -1);
+	cr_expect_eq(bl_key_format_parse(&f, "slash-dot"), -1);
+	cr_expect_eq(bl_key_format_parse(&f, "dots"), -1);
 }
 
 Test(baseline_keyformat, apply_and_collisions)
@@ -628,92 +600,21 @@ Test(baseline_keyformat, apply_and_collisions)
 	cr_expect_str_eq(s, ".a.b");
 	free(s);
 	/* flat: "a.b" and "a_b" collide; the later in key order wins */
-	EXPECT_FMT("configmap", NULL, NULL, NULL, "db_host=h\nx=1\n");
+	EXPECT_FMT(BL_KF_FLAT, NULL, "db_host=h\nx=1\n");
 	{
 		struct bl_rule r;
 		char *got;
 
 		bt_rule(&r);
-		r.sink = "configmap";
+		r.key_format = BL_KF_FLAT;
 		got = bt_run2(&r, "c.yaml", "a_b: 1\na: {b: 2}\n");
 		cr_expect_str_eq(got, "a_b=1\n");	/* "a.b" < "a_b" */
 		free(got);
 	}
 }
 
-/* ---- §2.4 / §3.2 templates and prefixes, §7.4 env ----------------------- */
-
-Test(baseline_api, format_template)
-{
-	char err[256], *s;
-
-	cr_assert_eq(bl_format_template(&s, "{tenant}:{env}:x", "acme", "pr-42",
-	    err, sizeof(err)), 0);
-	cr_expect_str_eq(s, "acme:pr-42:x");
-	free(s);
-	cr_assert_eq(bl_format_template(&s, "{{literal}}-{env}", "t", "e", err,
-	    sizeof(err)), 0);
-	cr_expect_str_eq(s, "{literal}-e");
-	free(s);
-	cr_assert_eq(bl_format_template(&s, "", "t", "e", err, sizeof(err)), 0);
-	cr_expect_str_eq(s, "");
-	free(s);
-	cr_expect_eq(bl_format_template(&s, "{datasource}", "t", "e", err,
-	    sizeof(err)), -1);
-	cr_expect_null(s);
-	cr_expect(strstr(err, "{datasource}") != NULL, "%s", err);
-	cr_expect_eq(bl_format_template(&s, "{}", "t", "e", err, sizeof(err)),
-	    -1);
-	cr_expect_eq(bl_format_template(&s, "{env!r}", "t", "e", err,
-	    sizeof(err)), -1);
-	cr_expect_eq(bl_format_template(&s, "a}b", "t", "e", err, sizeof(err)),
-	    -1);
-	cr_expect(strstr(err, "single '}'") != NULL, "%s", err);
-	cr_expect_eq(bl_format_template(&s, "a{env", "t", "e", err,
-	    sizeof(err)), -1);
-}
-
-Test(baseline_api, redis_prefix)
-{
-	char err[256], *s;
-
-	cr_assert_eq(bl_redis_prefix(&s, "acme", "redis-cache", "main", NULL,
-	    NULL, err, sizeof(err)), 0);
-	cr_expect_str_eq(s, "acme:redis-cache:main");
-	free(s);
-	cr_assert_eq(bl_redis_prefix(&s, "acme", "r", "main", "", "fixed", err,
-	    sizeof(err)), 0);
-	cr_expect_str_eq(s, "fixed");
-	free(s);
-	cr_assert_eq(bl_redis_prefix(&s, "acme", "r", "feature/x",
-	    "{tenant}:{env}", "ignored", err, sizeof(err)), 0);
-	cr_expect_str_eq(s, "acme:feature/x");	/* raw env */
-	free(s);
-	cr_expect_eq(bl_redis_prefix(&s, "acme", "r", "e", "{bad}", NULL, err,
-	    sizeof(err)), -1);
-}
-
-Test(baseline_api, resolve_env)
-{
-	static const struct bl_pair bm[] = { { "main", "prod" },
-	    { "dev", "" } };
-	static const struct bl_pair fm[] = { { "cfg/a.yaml", "qa" } };
-
-	cr_expect_str_eq(bl_resolve_env("x", "main", bm, 2, fm, 1,
-	    "cfg/a.yaml", 1), "x");
-	cr_expect_str_eq(bl_resolve_env(NULL, "main", bm, 2, fm, 1,
-	    "cfg/a.yaml", 1), "prod");
-	cr_expect_str_eq(bl_resolve_env(NULL, "dev", bm, 2, NULL, 0, NULL, 1),
-	    "");
-	cr_expect_str_eq(bl_resolve_env(NULL, "feat", bm, 2, fm, 1,
-	    "cfg/a.yaml", 1), "qa");
-	cr_expect_str_eq(bl_resolve_env(NULL, "feature/login", bm, 2, fm, 1,
-	    "cfg/b.yaml", 1), "feature/login");
-	cr_expect_str_eq(bl_resolve_env(NULL, "feat", bm, 2, fm, 1,
-	    "cfg/b.yaml", 0), "default");
-	cr_expect_str_eq(bl_resolve_env("", NULL, NULL, 0, NULL, 0, NULL, 1),
-	    "default");
-}
+/* (templates, prefixes and env resolution are the supervisor's:
+ * tests/unit/test_layout.c, test_conf.c) */
 
 Test(baseline_api, detect_format)
 {

@@ -5,7 +5,7 @@
  * Pipeline, as stage_etl.py + transformer.py run it:
  *   parse (format by path) -> root_key -> env slice -> json.dumps and
  *   re-parse (modelled, not done) -> flatten -> variables_map -> sort ->
- *   the sink's key format and key space.
+ *   the rule's key format and key prefix.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +145,8 @@ cleanup:
 
 /* ---- key formats (key_formatter.py) ------------------------------------- */
 
-static int
-kf_parse(const char *name, enum bl_keyfmt *out)
+int
+bl_key_format_parse(enum bl_keyfmt *out, const char *name)
 {
 	const char *s = name;
 	size_t n = strlen(name);
@@ -163,76 +163,6 @@ kf_parse(const char *name, enum bl_keyfmt *out)
 	else
 		return -1;
 	return 0;
-}
-
-static const char *
-kf_name(enum bl_keyfmt f)
-{
-	static const char *const names[] = { "dot", "flat", "slash",
-	    "slash_dot" };
-
-	return names[f];
-}
-
-static int
-ds_is(const char *ds, const char *want)
-{
-	return strcasecmp(ds != NULL ? ds : "HASH", want) == 0;
-}
-
-int
-bl_key_format_resolve(enum bl_keyfmt *out, const char *sink,
-    const char *data_structure, const char *key_format, char *err,
-    size_t errlen)
-{
-	enum bl_keyfmt def = BL_KF_DOT, f;
-	unsigned allowed = 0xf;
-	int given = key_format != NULL && *key_format != '\0';
-
-	if (sink == NULL)
-		sink = "";
-	*out = BL_KF_DOT;
-	if (strcmp(sink, "s3") == 0 || strcmp(sink, "vercel") == 0 ||
-	    strcmp(sink, "helm") == 0)
-		return 0;	/* these sinks never read key_format */
-	if (strcmp(sink, "mongo") == 0)
-		allowed = 1u << BL_KF_DOT;
-	else if (strcmp(sink, "redis") == 0) {
-		allowed = 1u << BL_KF_DOT | 1u << BL_KF_FLAT;
-		def = ds_is(data_structure, "HASH") ? BL_KF_DOT : BL_KF_FLAT;
-	} else if (strcmp(sink, "zookeeper") == 0) {
-		allowed = 1u << BL_KF_SLASH | 1u << BL_KF_SLASH_DOT;
-		def = BL_KF_SLASH;
-	} else if (strcmp(sink, "configmap") == 0) {
-		allowed = 1u << BL_KF_FLAT | 1u << BL_KF_DOT;
-		def = BL_KF_FLAT;
-	} else if (strcmp(sink, "linux_server") == 0)
-		allowed = 1u << BL_KF_DOT | 1u << BL_KF_FLAT;
-	f = def;
-	if (given && kf_parse(key_format, &f) == -1) {
-		snprintf(err, errlen, "unknown key format '%s' (available: "
-		    "dot, slash, slash_dot, flat)", key_format);
-		return -1;
-	}
-	if (!(allowed & (1u << f))) {
-		snprintf(err, errlen, "sink '%s' does not support key format "
-		    "'%s'", sink, kf_name(f));
-		return -1;
-	}
-	if (strcmp(sink, "redis") == 0 && ds_is(data_structure, "JSON"))
-		f = BL_KF_DOT;	/* {prefix}:json holds the dotted keys */
-	*out = f;
-	return 0;
-}
-
-int
-bl_key_format_check(const char *sink, const char *data_structure,
-    const char *key_format, char *err, size_t errlen)
-{
-	enum bl_keyfmt f;
-
-	return bl_key_format_resolve(&f, sink, data_structure, key_format, err,
-	    errlen);
 }
 
 int
@@ -502,20 +432,12 @@ static int
 emit_out(struct bl_ctx *ctx, struct kvmap *out, const struct bl_rule *rule,
     enum bl_keyfmt kf, const struct kv_entry *const *v, size_t n)
 {
-	const char *sink = rule->sink ? rule->sink : "";
 	const char *prefix = rule->key_prefix;
 	char *buf = NULL, *nb;
 	size_t i, j, o, pl, cap = 0, need;
 	int string_mode, rc = -1;
 
-	string_mode = strcmp(sink, "redis") == 0 &&
-	    !ds_is(rule->data_structure, "HASH") &&
-	    !ds_is(rule->data_structure, "JSON");
-	if (string_mode && prefix == NULL) {
-		bl_seterr(ctx, 0, 0, "redis STRING keys need the resolved "
-		    "key_prefix");
-		return -1;
-	}
+	string_mode = prefix != NULL && *prefix != '\0';
 	pl = string_mode ? strlen(prefix) : 0;
 	for (i = 0; i < n; i++) {
 		need = pl + 2 + v[i]->keylen;
@@ -614,16 +536,7 @@ bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 		data += 3;	/* byte-order mark */
 		len -= 3;
 	}
-	{
-		char msg[256];
-
-		if (bl_key_format_resolve(&kf, rule->sink,
-		    rule->data_structure, rule->key_format, msg,
-		    sizeof(msg)) == -1) {
-			bl_seterr(&ctx, 0, 0, "%s", msg);
-			goto cleanup;
-		}
-	}
+	kf = rule->key_format;
 	fmt = bl_detect_format(path != NULL ? path : "");
 	if (load(&ctx, fmt, ctx.path, data, len, &root, &mode) == -1)
 		goto cleanup;

@@ -33,15 +33,22 @@ struct bl_pair {
 	const char	*val;
 };
 
+/* Key formats (§2.3), resolved by the supervisor for the rule's kind. */
+enum bl_keyfmt {
+	BL_KF_DOT = 0,		/* unchanged */
+	BL_KF_FLAT,		/* '.' -> '_' */
+	BL_KF_SLASH,		/* '/' + '.' -> '/' */
+	BL_KF_SLASH_DOT		/* '.' + key */
+};
+
 struct bl_rule {
-	const char		*sink;		/* datasource type: "redis", ... */
 	const char		*root_key;	/* NULL = default "vartrack" */
 	const char		*env;		/* resolved env (bl_resolve_env) */
 	const struct bl_pair	*variables_map;	/* key = new name, val = source */
 	size_t			 nvariables_map;
-	const char		*key_format;	/* NULL/"" = sink default */
-	const char		*data_structure;/* redis: HASH|STRING|JSON (any case) */
-	const char		*key_prefix;	/* redis: resolved prefix */
+	enum bl_keyfmt		 key_format;	/* resolved */
+	const char		*key_prefix;	/* NULL/"" = none, else every key
+						 * is "{key_prefix}:{key}" */
 	struct bl_limits	 limits;	/* zero fields = defaults */
 };
 
@@ -55,10 +62,9 @@ enum bl_format bl_detect_format(const char *path);
 
 /*
  * Parse one file (path decides the format), apply root_key, env slicing,
- * flattening and stringification (§7.3-§7.7), variables_map, the sink's key
- * format (§2.3) and its key space (for redis: HASH -> field names,
- * STRING -> "{prefix}:{key}", JSON -> dotted keys), and merge the result
- * into out (later files win, as later writes do).
+ * flattening and stringification (§7.3-§7.7), variables_map, the rule's
+ * key format (§2.3) and key prefix ("{prefix}:{key}" when set), and merge
+ * the result into out (later files win, as later writes do).
  * Returns 0 on success (*skipped set to 1 when the orchestrator would skip
  * the file, e.g. a missing non-default root_key), -1 on error with a
  * message naming the place ("config/app.yaml:3:5: ...") in err.
@@ -76,23 +82,9 @@ int	bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 	    const char *path, const char *data, size_t len, int *skipped,
 	    char *err, size_t errlen);
 
-/* Key format names: "dot", "flat", "slash", "slash_dot". Default per sink
- * (§2.3); -1 with err when the format is not allowed for the sink. */
-int	bl_key_format_check(const char *sink, const char *data_structure,
-	    const char *key_format, char *err, size_t errlen);
-
-enum bl_keyfmt {
-	BL_KF_DOT = 0,		/* unchanged (also: sinks that never format) */
-	BL_KF_FLAT,		/* '.' -> '_' */
-	BL_KF_SLASH,		/* '/' + '.' -> '/' */
-	BL_KF_SLASH_DOT		/* '.' + key */
-};
-
-/* As bl_key_format_check, and the format the sink really applies
- * (s3, vercel, helm and redis JSON never format: BL_KF_DOT). */
-int	bl_key_format_resolve(enum bl_keyfmt *out, const char *sink,
-	    const char *data_structure, const char *key_format, char *err,
-	    size_t errlen);
+/* A key format's name ("dot", "flat", "slash", "slash_dot"; any case,
+ * surrounding white space ignored) -> *out; -1 when it names none. */
+int	bl_key_format_parse(enum bl_keyfmt *out, const char *name);
 
 /* Apply a key format to one dotted key; *out must be freed with free(). */
 int	bl_key_format_apply(char **out, enum bl_keyfmt fmt, const char *key,

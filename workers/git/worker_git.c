@@ -279,11 +279,14 @@ build_baseline(git_repository *repo, const git_oid *oid,
 	int rc = -1, skipped;
 
 	memset(&br, 0, sizeof(br));
-	br.sink = r->sink;
+	/* resolved by the supervisor for the rule's kind */
+	if (bl_key_format_parse(&br.key_format, r->key_format) == -1) {
+		snprintf(err, errlen, "unknown key format '%s' (available: "
+		    "dot, slash, slash_dot, flat)", r->key_format);
+		return -1;
+	}
 	br.root_key = r->root_key_set ? r->root_key : NULL;
 	br.env = r->env;
-	br.key_format = r->key_format;
-	br.data_structure = r->data_structure;
 	br.key_prefix = r->key_prefix;
 	br.limits.max_file_bytes = max_file_bytes;
 	br.limits.max_keys = max_keys;
@@ -385,6 +388,7 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 	return rc;
  fail:
 	kvmap_free(map);
+	ipc_utf8_scrub(err);	/* it may quote a Git server */
 	return send_reply(chan, r->rule_id, IPC_BL_ERROR, hex, err, NULL, 0, 1,
 	    0);
 }

@@ -35,18 +35,17 @@
 #include <libssh2_sftp.h>
 
 #include "dsworker.h"
+#include "kinds/linux_server.h"
 #include "kvmap.h"
 #include "linux_parse.h"
 #include "log.h"
-#include "worker.h"
 
-#define LX_MAX_DATASOURCES	64
 #define LX_DEFAULT_MAX_FILE	(16ull * 1024 * 1024)
 #define LX_DEFAULT_TIMEOUT_MS	5000u
 #define LX_READ_CHUNK		(1024u * 1024)
 
 struct lx_ds {
-	char		*name, *host, *user, *password;
+	char		*host, *user, *password;
 	int		 ssh, port;
 	char		*key, *known_hosts;	/* never logged */
 	size_t		 keylen, known_hosts_len;
@@ -58,10 +57,6 @@ struct lx_ds {
 	LIBSSH2_SFTP	*sftp;
 	unsigned long	 nconnects;
 };
-
-static struct lx_ds	 dss[LX_MAX_DATASOURCES];
-static size_t		 ndss;
-static struct ds_poll	 pp;
 
 /* what reading the file came to */
 enum rd_status {
@@ -82,12 +77,6 @@ xmemdup(const char *p, size_t n)
 		memcpy(q, p, n);
 	q[n] = '\0';
 	return q;
-}
-
-static struct lx_ds *
-ds_byname(const char *name)
-{
-	return ds_find(dss, ndss, sizeof(dss[0]), name);
 }
 
 static void
@@ -118,10 +107,11 @@ ds_drop(struct lx_ds *d)
 }
 
 static void
-ds_free(struct lx_ds *d)
+lx_close(void *priv)
 {
+	struct lx_ds *d = priv;
+
 	ds_disconnect(d);
-	free(d->name);
 	free(d->host);
 	free(d->user);
 	if (d->password != NULL) {
@@ -133,49 +123,44 @@ ds_free(struct lx_ds *d)
 		free(d->key);
 	}
 	free(d->known_hosts);
-	memset(d, 0, sizeof(*d));
-	d->sock = -1;
+	free(d);
 }
 
 static int
-lx_conf(const struct ipc_msg *m)
+lx_open(const struct ipc_conf_datasource *c, void **priv, char *err,
+    size_t errlen)
 {
-	const struct ipc_conf_datasource *c = &m->u.conf_datasource;
+	struct ipc_linux_settings st;
 	struct lx_ds *d;
 
-	if (m->type != IPC_CONF_DATASOURCE ||
-	    strcmp(c->type, "linux_server") != 0)
+	if (ipc_linux_settings_unpack(&st, &c->settings, err, errlen) == -1) {
+		ipc_linux_settings_release(&st);
 		return -1;
-	if ((d = ds_byname(c->name)) == NULL) {
-		if (ndss == LX_MAX_DATASOURCES)
-			return -1;
-		d = &dss[ndss++];
-		memset(d, 0, sizeof(*d));
-		d->sock = -1;
 	}
-	ds_free(d);
-	d->name = ds_strdup(c->name);
-	d->ssh = c->ssh;
-	d->host = ds_strdup(c->host);
-	d->port = c->port ? (int)c->port : 22;
-	d->user = ds_strdup(c->username && c->username[0] ? c->username :
-	    "root");
-	d->password = c->password && c->password[0] ? ds_strdup(c->password) :
-	    NULL;
-	if (c->ssh_key.len > 0) {
-		d->key = xmemdup(c->ssh_key.p, c->ssh_key.len);
-		d->keylen = c->ssh_key.len;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	d->sock = -1;
+	d->ssh = st.ssh;
+	d->host = ds_strdup(st.host);
+	d->port = st.port ? (int)st.port : 22;
+	d->user = ds_strdup(st.username[0] ? st.username : "root");
+	d->password = st.password[0] ? ds_strdup(st.password) : NULL;
+	if (st.ssh_key.len > 0) {
+		d->key = xmemdup(st.ssh_key.p, st.ssh_key.len);
+		d->keylen = st.ssh_key.len;
 	}
-	d->known_hosts = xmemdup(c->ssh_known_hosts.p, c->ssh_known_hosts.len);
-	d->known_hosts_len = c->ssh_known_hosts.len;
-	d->max_file_bytes = c->max_file_bytes ? c->max_file_bytes :
+	d->known_hosts = xmemdup(st.ssh_known_hosts.p, st.ssh_known_hosts.len);
+	d->known_hosts_len = st.ssh_known_hosts.len;
+	d->max_file_bytes = st.max_file_bytes ? st.max_file_bytes :
 	    LX_DEFAULT_MAX_FILE;
+	ipc_linux_settings_release(&st);
 	d->conn_ms = c->connect_timeout_ms ? c->connect_timeout_ms :
 	    LX_DEFAULT_TIMEOUT_MS;
 	d->cmd_ms = c->command_timeout_ms ? c->command_timeout_ms :
 	    LX_DEFAULT_TIMEOUT_MS;
 	if (d->ssh && d->host[0] == '\0')
 		d->ssh = 0;
+	*priv = d;
 	return 0;
 }
 
@@ -774,23 +759,22 @@ read_file(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 
 /* ---- one poll ----------------------------------------------------------- */
 
-static int
-layout_format(enum ipc_structure st)
+static enum lp_format
+layout_format(enum ipc_linux_format f)
 {
-	switch (st) {
-	case IPC_ST_FILE_ENV:
-		return LP_ENV;
-	case IPC_ST_FILE_INI:
+	switch (f) {
+	case IPC_LINUX_INI:
 		return LP_INI;
-	case IPC_ST_FILE_PROPERTIES:
+	case IPC_LINUX_PROPERTIES:
 		return LP_PROPERTIES;
-	case IPC_ST_FILE_YAML:
+	case IPC_LINUX_YAML:
 		return LP_YAML;
-	case IPC_ST_FILE_JSON:
+	case IPC_LINUX_JSON:
 		return LP_JSON;
-	default:
-		return -1;
+	case IPC_LINUX_ENV:
+		break;
 	}
+	return LP_ENV;
 }
 
 static int
@@ -802,97 +786,88 @@ add(struct ds_reply *rb, const char *k, size_t kl, int present,
 	return 0;
 }
 
-static void
-do_poll(struct ipc_chan *chan)
+static int
+lx_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
+    size_t errlen)
 {
-	struct ds_reply rb;
-	struct lx_ds *d;
+	struct lx_ds *d = priv;
+	struct ipc_linux_scope sc;
 	struct kvmap *got = NULL, *req = NULL;
 	const struct kv_entry *e;
-	char err[1024] = "", perr[256];
+	char perr[256];
 	char *buf = NULL;
 	size_t len = 0, i;
 	enum rd_status s;
-	int fmt, marker = 0, rc = -1;
+	enum lp_format fmt;
+	int marker = 0, rc = -1;
 
-	ds_reply_init(&rb, chan, pp.rule_id);
-	if ((d = ds_byname(pp.datasource)) == NULL) {
-		snprintf(err, sizeof(err), "unknown datasource '%s'",
-		    pp.datasource);
+	if (ipc_linux_scope_unpack(&sc, &p->scope, err, errlen) == -1)
+		goto done;
+	fmt = layout_format(sc.format);
+	if (p->target[0] != '/') {
+		snprintf(err, errlen, "file path '%s' is not absolute",
+		    p->target);
 		goto done;
 	}
-	if ((fmt = layout_format(pp.structure)) == -1) {
-		snprintf(err, sizeof(err), "layout %d is not a file layout",
-		    (int)pp.structure);
-		goto done;
-	}
-	if (pp.target == NULL || pp.target[0] != '/') {
-		snprintf(err, sizeof(err), "file path '%s' is not absolute",
-		    pp.target ? pp.target : "");
-		goto done;
-	}
-	s = read_file(d, pp.target, &buf, &len, err, sizeof(err));
+	s = read_file(d, p->target, &buf, &len, err, errlen);
 	if (s == RD_FAIL || s == RD_TRANSPORT)
 		goto done;
 	if ((got = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	if (s == RD_OK) {
-		switch (lp_parse((enum lp_format)fmt, buf, len, got, &marker,
-		    perr, sizeof(perr))) {
+		switch (lp_parse(fmt, buf, len, got, &marker, perr,
+		    sizeof(perr))) {
 		case LP_OK:
 			break;
 		case LP_SYNTAX:
 			/* not what the orchestrator renders: drift, every
 			 * key missing, and say why */
 			log_warnx("rule %u: %s is not valid %s (%s): every key "
-			    "reported missing", pp.rule_id, pp.target,
-			    lp_format_name((enum lp_format)fmt), perr);
+			    "reported missing", p->rule_id, p->target,
+			    lp_format_name(fmt), perr);
 			kvmap_clear(got);
 			break;
 		case LP_TOO_BIG:
-			snprintf(err, sizeof(err), "%s: %s", pp.target, perr);
+			snprintf(err, errlen, "%s: %s", p->target, perr);
 			goto done;
 		case LP_NOMEM:
-			fatal("parse %s: out of memory", pp.target);
+			fatal("parse %s: out of memory", p->target);
 		}
 	} else
-		log_debug("rule %u: %s does not exist", pp.rule_id, pp.target);
+		log_debug("rule %u: %s does not exist", p->rule_id, p->target);
 	free(buf);
 	buf = NULL;
-	rb.marker_present = marker;
-	for (i = 0; i < pp.nkeys; i++) {
-		e = kvmap_get(got, pp.keys[i], pp.keylens[i]);
-		if (add(&rb, pp.keys[i], pp.keylens[i], e != NULL,
+	rb->marker_present = marker;
+	for (i = 0; i < p->nkeys; i++) {
+		e = kvmap_get(got, p->keys[i], p->keylens[i]);
+		if (add(rb, p->keys[i], p->keylens[i], e != NULL,
 		    e ? e->val : NULL, e ? e->vallen : 0) == -1)
 			goto sendfail;
 	}
-	if (pp.detect_extra && kvmap_count(got) > 0) {
-		req = ds_poll_keyset(&pp);
-		if (ds_reply_extras(&rb) == -1)
+	if (p->detect_extra && kvmap_count(got) > 0) {
+		req = ds_poll_keyset(p);
+		if (ds_reply_extras(rb) == -1)
 			goto sendfail;
 		for (i = 0; i < got->n; i++) {
 			e = &got->ents[i];
 			if (kvmap_get(req, e->key, e->keylen) != NULL)
 				continue;
-			if (add(&rb, e->key, e->keylen, 1, e->val,
+			if (add(rb, e->key, e->keylen, 1, e->val,
 			    e->vallen) == -1)
 				goto sendfail;
 		}
 	}
 	rc = 0;
  sendfail:
-	/* a failed send shows in rb.failed; finish releases the buffer */
+	/* a failed send shows in rb->failed */
  done:
-	ds_reply_end(&rb, rc, err);
+	/* the values point into got: end the reply before it goes */
+	ds_reply_end(rb, rc, err);
 	free(buf);
 	kvmap_free(got);
 	kvmap_free(req);
-}
-
-static int
-lx_handle(struct ipc_chan *chan, const struct ipc_msg *m)
-{
-	return ds_poll_handle(&pp, chan, m, do_poll);
+	ipc_linux_scope_release(&sc);
+	return rc;
 }
 
 static int
@@ -909,28 +884,24 @@ lx_init(void)
 static void
 lx_fini(void)
 {
-	size_t i;
-
-	ds_poll_reset(&pp);
-	for (i = 0; i < ndss; i++)
-		ds_free(&dss[i]);
-	ndss = 0;
 	libssh2_exit();
 }
 
 static const int lx_syscalls[] = { -1 };
 
-static const struct worker_ops lx_ops = {
+static const struct ds_kind lx_kind = {
 	.name = "linux",
+	.type = "linux_server",
 	.syscalls = lx_syscalls,
 	.init = lx_init,
-	.conf = lx_conf,
-	.handle = lx_handle,
 	.fini = lx_fini,
+	.open = lx_open,
+	.close = lx_close,
+	.poll = lx_poll,
 };
 
 int
 main(int argc, char **argv)
 {
-	return worker_main(&lx_ops, argc, argv);
+	return ds_worker_main(&lx_kind, argc, argv);
 }

@@ -46,6 +46,7 @@
 #include <seccomp.h>
 
 #include "dsworker.h"
+#include "kinds/mongo.h"
 #include "kvmap.h"
 #include "log.h"
 #include "mongo_value.h"
@@ -61,7 +62,6 @@
  */
 #define MONGO_BATCH_KEYS	1000
 #define MONGO_MAX_EXTRAS	100000
-#define MONGO_MAX_DATASOURCES	64
 #define MONGO_MAX_SECRETS	4
 #define MONGO_ERR_BYTES		512
 
@@ -74,26 +74,26 @@ struct mongo_ds {
 	mongoc_client_t	*client;
 };
 
-static struct mongo_ds	 dss[MONGO_MAX_DATASOURCES];
-static size_t		 ndss;
-static struct ds_poll	 pp;
-
-static struct mongo_ds *
-ds_byname(const char *name)
-{
-	return ds_find(dss, ndss, sizeof(dss[0]), name);
-}
+/* the poll being served */
+struct mongo_req {
+	const struct ds_poll	*p;
+	struct ipc_mongo_scope	 sc;
+};
 
 /* Every credential of every datasource, for scrubbing libmongoc's log. */
 static size_t
 all_secrets(const char **out, size_t max)
 {
+	const struct ds_table *t = ds_worker_table();
+	const struct mongo_ds *d;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < ndss; i++)
+	for (i = 0; i < t->n; i++) {
+		d = t->ents[i].priv;
 		for (j = 0; j < MONGO_MAX_SECRETS; j++)
-			if (dss[i].secrets[j] != NULL && n < max)
-				out[n++] = dss[i].secrets[j];
+			if (d->secrets[j] != NULL && n < max)
+				out[n++] = d->secrets[j];
+	}
 	return n;
 }
 
@@ -120,7 +120,7 @@ static void
 mongo_log(mongoc_log_level_t level, const char *domain, const char *message,
     void *arg)
 {
-	const char *sec[MONGO_MAX_DATASOURCES * MONGO_MAX_SECRETS];
+	const char *sec[DS_MAX_DATASOURCES * MONGO_MAX_SECRETS];
 	char buf[1024];
 	size_t n;
 
@@ -139,8 +139,9 @@ mongo_log(mongoc_log_level_t level, const char *domain, const char *message,
 }
 
 static void
-ds_clear(struct mongo_ds *d)
+mongo_close(void *priv)
 {
+	struct mongo_ds *d = priv;
 	size_t j;
 
 	if (d->client != NULL)
@@ -157,7 +158,7 @@ ds_clear(struct mongo_ds *d)
 			explicit_bzero(d->secrets[j], strlen(d->secrets[j]));
 		free(d->secrets[j]);
 	}
-	memset(d, 0, sizeof(*d));
+	free(d);
 }
 
 /* The host list of a URI, for messages (never the URI itself). */
@@ -183,33 +184,30 @@ uri_hosts(const mongoc_uri_t *u)
 }
 
 static int
-mongo_conf(const struct ipc_msg *m)
+mongo_open(const struct ipc_conf_datasource *c, void **priv, char *err,
+    size_t errlen)
 {
-	const struct ipc_conf_datasource *c = &m->u.conf_datasource;
+	struct ipc_mongo_settings st;
 	struct mongo_ds *d;
 	mongoc_uri_t *u;
 	bson_error_t e;
 	char *ui, *colon;
 	size_t k = 0;
 
-	if (m->type != IPC_CONF_DATASOURCE || strcmp(c->type, "mongo") != 0)
+	if (ipc_mongo_settings_unpack(&st, &c->settings, err, errlen) == -1) {
+		ipc_mongo_settings_release(&st);
 		return -1;
-	if ((d = ds_byname(c->name)) == NULL) {
-		if (ndss == MONGO_MAX_DATASOURCES)
-			return -1;
-		d = &dss[ndss++];
 	}
-	ds_clear(d);
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
 	d->name = ds_strdup(c->name);
-	d->uri = ds_strdup(c->uri != NULL && c->uri[0] ? c->uri :
-	    "mongodb://localhost:27017");
-	d->database = ds_strdup(c->database != NULL && c->database[0] ?
-	    c->database : "vartrack");
-	d->tls = c->tls;
-	d->tls_insecure = c->tls_insecure;
-	d->tls_ca_file = c->tls_ca_file != NULL && c->tls_ca_file[0] ?
-	    ds_strdup(c->tls_ca_file) : NULL;
-	d->select_ms = c->server_selection_timeout_ms;
+	d->uri = ds_strdup(st.uri[0] ? st.uri : "mongodb://localhost:27017");
+	d->database = ds_strdup(st.database[0] ? st.database : "vartrack");
+	d->tls = st.tls;
+	d->tls_insecure = st.tls_insecure;
+	d->tls_ca_file = st.tls_ca_file[0] ? ds_strdup(st.tls_ca_file) : NULL;
+	d->select_ms = st.server_selection_timeout_ms;
+	ipc_mongo_settings_release(&st);
 	d->connect_ms = c->connect_timeout_ms;
 	d->socket_ms = c->command_timeout_ms;
 	/* what to scrub from messages: the URI, its user:password part, the
@@ -231,6 +229,7 @@ mongo_conf(const struct ipc_msg *m)
 		d->hosts = ds_strdup("(invalid uri)");
 	log_debug("datasource %s: hosts %s, database %s", d->name, d->hosts,
 	    d->database);
+	*priv = d;
 	return 0;
 }
 
@@ -296,17 +295,18 @@ ds_client(struct mongo_ds *d, char *err, size_t errlen)
 
 /* {_vt_tenant, _vt_datasource, _vt_env} of the request */
 static void
-base_filter(bson_t *f)
+base_filter(bson_t *f, const struct mongo_req *q)
 {
 	bson_init(f);
-	BSON_APPEND_UTF8(f, "_vt_tenant", pp.tenant);
-	BSON_APPEND_UTF8(f, "_vt_datasource", pp.label);
-	BSON_APPEND_UTF8(f, "_vt_env", pp.env);
+	BSON_APPEND_UTF8(f, "_vt_tenant", q->sc.tenant);
+	BSON_APPEND_UTF8(f, "_vt_datasource", q->sc.label);
+	BSON_APPEND_UTF8(f, "_vt_env", q->sc.env);
 }
 
 /* base filter + field: {$in: [strs]} */
 static void
-in_filter(bson_t *f, const char *field, char *const *strs,
+in_filter(bson_t *f, const struct mongo_req *q, const char *field,
+    const char *const *strs,
     const size_t *lens, size_t n)
 {
 	bson_t in, arr;
@@ -314,7 +314,7 @@ in_filter(bson_t *f, const char *field, char *const *strs,
 	const char *ikey;
 	size_t i;
 
-	base_filter(f);
+	base_filter(f, q);
 	bson_append_document_begin(f, field, -1, &in);
 	bson_append_array_begin(&in, "$in", 3, &arr);
 	for (i = 0; i < n; i++) {
@@ -345,7 +345,8 @@ cursor_failed(struct mongo_ds *d, mongoc_cursor_t *c, const char *what,
  * counts the documents returned.
  */
 static int
-doc_find(struct mongo_ds *d, mongoc_collection_t *coll, char *const *keys,
+doc_find(struct mongo_ds *d, const struct mongo_req *q,
+    mongoc_collection_t *coll, char *const *keys,
     const size_t *keylens, size_t n, struct kvmap *found, size_t *ndocs,
     char *err, size_t errlen)
 {
@@ -363,7 +364,8 @@ doc_find(struct mongo_ds *d, mongoc_collection_t *coll, char *const *keys,
 	    BCON_INT32(1), "_id", BCON_INT32(0), "}");
 	for (base = 0; base < n; base += nb) {
 		nb = n - base < MONGO_BATCH_KEYS ? n - base : MONGO_BATCH_KEYS;
-		in_filter(&filter, "key", keys + base, keylens + base, nb);
+		in_filter(&filter, q, "key", (const char *const *)keys + base,
+		    keylens + base, nb);
 		c = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
 		while (mongoc_cursor_next(c, &doc)) {
 			(*ndocs)++;
@@ -407,14 +409,15 @@ send_map(struct ds_reply *rb, const struct kvmap *m)
 
 /* Send one value per requested key, in request order, from found. */
 static int
-send_requested(struct ds_reply *rb, const struct kvmap *found)
+send_requested(const struct ds_poll *p, struct ds_reply *rb,
+    const struct kvmap *found)
 {
 	const struct kv_entry *e;
 	size_t i;
 
-	for (i = 0; i < pp.nkeys; i++) {
-		e = kvmap_get(found, pp.keys[i], pp.keylens[i]);
-		if (ds_reply_add(rb, pp.keys[i], pp.keylens[i], e != NULL,
+	for (i = 0; i < p->nkeys; i++) {
+		e = kvmap_get(found, p->keys[i], p->keylens[i]);
+		if (ds_reply_add(rb, p->keys[i], p->keylens[i], e != NULL,
 		    e ? e->val : NULL, e ? e->vallen : 0) == 1 &&
 		    ds_reply_flush(rb) == -1)
 			return -1;
@@ -424,7 +427,8 @@ send_requested(struct ds_reply *rb, const struct kvmap *found)
 
 /* DOCUMENT extras: documents of the filter whose key Git does not have. */
 static int
-doc_extras(struct mongo_ds *d, mongoc_collection_t *coll, size_t ndocs,
+doc_extras(struct mongo_ds *d, const struct mongo_req *q,
+    mongoc_collection_t *coll, size_t ndocs,
     struct kvmap *extras, char *err, size_t errlen)
 {
 	bson_t filter, *opts;
@@ -440,7 +444,7 @@ doc_extras(struct mongo_ds *d, mongoc_collection_t *coll, size_t ndocs,
 	int64_t count;
 	int rc = -1;
 
-	base_filter(&filter);
+	base_filter(&filter, q);
 	count = mongoc_collection_count_documents(coll, &filter, NULL, NULL,
 	    NULL, &e);
 	if (count < 0) {
@@ -454,7 +458,7 @@ doc_extras(struct mongo_ds *d, mongoc_collection_t *coll, size_t ndocs,
 		return 0;	/* the common case: nothing else there */
 	}
 	/* keys only, then the values of those Git does not declare */
-	req = ds_poll_keyset(&pp);
+	req = ds_poll_keyset(q->p);
 	if ((names = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	opts = BCON_NEW("projection", "{", "key", BCON_INT32(1), "_id",
@@ -484,7 +488,7 @@ doc_extras(struct mongo_ds *d, mongoc_collection_t *coll, size_t ndocs,
 			ek[i] = names->ents[i].key;
 			ekl[i] = names->ents[i].keylen;
 		}
-		if (doc_find(d, coll, ek, ekl, kvmap_count(names), extras,
+		if (doc_find(d, q, coll, ek, ekl, kvmap_count(names), extras,
 		    &nfound, err, errlen) == -1)
 			goto out;
 	}
@@ -501,7 +505,8 @@ doc_extras(struct mongo_ds *d, mongoc_collection_t *coll, size_t ndocs,
 }
 
 static int
-read_document(struct mongo_ds *d, mongoc_collection_t *coll,
+read_document(struct mongo_ds *d, const struct mongo_req *q,
+    mongoc_collection_t *coll,
     struct ds_reply *rb, char *err, size_t errlen)
 {
 	struct kvmap *found, *extras = NULL;
@@ -510,16 +515,17 @@ read_document(struct mongo_ds *d, mongoc_collection_t *coll,
 
 	if ((found = kvmap_new()) == NULL)
 		fatal("kvmap_new");
-	if (doc_find(d, coll, pp.keys, pp.keylens, pp.nkeys, found, &ndocs,
+	if (doc_find(d, q, coll, q->p->keys, q->p->keylens, q->p->nkeys, found,
+	    &ndocs,
 	    err, errlen) == -1)
 		goto out;
-	if (pp.detect_extra) {
+	if (q->p->detect_extra) {
 		if ((extras = kvmap_new()) == NULL)
 			fatal("kvmap_new");
-		if (doc_extras(d, coll, ndocs, extras, err, errlen) == -1)
+		if (doc_extras(d, q, coll, ndocs, extras, err, errlen) == -1)
 			goto out;
 	}
-	if (send_requested(rb, found) == -1)
+	if (send_requested(q->p, rb, found) == -1)
 		goto out;
 	if (extras != NULL && kvmap_count(extras) > 0) {
 		if (ds_reply_extras(rb) == -1 || send_map(rb, extras) == -1)
@@ -539,8 +545,8 @@ read_document(struct mongo_ds *d, mongoc_collection_t *coll,
 
 /* FILE: merge the `data` sub-documents of the files, in file order. */
 static int
-read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
-    char *err, size_t errlen)
+read_file(struct mongo_ds *d, const struct mongo_req *q,
+    mongoc_collection_t *coll, struct ds_reply *rb, char *err, size_t errlen)
 {
 	bson_t filter, *opts, **fdocs;
 	const bson_t *doc;
@@ -553,10 +559,10 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
 	uint32_t fl;
 	int rc = -1, failed;
 
-	if ((fdocs = calloc(pp.nfiles + 1, sizeof(*fdocs))) == NULL ||
+	if ((fdocs = calloc(q->sc.nfiles + 1, sizeof(*fdocs))) == NULL ||
 	    (merged = kvmap_new()) == NULL)
 		fatal("calloc");
-	in_filter(&filter, "_vt_file", pp.files, NULL, pp.nfiles);
+	in_filter(&filter, q, "_vt_file", q->sc.files, NULL, q->sc.nfiles);
 	opts = BCON_NEW("projection", "{", "_vt_file", BCON_INT32(1), "data",
 	    BCON_INT32(1), "_id", BCON_INT32(0), "}");
 	c = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
@@ -565,11 +571,11 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
 		    !BSON_ITER_HOLDS_UTF8(&it))
 			continue;
 		f = bson_iter_utf8(&it, &fl);
-		for (i = 0; i < pp.nfiles; i++)
-			if (strlen(pp.files[i]) == fl &&
-			    memcmp(pp.files[i], f, fl) == 0)
+		for (i = 0; i < q->sc.nfiles; i++)
+			if (strlen(q->sc.files[i]) == fl &&
+			    memcmp(q->sc.files[i], f, fl) == 0)
 				break;
-		if (i < pp.nfiles && fdocs[i] == NULL)	/* first wins */
+		if (i < q->sc.nfiles && fdocs[i] == NULL)	/* first wins */
 			fdocs[i] = bson_copy(doc);
 	}
 	failed = cursor_failed(d, c, "find", err, errlen);
@@ -578,7 +584,7 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
 	bson_destroy(opts);
 	if (failed)
 		goto out;
-	for (i = 0; i < pp.nfiles; i++) {
+	for (i = 0; i < q->sc.nfiles; i++) {
 		if (fdocs[i] == NULL ||
 		    !bson_iter_init_find(&it, fdocs[i], "data") ||
 		    !BSON_ITER_HOLDS_DOCUMENT(&it) ||
@@ -594,10 +600,10 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
 			free(owned);
 		}
 	}
-	if (send_requested(rb, merged) == -1)
+	if (send_requested(q->p, rb, merged) == -1)
 		goto sendfail;
-	if (pp.detect_extra) {
-		req = ds_poll_keyset(&pp);
+	if (q->p->detect_extra) {
+		req = ds_poll_keyset(q->p);
 		if ((extras = kvmap_new()) == NULL)
 			fatal("kvmap_new");
 		for (i = 0; i < merged->n &&
@@ -620,7 +626,7 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
  sendfail:
 	snprintf(err, errlen, "sending the reply failed");
  out:
-	for (i = 0; i < pp.nfiles; i++)
+	for (i = 0; i < q->sc.nfiles; i++)
 		if (fdocs[i] != NULL)
 			bson_destroy(fdocs[i]);
 	free(fdocs);
@@ -630,52 +636,38 @@ read_file(struct mongo_ds *d, mongoc_collection_t *coll, struct ds_reply *rb,
 	return rc;
 }
 
-static void
-do_poll(struct ipc_chan *chan)
+static int
+mongo_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
+    size_t errlen)
 {
-	struct ds_reply rb;
-	struct mongo_ds *d;
+	struct mongo_ds *d = priv;
+	struct mongo_req q;
 	mongoc_client_t *cl;
 	mongoc_collection_t *coll;
-	char err[MONGO_ERR_BYTES] = "";
 	int rc = -1;
 
-	ds_reply_init(&rb, chan, pp.rule_id);
-	if ((d = ds_byname(pp.datasource)) == NULL) {
-		snprintf(err, sizeof(err), "unknown datasource '%s'",
-		    pp.datasource);
+	q.p = p;
+	if (ipc_mongo_scope_unpack(&q.sc, &p->scope, err, errlen) == -1)
+		goto done;
+	if (p->target[0] == '\0') {
+		snprintf(err, errlen, "no collection name");
 		goto done;
 	}
-	if (pp.structure != IPC_ST_MONGO_DOCUMENT &&
-	    pp.structure != IPC_ST_MONGO_FILE) {
-		snprintf(err, sizeof(err), "layout %d is not a mongo layout",
-		    (int)pp.structure);
-		goto done;
-	}
-	if (pp.target == NULL || pp.target[0] == '\0') {
-		snprintf(err, sizeof(err), "no collection name");
-		goto done;
-	}
-	if ((cl = ds_client(d, err, sizeof(err))) == NULL)
+	if ((cl = ds_client(d, err, errlen)) == NULL)
 		goto done;
 	/* a rule's own database (rule_config "database") wins */
-	coll = mongoc_client_get_collection(cl, pp.database[0] ? pp.database :
-	    d->database, pp.target);
-	if (pp.structure == IPC_ST_MONGO_DOCUMENT)
-		rc = read_document(d, coll, &rb, err, sizeof(err));
+	coll = mongoc_client_get_collection(cl, q.sc.database[0] ?
+	    q.sc.database : d->database, p->target);
+	if (q.sc.strategy == IPC_MONGO_DOCUMENT)
+		rc = read_document(d, &q, coll, rb, err, errlen);
 	else
-		rc = read_file(d, coll, &rb, err, sizeof(err));
+		rc = read_file(d, &q, coll, rb, err, errlen);
 	mongoc_collection_destroy(coll);
 	if (rc == -1)
 		ds_disconnect(d);	/* the next poll starts afresh */
  done:
-	ds_reply_end(&rb, rc, err);
-}
-
-static int
-mongo_handle(struct ipc_chan *chan, const struct ipc_msg *m)
-{
-	return ds_poll_handle(&pp, chan, m, do_poll);
+	ipc_mongo_scope_release(&q.sc);
+	return rc;
 }
 
 static int
@@ -691,12 +683,6 @@ mongo_init(void)
 static void
 mongo_fini(void)
 {
-	size_t i;
-
-	ds_poll_reset(&pp);
-	for (i = 0; i < ndss; i++)
-		ds_clear(&dss[i]);
-	ndss = 0;
 	mongoc_cleanup();
 }
 
@@ -712,13 +698,15 @@ static const int mongo_syscalls[] = {
 	-1
 };
 
-static const struct worker_ops mongo_ops = {
+static const struct ds_kind mongo_kind = {
 	.name = "mongo",
+	.type = "mongo",
 	.syscalls = mongo_syscalls,
 	.init = mongo_init,
-	.conf = mongo_conf,
-	.handle = mongo_handle,
 	.fini = mongo_fini,
+	.open = mongo_open,
+	.close = mongo_close,
+	.poll = mongo_poll,
 };
 
 int
@@ -749,5 +737,5 @@ main(int argc, char **argv)
 		execv(self, argv);
 		fatal("re-exec with MONGOC_DISABLE_SHM");
 	}
-	return worker_main(&mongo_ops, argc, argv);
+	return ds_worker_main(&mongo_kind, argc, argv);
 }

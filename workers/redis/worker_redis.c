@@ -19,33 +19,22 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "dsworker.h"
+#include "kinds/redis.h"
 #include "kvmap.h"
 #include "log.h"
-#include "dsworker.h"
-#include "worker.h"
 
 #define REDIS_BATCH_KEYS	1000
 #define REDIS_SCAN_COUNT	1000
 #define REDIS_MAX_JSON_BYTES	(64u * 1024 * 1024)
 #define REDIS_MAX_EXTRAS	100000
-#define REDIS_MAX_DATASOURCES	64
 
 struct redis_ds {
-	char		*name, *host, *password;
+	char		*host, *password;
 	int		 port, db;
 	struct timeval	 conn_tv, cmd_tv;
 	redisContext	*ctx;
 };
-
-static struct redis_ds	 dss[REDIS_MAX_DATASOURCES];
-static size_t		 ndss;
-static struct ds_poll	 pp;
-
-static struct redis_ds *
-ds_byname(const char *name)
-{
-	return ds_find(dss, ndss, sizeof(dss[0]), name);
-}
 
 static void
 ms_to_tv(uint32_t ms, struct timeval *tv)
@@ -55,38 +44,30 @@ ms_to_tv(uint32_t ms, struct timeval *tv)
 }
 
 static int
-redis_conf(const struct ipc_msg *m)
+redis_open(const struct ipc_conf_datasource *c, void **priv, char *err,
+    size_t errlen)
 {
-	const struct ipc_conf_datasource *c = &m->u.conf_datasource;
+	struct ipc_redis_settings st;
 	struct redis_ds *d;
+	int rc = -1;
 
-	if (m->type != IPC_CONF_DATASOURCE || strcmp(c->type, "redis") != 0)
-		return -1;
-	if ((d = ds_byname(c->name)) == NULL) {
-		if (ndss == REDIS_MAX_DATASOURCES)
-			return -1;
-		d = &dss[ndss++];
-	} else {
-		free(d->name);
-		free(d->host);
-		free(d->password);
-		if (d->ctx != NULL)
-			redisFree(d->ctx);
-	}
-	memset(d, 0, sizeof(*d));
-	d->name = strdup(c->name);
-	d->host = strdup(c->host);
-	d->password = c->password[0] ? strdup(c->password) : NULL;
-	if (d->name == NULL || d->host == NULL ||
-	    (c->password[0] && d->password == NULL))
-		fatal("strdup");
-	d->port = (int)c->port;
-	d->db = (int)c->db;
+	if (ipc_redis_settings_unpack(&st, &c->settings, err, errlen) == -1)
+		goto cleanup;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	d->host = ds_strdup(st.host);
+	d->password = st.password[0] ? ds_strdup(st.password) : NULL;
+	d->port = (int)st.port;
+	d->db = (int)st.db;
 	ms_to_tv(c->connect_timeout_ms ? c->connect_timeout_ms : 5000,
 	    &d->conn_tv);
 	ms_to_tv(c->command_timeout_ms ? c->command_timeout_ms : 5000,
 	    &d->cmd_tv);
-	return 0;
+	*priv = d;
+	rc = 0;
+ cleanup:
+	ipc_redis_settings_release(&st);
+	return rc;
 }
 
 static void
@@ -95,6 +76,17 @@ ds_disconnect(struct redis_ds *d)
 	if (d->ctx != NULL)
 		redisFree(d->ctx);
 	d->ctx = NULL;
+}
+
+static void
+redis_close(void *priv)
+{
+	struct redis_ds *d = priv;
+
+	ds_disconnect(d);
+	free(d->host);
+	free(d->password);
+	free(d);
 }
 
 /* Connect (once; reused across polls). -1 with err on failure. */
@@ -280,8 +272,8 @@ exists(struct redis_ds *d, const char *key, int *out, char *err, size_t errlen)
 
 /* Other fields of the hash, with values (HASH extras). */
 static int
-hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
-    char *err, size_t errlen)
+hash_extras(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
+    size_t found, char *err, size_t errlen)
 {
 	redisReply *r;
 	struct kvmap *req;
@@ -289,7 +281,7 @@ hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
 	size_t *ekl = NULL, nek = 0, i;
 	int rc = -1;
 
-	r = redisCommand(d->ctx, "HLEN %s", pp.target);
+	r = redisCommand(d->ctx, "HLEN %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(err, errlen, "HLEN: %s", r ? "unexpected reply" :
 		    d->ctx->errstr);
@@ -302,7 +294,7 @@ hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
 		return 0;	/* cheap common case: nothing extra */
 	}
 	freeReplyObject(r);
-	r = redisCommand(d->ctx, "HKEYS %s", pp.target);
+	r = redisCommand(d->ctx, "HKEYS %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, errlen, "HKEYS: %s", r ? "unexpected reply" :
 		    d->ctx->errstr);
@@ -310,7 +302,7 @@ hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
 			freeReplyObject(r);
 		return -1;
 	}
-	req = ds_poll_keyset(&pp);
+	req = ds_poll_keyset(p);
 	ek = calloc(r->elements + 1, sizeof(*ek));
 	ekl = calloc(r->elements + 1, sizeof(*ekl));
 	if (ek == NULL || ekl == NULL)
@@ -326,7 +318,7 @@ hash_extras(struct redis_ds *d, struct ds_reply *rb, size_t found,
 		ekl[nek++] = e->len;
 	}
 	(void)ds_reply_extras(rb);	/* a failed send shows in rb->failed */
-	rc = nek ? read_batched(d, rb, "HMGET", pp.target, ek, ekl, nek, NULL,
+	rc = nek ? read_batched(d, rb, "HMGET", p->target, ek, ekl, nek, NULL,
 	    err, errlen) : 0;
 	kvmap_free(req);
 	free(ek);
@@ -366,11 +358,11 @@ ends_with_marker(const char *k, size_t len)
 
 /* STRING extras: SCAN {prefix}:* minus requested keys and the marker. */
 static int
-string_extras(struct redis_ds *d, struct ds_reply *rb, char *err,
-    size_t errlen)
+string_extras(struct redis_ds *d, const struct ds_poll *p,
+    struct ds_reply *rb, char *err, size_t errlen)
 {
-	struct kvmap *req = ds_poll_keyset(&pp), *found = kvmap_new();
-	char *pat = glob_escape(pp.target), cursor[32] = "0", **ek = NULL;
+	struct kvmap *req = ds_poll_keyset(p), *found = kvmap_new();
+	char *pat = glob_escape(p->target), cursor[32] = "0", **ek = NULL;
 	size_t *ekl = NULL, i;
 	redisReply *r;
 	int rc = -1;
@@ -433,7 +425,8 @@ string_extras(struct redis_ds *d, struct ds_reply *rb, char *err,
 
 /* JSON layout: one GET, a flat JSON object of strings. */
 static int
-read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
+read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
+    char *err, size_t errlen)
 {
 	redisReply *r;
 	json_t *root = NULL, *v;
@@ -444,11 +437,11 @@ read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 	size_t i, ndumps = 0, cap;
 	int rc = -1;
 
-	r = redisCommand(d->ctx, "STRLEN %s", pp.target);
+	r = redisCommand(d->ctx, "STRLEN %s", p->target);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 		/* WRONGTYPE: somebody replaced the key; not our JSON */
 		if (r != NULL) {
-			snprintf(err, errlen, "STRLEN %s: %s", pp.target,
+			snprintf(err, errlen, "STRLEN %s: %s", p->target,
 			    r->str);
 			freeReplyObject(r);
 			/* report every key missing: the value is not ours */
@@ -460,12 +453,12 @@ read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 	if (r->type == REDIS_REPLY_INTEGER &&
 	    (unsigned long long)r->integer > REDIS_MAX_JSON_BYTES) {
 		snprintf(err, errlen, "%s holds %lld bytes, over the %u limit",
-		    pp.target, r->integer, REDIS_MAX_JSON_BYTES);
+		    p->target, r->integer, REDIS_MAX_JSON_BYTES);
 		freeReplyObject(r);
 		return -1;
 	}
 	freeReplyObject(r);
-	r = redisCommand(d->ctx, "GET %s", pp.target);
+	r = redisCommand(d->ctx, "GET %s", p->target);
 	if (r == NULL) {
 		snprintf(err, errlen, "GET: %s", d->ctx->errstr);
 		return -1;
@@ -477,27 +470,27 @@ read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 		if (root != NULL)
 			json_decref(root);
  missing:
-		for (i = 0; i < pp.nkeys; i++)
-			if (ds_reply_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0))
+		for (i = 0; i < p->nkeys; i++)
+			if (ds_reply_add(rb, p->keys[i], p->keylens[i], 0, NULL, 0))
 				if (ds_reply_flush(rb) == -1)
 					return -1;
 		return 0;
 	}
-	cap = pp.nkeys + json_object_size(root);
+	cap = p->nkeys + json_object_size(root);
 	if ((dumps = calloc(cap + 1, sizeof(*dumps))) == NULL)
 		fatal("calloc");
-	for (i = 0; i < pp.nkeys; i++) {
-		v = json_object_getn(root, pp.keys[i], pp.keylens[i]);
+	for (i = 0; i < p->nkeys; i++) {
+		v = json_object_getn(root, p->keys[i], p->keylens[i]);
 		if (v == NULL)
-			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 0, NULL, 0);
+			ds_reply_add(rb, p->keys[i], p->keylens[i], 0, NULL, 0);
 		else if (json_is_string(v))
-			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 1,
+			ds_reply_add(rb, p->keys[i], p->keylens[i], 1,
 			    json_string_value(v), json_string_length(v));
 		else {
 			/* not what the orchestrator writes: show its JSON */
 			dumps[ndumps] = json_dumps(v, JSON_ENCODE_ANY |
 			    JSON_COMPACT);
-			ds_reply_add(rb, pp.keys[i], pp.keylens[i], 1,
+			ds_reply_add(rb, p->keys[i], p->keylens[i], 1,
 			    dumps[ndumps] ? dumps[ndumps] : "",
 			    dumps[ndumps] ? strlen(dumps[ndumps]) : 0);
 			ndumps++;
@@ -508,7 +501,7 @@ read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 	}
 	if (rb->nvals && ds_reply_flush(rb) == -1)
 		goto out;
-	req = ds_poll_keyset(&pp);
+	req = ds_poll_keyset(p);
 	(void)ds_reply_extras(rb);	/* a failed send shows in rb->failed */
 	json_object_foreach(root, k, v) {
 		size_t kl = strlen(k);
@@ -541,50 +534,42 @@ read_json(struct redis_ds *d, struct ds_reply *rb, char *err, size_t errlen)
 	return rc;
 }
 
-static void
-do_poll(struct ipc_chan *chan)
+static int
+redis_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
+    size_t errlen)
 {
-	struct ds_reply rb;
-	struct redis_ds *d;
-	char err[512] = "";
+	struct redis_ds *d = priv;
+	struct ipc_redis_scope sc;
 	size_t found = 0;
 	int rc = -1, marker = 0;
 
-	ds_reply_init(&rb, chan, pp.rule_id);
-	if ((d = ds_byname(pp.datasource)) == NULL) {
-		snprintf(err, sizeof(err), "unknown datasource '%s'",
-		    pp.datasource);
+	if (ipc_redis_scope_unpack(&sc, &p->scope, err, errlen) == -1)
 		goto done;
-	}
-	if (ds_connect(d, err, sizeof(err)) == -1)
+	if (ds_connect(d, err, errlen) == -1)
 		goto done;
-	if (exists(d, pp.marker, &marker, err, sizeof(err)) == -1)
+	if (exists(d, p->marker, &marker, err, errlen) == -1)
 		goto fail;
-	rb.marker_present = marker;
-	switch (pp.structure) {
-	case IPC_ST_HASH:
-		if (read_batched(d, &rb, "HMGET", pp.target, pp.keys,
-		    pp.keylens, pp.nkeys, &found, err, sizeof(err)) == -1)
+	rb->marker_present = marker;
+	switch (sc.structure) {
+	case IPC_REDIS_HASH:
+		if (read_batched(d, rb, "HMGET", p->target, p->keys,
+		    p->keylens, p->nkeys, &found, err, errlen) == -1)
 			goto fail;
-		if (hash_extras(d, &rb, found, err, sizeof(err)) == -1)
-			goto fail;
-		break;
-	case IPC_ST_STRING:
-		if (read_batched(d, &rb, "MGET", NULL, pp.keys, pp.keylens,
-		    pp.nkeys, NULL, err, sizeof(err)) == -1)
-			goto fail;
-		if (pp.detect_extra &&
-		    string_extras(d, &rb, err, sizeof(err)) == -1)
+		if (hash_extras(d, p, rb, found, err, errlen) == -1)
 			goto fail;
 		break;
-	case IPC_ST_JSON:
-		if (read_json(d, &rb, err, sizeof(err)) == -1)
+	case IPC_REDIS_STRING:
+		if (read_batched(d, rb, "MGET", NULL, p->keys, p->keylens,
+		    p->nkeys, NULL, err, errlen) == -1)
+			goto fail;
+		if (p->detect_extra &&
+		    string_extras(d, p, rb, err, errlen) == -1)
 			goto fail;
 		break;
-	default:
-		snprintf(err, sizeof(err), "layout %d is not a redis layout",
-		    (int)pp.structure);
-		goto done;
+	case IPC_REDIS_JSON:
+		if (read_json(d, p, rb, err, errlen) == -1)
+			goto fail;
+		break;
 	}
 	rc = 0;
 	goto done;
@@ -592,43 +577,23 @@ do_poll(struct ipc_chan *chan)
 	if (d->ctx != NULL && d->ctx->err)
 		ds_disconnect(d);
  done:
-	ds_reply_end(&rb, rc, err);
-}
-
-
-static int
-redis_handle(struct ipc_chan *chan, const struct ipc_msg *m)
-{
-	return ds_poll_handle(&pp, chan, m, do_poll);
-}
-
-static void
-redis_fini(void)
-{
-	size_t i;
-
-	ds_poll_reset(&pp);
-	for (i = 0; i < ndss; i++) {
-		ds_disconnect(&dss[i]);
-		free(dss[i].name);
-		free(dss[i].host);
-		free(dss[i].password);
-	}
-	ndss = 0;
+	ipc_redis_scope_release(&sc);
+	return rc;
 }
 
 static const int redis_syscalls[] = { -1 };
 
-static const struct worker_ops redis_ops = {
+static const struct ds_kind redis_kind = {
 	.name = "redis",
+	.type = "redis",
 	.syscalls = redis_syscalls,
-	.conf = redis_conf,
-	.handle = redis_handle,
-	.fini = redis_fini,
+	.open = redis_open,
+	.close = redis_close,
+	.poll = redis_poll,
 };
 
 int
 main(int argc, char **argv)
 {
-	return worker_main(&redis_ops, argc, argv);
+	return ds_worker_main(&redis_kind, argc, argv);
 }

@@ -1,12 +1,14 @@
 /*
- * Poll request reassembly and chunked poll replies, shared by the
- * datasource workers (see dsworker.h).
+ * The datasource table, poll request reassembly and chunked poll replies,
+ * shared by the datasource workers (see dsworker.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsworker.h"
 #include "log.h"
+#include "worker.h"
 
 #define KEY_BLOCK_BYTES	(256u * 1024)
 
@@ -18,18 +20,6 @@ ds_strdup(const char *s)
 	if (p == NULL)
 		fatal("strdup");
 	return p;
-}
-
-void *
-ds_find(void *tab, size_t n, size_t size, const char *name)
-{
-	char *e = tab;
-	size_t i;
-
-	for (i = 0; i < n; i++, e += size)
-		if (strcmp(*(char **)(void *)e, name) == 0)
-			return e;
-	return NULL;
 }
 
 void
@@ -45,13 +35,7 @@ ds_poll_reset(struct ds_poll *p)
 	free(p->datasource);
 	free(p->target);
 	free(p->marker);
-	free(p->tenant);
-	free(p->env);
-	free(p->label);
-	free(p->database);
-	for (i = 0; i < p->nfiles; i++)
-		free(p->files[i]);
-	free(p->files);
+	free((char *)(uintptr_t)p->scope.p);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -85,6 +69,7 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 {
 	const struct ipc_poll_request *r = &m->u.poll_request;
 	size_t i;
+	char *buf;
 
 	if (m->type != IPC_POLL_REQUEST)
 		return -1;
@@ -92,24 +77,16 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		ds_poll_reset(p);
 		p->active = 1;
 		p->rule_id = r->rule_id;
-		p->structure = r->structure;
 		p->detect_extra = r->detect_extra;
-		p->watch = r->watch;
 		p->datasource = ds_strdup(r->datasource);
 		p->target = ds_strdup(r->target);
 		p->marker = ds_strdup(r->marker);
-		p->tenant = ds_strdup(r->tenant);
-		p->env = ds_strdup(r->env);
-		p->label = ds_strdup(r->label);
-		p->database = ds_strdup(r->database);
-		if (r->nfiles > 0) {
-			if ((p->files = calloc(r->nfiles, sizeof(char *))) ==
-			    NULL)
-				fatal("calloc");
-			for (i = 0; i < r->nfiles; i++)
-				p->files[i] = ds_strdup(r->files[i]);
-			p->nfiles = r->nfiles;
-		}
+		if ((buf = malloc(r->scope.len + 1)) == NULL)
+			fatal("malloc");
+		if (r->scope.len > 0)
+			memcpy(buf, r->scope.p, r->scope.len);
+		p->scope.p = buf;
+		p->scope.len = r->scope.len;
 	}
 	if (p->nkeys + r->nkeys > p->cap) {
 		size_t ncap = (p->nkeys + r->nkeys) * 2;
@@ -131,21 +108,6 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		p->keylens[p->nkeys++] = r->keys[i].len;
 	}
 	return r->last ? 1 : 0;
-}
-
-int
-ds_poll_handle(struct ds_poll *p, struct ipc_chan *chan,
-    const struct ipc_msg *m, void (*poll)(struct ipc_chan *))
-{
-	switch (ds_poll_collect(p, m)) {
-	case -1:
-		return -1;
-	case 1:
-		poll(chan);
-		ds_poll_reset(p);
-		break;
-	}
-	return 0;
 }
 
 struct kvmap *
@@ -175,11 +137,19 @@ send_chunk(struct ds_reply *rb, int last, enum ipc_poll_status st,
     const char *error)
 {
 	struct ipc_msg m;
+	char safe[1024];
 
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_POLL_REPLY;
 	m.u.poll_reply.rule_id = rb->rule_id;
 	m.u.poll_reply.status = st;
+	if (error != NULL) {
+		/* it may quote a server: make it pass the supervisor's
+		 * UTF-8 check */
+		snprintf(safe, sizeof(safe), "%s", error);
+		ipc_utf8_scrub(safe);
+		error = safe;
+	}
 	m.u.poll_reply.error = error;
 	if (rb->extras_mode) {
 		m.u.poll_reply.extras = rb->vals;
@@ -278,9 +248,161 @@ ds_reply_unknown(struct ds_reply *rb, const char *err)
 void
 ds_reply_end(struct ds_reply *rb, int rc, const char *err)
 {
+	if (rb->ended)
+		return;
+	rb->ended = 1;
 	if (rc == -1 && !rb->failed) {
 		log_warnx("rule %u: read failed: %s", rb->rule_id, err);
 		ds_reply_unknown(rb, err);
 	} else
 		ds_reply_finish(rb);
+}
+
+/* ---- the datasource table ---- */
+
+void
+ds_table_init(struct ds_table *t, const struct ds_kind *k)
+{
+	memset(t, 0, sizeof(*t));
+	t->kind = k;
+}
+
+struct ds_entry *
+ds_table_find(struct ds_table *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->ents[i].name, name) == 0)
+			return &t->ents[i];
+	return NULL;
+}
+
+int
+ds_table_conf(struct ds_table *t, const struct ipc_conf_datasource *c,
+    char *err, size_t errlen)
+{
+	struct ds_entry *e;
+	void *priv = NULL;
+
+	if (strcmp(c->type, t->kind->type) != 0) {
+		snprintf(err, errlen, "datasource %s is of type '%s', not %s",
+		    c->name, c->type, t->kind->type);
+		return -1;
+	}
+	if ((e = ds_table_find(t, c->name)) == NULL &&
+	    t->n == DS_MAX_DATASOURCES) {
+		snprintf(err, errlen, "datasource %s: more than %d datasources",
+		    c->name, DS_MAX_DATASOURCES);
+		return -1;
+	}
+	if (t->kind->open(c, &priv, err, errlen) == -1)
+		return -1;
+	if (e != NULL)
+		t->kind->close(e->priv);
+	else {
+		e = &t->ents[t->n++];
+		e->name = ds_strdup(c->name);
+	}
+	e->connect_timeout_ms = c->connect_timeout_ms;
+	e->command_timeout_ms = c->command_timeout_ms;
+	e->priv = priv;
+	return 0;
+}
+
+void
+ds_table_clear(struct ds_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		t->kind->close(t->ents[i].priv);
+		free(t->ents[i].name);
+	}
+	memset(t->ents, 0, sizeof(t->ents));
+	t->n = 0;
+}
+
+/* ---- the worker ---- */
+
+static struct ds_table	 ds_tab;
+static struct ds_poll	 ds_pp;
+
+const struct ds_table *
+ds_worker_table(void)
+{
+	return &ds_tab;
+}
+
+static int
+ds_worker_conf(const struct ipc_msg *m)
+{
+	char err[512];
+
+	if (m->type != IPC_CONF_DATASOURCE)
+		return -1;
+	if (ds_table_conf(&ds_tab, &m->u.conf_datasource, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ds_worker_poll(struct ipc_chan *chan)
+{
+	struct ds_reply rb;
+	struct ds_entry *e;
+	char err[1024] = "";
+	int rc = -1;
+
+	ds_reply_init(&rb, chan, ds_pp.rule_id);
+	if ((e = ds_table_find(&ds_tab, ds_pp.datasource)) == NULL)
+		snprintf(err, sizeof(err), "unknown datasource '%s'",
+		    ds_pp.datasource);
+	else
+		rc = ds_tab.kind->poll(e->priv, &ds_pp, &rb, err, sizeof(err));
+	ds_reply_end(&rb, rc, err);
+}
+
+static int
+ds_worker_handle(struct ipc_chan *chan, const struct ipc_msg *m)
+{
+	switch (ds_poll_collect(&ds_pp, m)) {
+	case -1:
+		return -1;
+	case 1:
+		ds_worker_poll(chan);
+		ds_poll_reset(&ds_pp);
+		break;
+	}
+	return 0;
+}
+
+static void
+ds_worker_fini(void)
+{
+	ds_poll_reset(&ds_pp);
+	ds_table_clear(&ds_tab);
+	if (ds_tab.kind->fini != NULL)
+		ds_tab.kind->fini();
+}
+
+int
+ds_worker_main(const struct ds_kind *k, int argc, char **argv)
+{
+	struct worker_ops ops;
+
+	ds_table_init(&ds_tab, k);
+	memset(&ops, 0, sizeof(ops));
+	ops.name = k->name;
+	ops.syscalls = k->syscalls;
+	ops.init = k->init;
+	ops.conf = ds_worker_conf;
+	ops.handle = ds_worker_handle;
+	ops.fini = ds_worker_fini;
+	ops.event_fd = k->event_fd;
+	ops.event = k->event;
+	return worker_main(&ops, argc, argv);
 }

@@ -1,12 +1,16 @@
 /*
  * What every datasource worker shares (redis, mongo, zookeeper, linux):
- * reassembling a chunked poll request, and building the chunked reply.
+ * the table of configured datasources, reassembling a chunked poll
+ * request, and building the chunked reply.
  *
- * A worker's handle() passes each IPC_POLL_REQUEST to ds_poll_collect();
- * when it returns 1 the request is complete in *p: read the datasource,
- * ds_reply_add() one value per requested key in request order, switch to
- * extras with ds_reply_extras(), then ds_reply_finish() (or
- * ds_reply_unknown() when the read failed), and ds_poll_reset().
+ * A kind's worker is one struct ds_kind given to ds_worker_main(). The
+ * runtime keeps the datasources the supervisor configures (name, common
+ * settings and the kind's private state made by open(); a name configured
+ * again is replaced), collects each poll request, finds its datasource and
+ * calls the kind's poll() with that private state. poll() reads the
+ * datasource: ds_reply_add() one value per requested key in request order,
+ * switch to extras with ds_reply_extras(), and return 0 (the runtime sends
+ * the last chunk) or -1 with err (the poll is unknown).
  */
 #ifndef VTW_DSWORKER_H
 #define VTW_DSWORKER_H
@@ -18,21 +22,18 @@
 #include "kvmap.h"
 #include "msg.h"
 
+#define DS_MAX_DATASOURCES	64
+
 /* strdup, fatal when out of memory; NULL is "" */
 char	*ds_strdup(const char *);
-/* The entry called name in a worker's datasource table: n structs of size
- * bytes each, whose first member is `char *name`. NULL when none. */
-void	*ds_find(void *tab, size_t n, size_t size, const char *name);
 
+/* A poll request, complete: kind-free, the kind unpacks scope itself
+ * (ipc_<kind>_scope_unpack). Everything stays valid until ds_poll_reset. */
 struct ds_poll {
 	uint32_t		 rule_id;
-	enum ipc_structure	 structure;
 	char			*datasource, *target, *marker;
-	char			*tenant, *env, *label;	/* mongo filter */
-	char			*database;		/* mongo; "" = datasource's */
-	char			**files;		/* mongo file strategy */
-	size_t			 nfiles;
-	int			 detect_extra, watch;
+	int			 detect_extra;
+	struct ipc_bytes	 scope;		/* a copy of the kind's scope */
 	char			**keys;		/* NUL-terminated; may hold NUL */
 	size_t			*keylens;
 	size_t			 nkeys;
@@ -48,11 +49,6 @@ struct ds_poll {
  * request. */
 int	ds_poll_collect(struct ds_poll *, const struct ipc_msg *m);
 void	ds_poll_reset(struct ds_poll *);
-/* A datasource worker's handle(): collect the chunks; once the request is
- * complete run poll(chan) (which reads p) and reset p. -1 when m is not a
- * poll request. */
-int	ds_poll_handle(struct ds_poll *p, struct ipc_chan *,
-	    const struct ipc_msg *m, void (*poll)(struct ipc_chan *));
 /* The requested keys as a set (kvmap_get(set, key, len) != NULL). */
 struct kvmap *ds_poll_keyset(const struct ds_poll *);
 /* len bytes that stay valid until ds_poll_reset() */
@@ -66,6 +62,7 @@ struct ds_reply {
 	int			 extras_mode;
 	int			 marker_present;
 	int			 failed;	/* a send failed */
+	int			 ended;		/* ds_reply_end() was called */
 };
 
 void	ds_reply_init(struct ds_reply *, struct ipc_chan *, uint32_t rule_id);
@@ -87,7 +84,61 @@ int	ds_reply_finish(struct ds_reply *);
 /* Drop whatever is buffered and send the last chunk as UNKNOWN with err. */
 int	ds_reply_unknown(struct ds_reply *, const char *err);
 /* The end of a poll: rc 0 -> ds_reply_finish; rc -1 -> logged ("rule N:
- * read failed: err") and ds_reply_unknown (unless a send already failed). */
+ * read failed: err") and ds_reply_unknown (unless a send already failed).
+ * Once per reply: later calls do nothing. */
 void	ds_reply_end(struct ds_reply *, int rc, const char *err);
+
+/* A datasource kind's worker. */
+struct ds_kind {
+	const char	*name;		/* the worker's: Hello.kind, "linux" */
+	const char	*type;		/* ConfDatasource.type: "linux_server" */
+	const int	*syscalls;	/* extra seccomp allowlist, -1 ended */
+	int		(*init)(void);	/* optional, before the sandbox */
+	void		(*fini)(void);	/* optional, after every close() */
+	/* A datasource configured: unpack c->settings
+	 * (ipc_<kind>_settings_unpack), make *priv. -1 with err rejects it
+	 * (a datasource of that name keeps its former settings). */
+	int		(*open)(const struct ipc_conf_datasource *c, void **priv,
+			    char *err, size_t errlen);
+	void		(*close)(void *priv);
+	/* One complete poll request of a datasource opened by open(): 0,
+	 * or -1 with err; the runtime then ends the reply (ds_reply_end).
+	 * Values still buffered in rb must stay valid until then: flush
+	 * them, or end the reply itself before freeing what they point
+	 * into. */
+	int		(*poll)(void *priv, struct ds_poll *p,
+			    struct ds_reply *rb, char *err, size_t errlen);
+	/* optional, as in struct worker_ops */
+	int		(*event_fd)(void);
+	void		(*event)(struct ipc_chan *);
+};
+
+struct ds_entry {
+	char		*name;
+	uint32_t	 connect_timeout_ms, command_timeout_ms;
+	void		*priv;		/* the kind's, from open() */
+};
+
+/* The configured datasources of one kind. */
+struct ds_table {
+	const struct ds_kind	*kind;
+	struct ds_entry		 ents[DS_MAX_DATASOURCES];
+	size_t			 n;
+};
+
+void	ds_table_init(struct ds_table *, const struct ds_kind *);
+/* Add the datasource of an IPC_CONF_DATASOURCE of the table's kind, or
+ * replace the one of that name. -1 with err when rejected. */
+int	ds_table_conf(struct ds_table *, const struct ipc_conf_datasource *,
+	    char *err, size_t errlen);
+struct ds_entry *ds_table_find(struct ds_table *, const char *name);
+/* close() every datasource; the table is empty again */
+void	ds_table_clear(struct ds_table *);
+
+/* The worker of kind k: worker_main() with the table as its conf, handle
+ * and fini. */
+int	ds_worker_main(const struct ds_kind *k, int argc, char **argv);
+/* The running worker's table (e.g. for what spans every datasource). */
+const struct ds_table *ds_worker_table(void);
 
 #endif

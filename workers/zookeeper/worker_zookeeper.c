@@ -39,13 +39,12 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include "dsworker.h"
+#include "kinds/zookeeper.h"
 #include "kvmap.h"
 #include "log.h"
-#include "dsworker.h"
-#include "worker.h"
 #include "zk_util.h"
 
-#define ZK_MAX_DATASOURCES	64
 #define ZK_WINDOW		1024	/* requests in flight (bounds memory) */
 #define ZK_WAKE			128	/* results the reader waits for at once */
 #define ZK_MAX_NODES		200000	/* znodes the extras walk visits */
@@ -95,9 +94,9 @@ struct zbatch {
 static pthread_mutex_t	 zmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 zcv;
 
-static struct zk_ds	 dss[ZK_MAX_DATASOURCES];
-static size_t		 ndss;
-static struct ds_poll	 pp;
+/* the poll being served and its scope (main thread only) */
+static struct ds_poll			*pp;
+static struct ipc_zookeeper_scope	 psc;
 
 /* rules whose watch fired, under zmu; evpipe wakes the main loop */
 static uint32_t		 notify_rules[ZK_MAX_PENDING_NOTIFY];
@@ -371,12 +370,6 @@ exists_done(int rc, const struct Stat *st, const void *data)
 
 /* ---- configuration and connection (main thread) ---- */
 
-static struct zk_ds *
-ds_byname(const char *name)
-{
-	return ds_find(dss, ndss, sizeof(dss[0]), name);
-}
-
 static void
 ds_close(struct zk_ds *d)
 {
@@ -390,8 +383,10 @@ ds_close(struct zk_ds *d)
 }
 
 static void
-ds_free(struct zk_ds *d)
+zk_close(void *priv)
 {
+	struct zk_ds *d = priv;
+
 	ds_close(d);
 	free(d->name);
 	free(d->hosts);
@@ -400,41 +395,44 @@ ds_free(struct zk_ds *d)
 		explicit_bzero(d->password, strlen(d->password));
 		free(d->password);
 	}
-	memset(d, 0, sizeof(*d));
+	free(d);
 }
 
 static int
-zk_conf(const struct ipc_msg *m)
+zk_open(const struct ipc_conf_datasource *c, void **priv, char *err,
+    size_t errlen)
 {
-	const struct ipc_conf_datasource *c = &m->u.conf_datasource;
+	struct ipc_zookeeper_settings st;
 	struct zk_ds *d;
 
-	if (m->type != IPC_CONF_DATASOURCE || strcmp(c->type, "zookeeper") != 0)
-		return -1;
-	if (c->nhosts == 0) {
-		log_warnx("datasource %s: no hosts", c->name);
+	if (ipc_zookeeper_settings_unpack(&st, &c->settings, err,
+	    errlen) == -1) {
+		ipc_zookeeper_settings_release(&st);
 		return -1;
 	}
-	if ((d = ds_byname(c->name)) == NULL) {
-		if (ndss == ZK_MAX_DATASOURCES)
-			return -1;
-		d = &dss[ndss++];
-	} else
-		ds_free(d);
+	if (st.nhosts == 0) {
+		snprintf(err, errlen, "datasource %s: no hosts", c->name);
+		ipc_zookeeper_settings_release(&st);
+		return -1;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("calloc");
 	d->name = ds_strdup(c->name);
-	d->hosts = zk_join_hosts(c->hosts, c->nhosts);
-	if (c->username != NULL && c->username[0] != '\0') {
-		d->username = ds_strdup(c->username);
-		d->password = ds_strdup(c->password);
+	d->hosts = zk_join_hosts(st.hosts, st.nhosts);
+	if (st.username[0] != '\0') {
+		d->username = ds_strdup(st.username);
+		d->password = ds_strdup(st.password);
 	}
-	d->session_ms = c->session_timeout_ms ? (int)c->session_timeout_ms :
+	d->session_ms = st.session_timeout_ms ? (int)st.session_timeout_ms :
 	    ZK_DEFAULT_SESSION_MS;
+	ipc_zookeeper_settings_release(&st);
 	d->connect_ms = c->connect_timeout_ms ? (int)c->connect_timeout_ms :
 	    ZK_DEFAULT_CONNECT_MS;
 	d->command_ms = c->command_timeout_ms ? (int)c->command_timeout_ms :
 	    ZK_DEFAULT_COMMAND_MS;
 	log_debug("datasource %s: hosts %s, session timeout %d ms%s", d->name,
 	    d->hosts, d->session_ms, d->username ? ", digest auth" : "");
+	*priv = d;
 	return 0;
 }
 
@@ -597,7 +595,7 @@ static int
 zk_issue(struct zk_ds *d, enum zop op, const char *p, int watch,
     struct zreq *q)
 {
-	void *wctx = rule_ctx(pp.rule_id);
+	void *wctx = rule_ctx(pp->rule_id);
 
 	if (op == ZOP_GET)
 		return watch ? zoo_awget(d->zh, p, rule_watcher, wctx,
@@ -792,7 +790,7 @@ on_key(size_t i, struct zreq *q, void *arg)
 	struct poll_state *ps = arg;
 
 	ps->nchildren[i] = q->rc == ZOK ? q->nchildren : -1;
-	return reply_add(ps->rb, pp.keys[i], pp.keylens[i], q);
+	return reply_add(ps->rb, pp->keys[i], pp->keylens[i], q);
 }
 
 static int
@@ -808,7 +806,7 @@ static char *
 store_cat(const char *a, const char *sep, const char *b)
 {
 	size_t al = strlen(a), sl = strlen(sep), bl = strlen(b);
-	char *s = ds_poll_store(&pp, NULL, al + sl + bl + 1);
+	char *s = ds_poll_store(pp, NULL, al + sl + bl + 1);
 
 	memcpy(s, a, al);
 	memcpy(s + al, sep, sl);
@@ -852,9 +850,9 @@ on_children(size_t i, struct zreq *q, void *arg)
 	if (q->rc != ZOK) {
 		/* no root: getChildren sets no watch on a missing znode, so
 		 * watch for root's creation (the orchestrator writing again) */
-		if (parent[0] == '\0' && pp.watch)
+		if (parent[0] == '\0' && psc.watch)
 			(void)zoo_awexists(ps->d->zh, zk_root_path(ps->root),
-			    rule_watcher, rule_ctx(pp.rule_id), exists_done,
+			    rule_watcher, rule_ctx(pp->rule_id), exists_done,
 			    NULL);
 		return 0;	/* gone meanwhile */
 	}
@@ -899,7 +897,7 @@ on_unknown(size_t i, struct zreq *q, void *arg)
 	inner = kvmap_get(ps->prefixes, rel, strlen(rel)) != NULL;
 	/* list it when it has children; an empty inner znode of Git's keys
 	 * too when watching, so that a key created below it is seen */
-	if (q->nchildren > 0 || (inner && pp.watch))
+	if (q->nchildren > 0 || (inner && psc.watch))
 		vpush(&ps->next, rel);
 	/* the orchestrator's intermediate znodes are empty; anything else
 	 * that holds a value, or is an empty leaf, is extra */
@@ -930,7 +928,7 @@ walk_extras(struct poll_state *ps, char *err, size_t errlen)
 		ps->next.n = ps->unk.n = 0;
 		abs_paths(ps, &ps->level);
 		if (zk_run(ps->d, ZOP_CHILDREN, ps->abs.v, ps->abs.n,
-		    pp.watch, on_children, ps, NULL, err, errlen) == -1)
+		    psc.watch, on_children, ps, NULL, err, errlen) == -1)
 			return -1;
 		abs_paths(ps, &ps->unk);
 		if (ps->unk.n > 0 && zk_run(ps->d, ZOP_GET, ps->abs.v,
@@ -944,7 +942,7 @@ walk_extras(struct poll_state *ps, char *err, size_t errlen)
 	}
 	if (ps->capped)
 		log_warnx("rule %u: more than %d znodes under %s; extras "
-		    "beyond them are not reported", pp.rule_id, ZK_MAX_NODES,
+		    "beyond them are not reported", pp->rule_id, ZK_MAX_NODES,
 		    zk_root_path(ps->root));
 	return 0;
 }
@@ -955,7 +953,7 @@ poll_state_free(struct poll_state *ps)
 	size_t i;
 
 	if (ps->paths != NULL)
-		for (i = 0; i < pp.nkeys; i++)
+		for (i = 0; i < pp->nkeys; i++)
 			free(ps->paths[i]);
 	free(ps->paths);
 	free(ps->nchildren);
@@ -975,103 +973,89 @@ build_key_maps(struct poll_state *ps)
 	if ((ps->keyidx = kvmap_new()) == NULL ||
 	    (ps->prefixes = kvmap_new()) == NULL)
 		fatal("kvmap_new");
-	for (i = 0; i < pp.nkeys; i++) {
-		if (kvmap_put(ps->keyidx, pp.keys[i], pp.keylens[i],
+	for (i = 0; i < pp->nkeys; i++) {
+		if (kvmap_put(ps->keyidx, pp->keys[i], pp->keylens[i],
 		    (const char *)&i, sizeof(i)) == -1)
 			fatal("kvmap_put");
 		if (ps->slash_dot)
 			continue;
 		/* "/a/b/c": inner znodes "/a", "/a/b" */
-		for (j = 1; j < pp.keylens[i]; j++)
-			if (pp.keys[i][j] == '/' &&
-			    kvmap_put(ps->prefixes, pp.keys[i], j, "", 0) == -1)
+		for (j = 1; j < pp->keylens[i]; j++)
+			if (pp->keys[i][j] == '/' &&
+			    kvmap_put(ps->prefixes, pp->keys[i], j, "", 0) == -1)
 				fatal("kvmap_put");
 	}
 }
 
-static void
-do_poll(struct ipc_chan *chan)
+static int
+zk_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
+    size_t errlen)
 {
-	struct ds_reply rb;
 	struct poll_state ps;
-	struct zk_ds *d;
-	char err[512] = "", *mpath = NULL;
+	struct zk_ds *d = priv;
+	char *mpath = NULL;
 	size_t i;
 	int rc = -1, marker = 0;
 
 	memset(&ps, 0, sizeof(ps));
-	ds_reply_init(&rb, chan, pp.rule_id);
-	if ((d = ds_byname(pp.datasource)) == NULL) {
-		snprintf(err, sizeof(err), "unknown datasource '%s'",
-		    pp.datasource);
+	pp = p;
+	if (ipc_zookeeper_scope_unpack(&psc, &p->scope, err, errlen) == -1)
+		goto done;
+	if (pp->target[0] != '\0' && (pp->target[0] != '/' ||
+	    pp->target[strlen(pp->target) - 1] == '/')) {
+		snprintf(err, errlen, "invalid znode root '%s'", pp->target);
 		goto done;
 	}
-	if (pp.structure != IPC_ST_ZK_SLASH &&
-	    pp.structure != IPC_ST_ZK_SLASH_DOT) {
-		snprintf(err, sizeof(err), "layout %d is not a zookeeper "
-		    "layout", (int)pp.structure);
-		goto done;
-	}
-	if (pp.target[0] != '\0' && (pp.target[0] != '/' ||
-	    pp.target[strlen(pp.target) - 1] == '/')) {
-		snprintf(err, sizeof(err), "invalid znode root '%s'",
-		    pp.target);
-		goto done;
-	}
-	if (ds_connect(d, err, sizeof(err)) == -1)
+	if (ds_connect(d, err, errlen) == -1)
 		goto done;
 	ps.d = d;
-	ps.rb = &rb;
-	ps.root = pp.target;
-	ps.slash_dot = pp.structure == IPC_ST_ZK_SLASH_DOT;
+	ps.rb = rb;
+	ps.root = pp->target;
+	ps.slash_dot = psc.layout == IPC_ZOOKEEPER_SLASH_DOT;
 
 	/* marker */
-	mpath = pp.marker[0] != '\0' ? pp.marker :
-	    zk_child_path(zk_root_path(pp.target), "__vartrack__");
+	mpath = pp->marker[0] != '\0' ? pp->marker :
+	    zk_child_path(zk_root_path(pp->target), "__vartrack__");
 	if (zk_run(d, ZOP_GET, &mpath, 1, 0, on_marker, &marker, NULL, err,
-	    sizeof(err)) == -1)
+	    errlen) == -1)
 		goto done;
-	rb.marker_present = marker;
+	rb->marker_present = marker;
 
 	/* requested keys, pipelined */
-	ps.paths = calloc(pp.nkeys + 1, sizeof(*ps.paths));
-	ps.nchildren = calloc(pp.nkeys + 1, sizeof(*ps.nchildren));
+	ps.paths = calloc(pp->nkeys + 1, sizeof(*ps.paths));
+	ps.nchildren = calloc(pp->nkeys + 1, sizeof(*ps.nchildren));
 	if (ps.paths == NULL || ps.nchildren == NULL)
 		fatal("calloc");
-	for (i = 0; i < pp.nkeys; i++)
-		ps.paths[i] = zk_key_path(pp.target, ps.slash_dot, pp.keys[i],
-		    pp.keylens[i]);
-	if (zk_run(d, ZOP_GET, ps.paths, pp.nkeys, pp.watch, on_key, &ps, &rb,
-	    err, sizeof(err)) == -1)
+	for (i = 0; i < pp->nkeys; i++)
+		ps.paths[i] = zk_key_path(pp->target, ps.slash_dot,
+		    pp->keys[i], pp->keylens[i]);
+	if (zk_run(d, ZOP_GET, ps.paths, pp->nkeys, psc.watch, on_key, &ps,
+	    rb, err, errlen) == -1)
 		goto done;
-	if (ds_reply_extras(&rb) == -1) {
-		snprintf(err, sizeof(err), "sending the reply failed");
+	if (ds_reply_extras(rb) == -1) {
+		snprintf(err, errlen, "sending the reply failed");
 		goto done;
 	}
-	if (pp.detect_extra) {
+	if (pp->detect_extra) {
 		build_key_maps(&ps);
-		if (walk_extras(&ps, err, sizeof(err)) == -1)
+		if (walk_extras(&ps, err, errlen) == -1)
 			goto done;
-	} else if (pp.watch) {
+	} else if (psc.watch) {
 		/* no walk, so no child watches: watch missing keys' creation */
-		for (i = 0; i < pp.nkeys; i++)
+		for (i = 0; i < pp->nkeys; i++)
 			if (ps.nchildren[i] == -1 && ps.paths[i] != NULL)
 				(void)zoo_awexists(d->zh, ps.paths[i],
-				    rule_watcher, rule_ctx(pp.rule_id),
+				    rule_watcher, rule_ctx(pp->rule_id),
 				    exists_done, NULL);
 	}
 	rc = 0;
  done:
-	if (mpath != pp.marker)
+	if (mpath != pp->marker)
 		free(mpath);
 	poll_state_free(&ps);
-	ds_reply_end(&rb, rc, err);
-}
-
-static int
-zk_handle(struct ipc_chan *chan, const struct ipc_msg *m)
-{
-	return ds_poll_handle(&pp, chan, m, do_poll);
+	ipc_zookeeper_scope_release(&psc);
+	pp = NULL;
+	return rc;
 }
 
 /* ---- runtime hooks ---- */
@@ -1136,17 +1120,6 @@ zk_event(struct ipc_chan *chan)
 	}
 }
 
-static void
-zk_fini(void)
-{
-	size_t i;
-
-	ds_poll_reset(&pp);
-	for (i = 0; i < ndss; i++)
-		ds_free(&dss[i]);
-	ndss = 0;
-}
-
 /*
  * Nothing beyond the base allowlist: the mt client's two threads (clone
  * with CLONE_THREAD), its wake-up pipe (pipe2), poll, sockets, and
@@ -1155,13 +1128,14 @@ zk_fini(void)
  */
 static const int zk_syscalls[] = { -1 };
 
-static const struct worker_ops zk_ops = {
+static const struct ds_kind zk_kind = {
 	.name = "zookeeper",
+	.type = "zookeeper",
 	.syscalls = zk_syscalls,
 	.init = zk_init,
-	.conf = zk_conf,
-	.handle = zk_handle,
-	.fini = zk_fini,
+	.open = zk_open,
+	.close = zk_close,
+	.poll = zk_poll,
 	.event_fd = zk_event_fd,
 	.event = zk_event,
 };
@@ -1169,5 +1143,5 @@ static const struct worker_ops zk_ops = {
 int
 main(int argc, char **argv)
 {
-	return worker_main(&zk_ops, argc, argv);
+	return ds_worker_main(&zk_kind, argc, argv);
 }
