@@ -91,7 +91,7 @@ void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 /* A datasource kind's worker. */
 struct ds_kind {
 	const char	*name;		/* the worker's: Hello.kind, "linux" */
-	const char	*type;		/* ConfDatasource.type: "linux_server" */
+	const char	*type;		/* ConfDatasource.type it serves */
 	const int	*syscalls;	/* extra seccomp allowlist, -1 ended */
 	int		(*init)(void);	/* optional, before the sandbox */
 	void		(*fini)(void);	/* optional, after every close() */

@@ -11,7 +11,7 @@
 #include "msg.h"
 
 struct worker_ops {
-	const char	*name;		/* "git", "redis" */
+	const char	*name;		/* Hello.kind: "git", or a kind's worker */
 	const int	*syscalls;	/* extra seccomp allowlist, -1 ended */
 	/* before the sandbox: library initialisation (may read files) */
 	int		(*init)(void);
