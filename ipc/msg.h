@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "utf8.h"
 
 struct ipc_bytes {
 	const char	*p;
@@ -148,13 +149,5 @@ int	ipc_msg_decode(struct ipc_msg *out, const void *buf, size_t len,
 void	ipc_msg_release(struct ipc_msg *);
 /* Rough encoded size of one entry, for chunking. */
 size_t	ipc_value_cost(size_t keylen, size_t vallen);
-
-/* UTF-8 as the decoders check it (no overlongs, surrogates or code points
- * beyond U+10FFFF): the offset of the first invalid byte, (size_t)-1 when
- * all len bytes are valid. */
-size_t	ipc_utf8_invalid_at(const char *, size_t len);
-/* Replace each byte that starts an invalid sequence with '?', so that a
- * message quoting a peer (a server's error text) passes the decoder. */
-void	ipc_utf8_scrub(char *);
 
 #endif

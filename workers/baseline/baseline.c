@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "bl_internal.h"
+#include "utf8.h"
 
 #define BL_DEFAULT_ROOT_KEY	"vartrack"
 
@@ -526,7 +527,7 @@ bl_build_file(struct kvmap *out, const struct bl_rule *rule,
 	}
 	if (data == NULL)
 		data = "";
-	if ((off = u8_invalid_at(data, len)) != (size_t)-1) {
+	if ((off = ipc_utf8_invalid_at(data, len)) != (size_t)-1) {
 		bl_linecol(data, len, off, &line, &col);
 		bl_seterr(&ctx, line, col, "invalid UTF-8 at byte offset %zu",
 		    off);

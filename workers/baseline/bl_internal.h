@@ -175,8 +175,6 @@ size_t	u8_prev(const char *, size_t, uint32_t *);
 int	py_isspace(uint32_t);
 /* Python str.strip() over a UTF-8 slice. */
 void	py_strip(const char **, size_t *);
-/* First invalid UTF-8 byte offset, or (size_t)-1 when valid. */
-size_t	u8_invalid_at(const char *, size_t);
 /* 1-based line and column (in code points) of byte offset off. */
 void	bl_linecol(const char *, size_t, size_t, size_t *, size_t *);
 

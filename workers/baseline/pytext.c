@@ -83,46 +83,6 @@ py_strip(const char **s, size_t *len)
 	}
 }
 
-size_t
-u8_invalid_at(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, n, k;
-	uint32_t cp, min;
-
-	while (i < len) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] <= 0xdf) {
-			n = 2;
-			min = 0x80;
-			cp = u[i] & 0x1f;
-		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
-			n = 3;
-			min = 0x800;
-			cp = u[i] & 0x0f;
-		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
-			n = 4;
-			min = 0x10000;
-			cp = u[i] & 0x07;
-		} else
-			return i;
-		if (len - i < n)
-			return i;
-		for (k = 1; k < n; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n;
-	}
-	return (size_t)-1;
-}
-
 void
 bl_linecol(const char *s, size_t len, size_t off, size_t *line, size_t *col)
 {
