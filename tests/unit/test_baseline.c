@@ -566,24 +566,27 @@ Test(baseline_keyformat, every_format_and_prefix)
 
 Test(baseline_keyformat, parse)
 {
+	static const struct {
+		const char	*name;
+		int		 rc;
+		enum bl_keyfmt	 f;
+	} t[] = {
+		{ "dot", 0, BL_KF_DOT }, { "flat", 0, BL_KF_FLAT },
+		{ "slash", 0, BL_KF_SLASH }, { "slash_dot", 0, BL_KF_SLASH_DOT },
+		{ " Dot ", 0, BL_KF_DOT }, { "SLASH_DOT", 0, BL_KF_SLASH_DOT },
+		{ "nope", -1, 0 }, { "", -1, 0 }, { "slash-dot", -1, 0 },
+		{ "dots", -1, 0 },
+	};
 	enum bl_keyfmt f;
+	size_t i;
 
-	cr_expect_eq(bl_key_format_parse(&f, "dot"), 0);
-	cr_expect_eq(f, BL_KF_DOT);
-	cr_expect_eq(bl_key_format_parse(&f, "flat"), 0);
-	cr_expect_eq(f, BL_KF_FLAT);
-	cr_expect_eq(bl_key_format_parse(&f, "slash"), 0);
-	cr_expect_eq(f, BL_KF_SLASH);
-	cr_expect_eq(bl_key_format_parse(&f, "slash_dot"), 0);
-	cr_expect_eq(f, BL_KF_SLASH_DOT);
-	cr_expect_eq(bl_key_format_parse(&f, " Dot "), 0);
-	cr_expect_eq(f, BL_KF_DOT);
-	cr_expect_eq(bl_key_format_parse(&f, "SLASH_DOT"), 0);
-	cr_expect_eq(f, BL_KF_SLASH_DOT);
-	cr_expect_eq(bl_key_format_parse(&f, "nope"), -1);
-	cr_expect_eq(bl_key_format_parse(&f, ""), -1);
-	cr_expect_eq(bl_key_format_parse(&f, "slash-dot"), -1);
-	cr_expect_eq(bl_key_format_parse(&f, "dots"), -1);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		f = BL_KF_DOT;
+		cr_expect_eq(bl_key_format_parse(&f, t[i].name), t[i].rc, "%s",
+		    t[i].name);
+		if (t[i].rc == 0)
+			cr_expect_eq(f, t[i].f, "%s", t[i].name);
+	}
 }
 
 Test(baseline_keyformat, apply_and_collisions)

@@ -50,6 +50,20 @@ unpack_##name(const void *buf, size_t len)				\
 	free(buf_);							\
 } while (0)
 
+/* pack *(s) and unpack it into *(o) (release it afterwards) */
+#define ROUNDTRIP(pack, unpack, s, o) do {				\
+	void *buf_;							\
+	size_t len_;							\
+	struct ipc_bytes in_;						\
+	char err_[256] = "";						\
+									\
+	cr_assert_eq(pack(&buf_, &len_, (s)), 0);			\
+	in_ = bytes(buf_, len_);					\
+	cr_assert_eq(unpack((o), &in_, err_, sizeof(err_)), 0, "%s",	\
+	    err_);							\
+	free(buf_);	/* the unpacked struct owns copies */		\
+} while (0)
+
 /* pack s; unpacking it must fail with want in err */
 #define EXPECT_UNPACK_FAILS(pack, unpack, release, type, s, want) do {	\
 	void *buf_;							\
@@ -81,27 +95,18 @@ Test(msg_kinds, redis)
 	    NULL }, o;
 	struct ipc_redis_scope sc = { IPC_REDIS_JSON, NULL }, so;
 	struct ipc_bytes in;
-	void *buf;
-	size_t len;
 	char err[256];
 
-	cr_assert_eq(ipc_redis_settings_pack(&buf, &len, &s), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_redis_settings_unpack(&o, &in, err, sizeof(err)), 0,
-	    "%s", err);
+	ROUNDTRIP(ipc_redis_settings_pack, ipc_redis_settings_unpack, &s, &o);
 	cr_assert_str_eq(o.host, "cache.local");
 	cr_assert_eq(o.port, 6380);
 	cr_assert_str_eq(o.password, "s\xc3\xa9" "cret");
 	cr_assert_eq(o.db, 3);
 	ipc_redis_settings_release(&o);
 	cr_assert_null(o.priv);
-	free(buf);
-	cr_assert_eq(ipc_redis_scope_pack(&buf, &len, &sc), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_redis_scope_unpack(&so, &in, err, sizeof(err)), 0);
+	ROUNDTRIP(ipc_redis_scope_pack, ipc_redis_scope_unpack, &sc, &so);
 	cr_assert_eq(so.structure, IPC_REDIS_JSON);
 	ipc_redis_scope_release(&so);
-	free(buf);
 	/* no bytes at all: the defaults */
 	in = bytes(NULL, 0);
 	cr_assert_eq(ipc_redis_scope_unpack(&so, &in, err, sizeof(err)), 0);
@@ -147,15 +152,8 @@ Test(msg_kinds, mongo)
 	    1, "/etc/ca.pem", 900, NULL }, o;
 	struct ipc_mongo_scope sc = { IPC_MONGO_FILE, "acme", "prod", "ds",
 	    "rules", files, 3, NULL }, so;
-	struct ipc_bytes in;
-	void *buf;
-	size_t len;
-	char err[256];
 
-	cr_assert_eq(ipc_mongo_settings_pack(&buf, &len, &s), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_mongo_settings_unpack(&o, &in, err, sizeof(err)), 0,
-	    "%s", err);
+	ROUNDTRIP(ipc_mongo_settings_pack, ipc_mongo_settings_unpack, &s, &o);
 	cr_assert_str_eq(o.uri, "mongodb://u:p@h:27017/?x=1");
 	cr_assert_str_eq(o.database, "vt");
 	cr_assert_eq(o.tls, 1);
@@ -163,11 +161,7 @@ Test(msg_kinds, mongo)
 	cr_assert_str_eq(o.tls_ca_file, "/etc/ca.pem");
 	cr_assert_eq(o.server_selection_timeout_ms, 900);
 	ipc_mongo_settings_release(&o);
-	free(buf);
-	cr_assert_eq(ipc_mongo_scope_pack(&buf, &len, &sc), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_mongo_scope_unpack(&so, &in, err, sizeof(err)), 0,
-	    "%s", err);
+	ROUNDTRIP(ipc_mongo_scope_pack, ipc_mongo_scope_unpack, &sc, &so);
 	cr_assert_eq(so.strategy, IPC_MONGO_FILE);
 	cr_assert_str_eq(so.tenant, "acme");
 	cr_assert_str_eq(so.env, "prod");
@@ -177,7 +171,6 @@ Test(msg_kinds, mongo)
 	cr_assert_str_eq(so.files[1], "b/c.json");
 	cr_assert_str_eq(so.files[2], "");
 	ipc_mongo_scope_release(&so);
-	free(buf);
 
 	sc.strategy = (enum ipc_mongo_strategy)2;
 	EXPECT_UNPACK_FAILS(ipc_mongo_scope_pack, ipc_mongo_scope_unpack,
@@ -224,30 +217,18 @@ Test(msg_kinds, zookeeper)
 	    NULL }, o;
 	struct ipc_zookeeper_scope sc = { IPC_ZOOKEEPER_SLASH_DOT, 1, NULL },
 	    so;
-	struct ipc_bytes in;
-	void *buf;
-	size_t len;
-	char err[256];
 
-	cr_assert_eq(ipc_zookeeper_settings_pack(&buf, &len, &s), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_zookeeper_settings_unpack(&o, &in, err, sizeof(err)),
-	    0, "%s", err);
+	ROUNDTRIP(ipc_zookeeper_settings_pack, ipc_zookeeper_settings_unpack, &s, &o);
 	cr_assert_eq(o.nhosts, 2);
 	cr_assert_str_eq(o.hosts[1], "zk2:2181");
 	cr_assert_str_eq(o.username, "vt");
 	cr_assert_str_eq(o.password, "pw");
 	cr_assert_eq(o.session_timeout_ms, 12000);
 	ipc_zookeeper_settings_release(&o);
-	free(buf);
-	cr_assert_eq(ipc_zookeeper_scope_pack(&buf, &len, &sc), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_zookeeper_scope_unpack(&so, &in, err, sizeof(err)),
-	    0);
+	ROUNDTRIP(ipc_zookeeper_scope_pack, ipc_zookeeper_scope_unpack, &sc, &so);
 	cr_assert_eq(so.layout, IPC_ZOOKEEPER_SLASH_DOT);
 	cr_assert_eq(so.watch, 1);
 	ipc_zookeeper_scope_release(&so);
-	free(buf);
 
 	sc.layout = (enum ipc_zookeeper_layout)-2;
 	EXPECT_UNPACK_FAILS(ipc_zookeeper_scope_pack,
@@ -286,10 +267,6 @@ Test(msg_kinds, linux_server)
 {
 	struct ipc_linux_settings s, o;
 	struct ipc_linux_scope sc = { IPC_LINUX_YAML, NULL }, so;
-	struct ipc_bytes in;
-	void *buf;
-	size_t len;
-	char err[256];
 
 	memset(&s, 0, sizeof(s));
 	s.ssh = 1;
@@ -300,10 +277,7 @@ Test(msg_kinds, linux_server)
 	s.ssh_key = bytes("-----BEGIN\0\xff", 12);	/* bytes: unchecked */
 	s.ssh_known_hosts = bytes("web1 ssh-ed25519 AAAA", 21);
 	s.max_file_bytes = 1ull << 33;
-	cr_assert_eq(ipc_linux_settings_pack(&buf, &len, &s), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_linux_settings_unpack(&o, &in, err, sizeof(err)), 0,
-	    "%s", err);
+	ROUNDTRIP(ipc_linux_settings_pack, ipc_linux_settings_unpack, &s, &o);
 	cr_assert_eq(o.ssh, 1);
 	cr_assert_str_eq(o.host, "web1");
 	cr_assert_eq(o.port, 2222);
@@ -314,13 +288,9 @@ Test(msg_kinds, linux_server)
 	cr_assert_eq(o.ssh_known_hosts.len, 21);
 	cr_assert_eq(o.max_file_bytes, 1ull << 33);
 	ipc_linux_settings_release(&o);
-	free(buf);
-	cr_assert_eq(ipc_linux_scope_pack(&buf, &len, &sc), 0);
-	in = bytes(buf, len);
-	cr_assert_eq(ipc_linux_scope_unpack(&so, &in, err, sizeof(err)), 0);
+	ROUNDTRIP(ipc_linux_scope_pack, ipc_linux_scope_unpack, &sc, &so);
 	cr_assert_eq(so.format, IPC_LINUX_YAML);
 	ipc_linux_scope_release(&so);
-	free(buf);
 
 	sc.format = (enum ipc_linux_format)5;
 	EXPECT_UNPACK_FAILS(ipc_linux_scope_pack, ipc_linux_scope_unpack,
