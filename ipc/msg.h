@@ -1,6 +1,7 @@
 /*
- * IPC message codec: C structs <-> protobuf-c Envelope. This file pair is
- * the only user of protobuf-c and of vtw_ipc.pb-c.h.
+ * IPC message codec: C structs <-> protobuf-c Envelope. ipc/ (msg.c,
+ * pb.c, kinds/<kind>.c) is the only user of the IPC's protobuf-c code
+ * (vtw_ipc.pb-c.h, kinds/<kind>.pb-c.h).
  *
  * ipc_msg_decode() validates everything a peer can get wrong (size, type,
  * payload case, enum ranges, string and byte lengths, UTF-8 of every
