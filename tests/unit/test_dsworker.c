@@ -52,7 +52,7 @@ fake_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	return 0;
 }
 
-static const struct ds_kind fake_kind = {
+static const struct dsw_kind fake_kind = {
 	.name = "fake",
 	.type = "fake_kind",
 	.open = fake_open,

@@ -889,7 +889,7 @@ lx_fini(void)
 
 static const int lx_syscalls[] = { -1 };
 
-static const struct ds_kind lx_kind = {
+static const struct dsw_kind lx_kind = {
 	.name = "linux",
 	.type = "linux_server",
 	.syscalls = lx_syscalls,

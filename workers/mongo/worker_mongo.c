@@ -698,7 +698,7 @@ static const int mongo_syscalls[] = {
 	-1
 };
 
-static const struct ds_kind mongo_kind = {
+static const struct dsw_kind mongo_kind = {
 	.name = "mongo",
 	.type = "mongo",
 	.syscalls = mongo_syscalls,

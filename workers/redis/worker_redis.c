@@ -583,7 +583,7 @@ redis_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 
 static const int redis_syscalls[] = { -1 };
 
-static const struct ds_kind redis_kind = {
+static const struct dsw_kind redis_kind = {
 	.name = "redis",
 	.type = "redis",
 	.syscalls = redis_syscalls,

@@ -261,7 +261,7 @@ ds_reply_end(struct ds_reply *rb, int rc, const char *err)
 /* ---- the datasource table ---- */
 
 void
-ds_table_init(struct ds_table *t, const struct ds_kind *k)
+ds_table_init(struct ds_table *t, const struct dsw_kind *k)
 {
 	memset(t, 0, sizeof(*t));
 	t->kind = k;
@@ -390,7 +390,7 @@ ds_worker_fini(void)
 }
 
 int
-ds_worker_main(const struct ds_kind *k, int argc, char **argv)
+ds_worker_main(const struct dsw_kind *k, int argc, char **argv)
 {
 	struct worker_ops ops;
 

@@ -3,7 +3,7 @@
  * the table of configured datasources, reassembling a chunked poll
  * request, and building the chunked reply.
  *
- * A kind's worker is one struct ds_kind given to ds_worker_main(). The
+ * A kind's worker is one struct dsw_kind given to ds_worker_main(). The
  * runtime keeps the datasources the supervisor configures (name, common
  * settings and the kind's private state made by open(); a name configured
  * again is replaced), collects each poll request, finds its datasource and
@@ -89,7 +89,7 @@ int	ds_reply_unknown(struct ds_reply *, const char *err);
 void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 
 /* A datasource kind's worker. */
-struct ds_kind {
+struct dsw_kind {
 	const char	*name;		/* the worker's: Hello.kind, "linux" */
 	const char	*type;		/* ConfDatasource.type it serves */
 	const int	*syscalls;	/* extra seccomp allowlist, -1 ended */
@@ -121,12 +121,12 @@ struct ds_entry {
 
 /* The configured datasources of one kind. */
 struct ds_table {
-	const struct ds_kind	*kind;
+	const struct dsw_kind	*kind;
 	struct ds_entry		 ents[DS_MAX_DATASOURCES];
 	size_t			 n;
 };
 
-void	ds_table_init(struct ds_table *, const struct ds_kind *);
+void	ds_table_init(struct ds_table *, const struct dsw_kind *);
 /* Add the datasource of an IPC_CONF_DATASOURCE of the table's kind, or
  * replace the one of that name. -1 with err when rejected. */
 int	ds_table_conf(struct ds_table *, const struct ipc_conf_datasource *,
@@ -137,7 +137,7 @@ void	ds_table_clear(struct ds_table *);
 
 /* The worker of kind k: worker_main() with the table as its conf, handle
  * and fini. */
-int	ds_worker_main(const struct ds_kind *k, int argc, char **argv);
+int	ds_worker_main(const struct dsw_kind *k, int argc, char **argv);
 /* The running worker's table (e.g. for what spans every datasource). */
 const struct ds_table *ds_worker_table(void);
 

@@ -202,7 +202,7 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 
 static const int testkv_syscalls[] = { -1 };
 
-static const struct ds_kind testkv_kind = {
+static const struct dsw_kind testkv_kind = {
 	.name = "testkv",
 	.type = "testkv",
 	.syscalls = testkv_syscalls,

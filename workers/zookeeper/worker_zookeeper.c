@@ -1128,7 +1128,7 @@ zk_event(struct ipc_chan *chan)
  */
 static const int zk_syscalls[] = { -1 };
 
-static const struct ds_kind zk_kind = {
+static const struct dsw_kind zk_kind = {
 	.name = "zookeeper",
 	.type = "zookeeper",
 	.syscalls = zk_syscalls,
