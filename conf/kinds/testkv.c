@@ -1,10 +1,10 @@
 /*
  * The testkv kind: a test-only datasource (VTW_TEST_HOOKS builds) that
- * proves the registry: a directory of JSON files, one flat object per rule
- * ({dir}/{testkv_file}, by default "{tenant}.{env}.json"), read by its own
- * sandboxed worker. A missing file is a datasource that cannot be reached
- * (unknown, breaker), every member the file has that Git does not is an
- * extra. Nothing but this file, ipc/kinds/testkv.[ch],
+ * proves the registry: a directory of key/value files (netstrings, see
+ * workers/testkv/), one per rule ({dir}/{testkv_file}, by default
+ * "{tenant}.{env}.kv"), read by its own sandboxed worker. A missing file
+ * is a datasource that cannot be reached (unknown, breaker), every key the
+ * file has that Git does not is an extra. Nothing but this file, ipc/kinds/testkv.[ch],
  * proto/kinds/testkv.proto and workers/testkv/ knows of it; the registry
  * lists it once.
  */

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define CONF_TESTKV_DEFAULT_FILE	"{tenant}.{env}.json"
+#define CONF_TESTKV_DEFAULT_FILE	"{tenant}.{env}.kv"
 #define CONF_TESTKV_DEFAULT_MAX_BYTES	(16u * 1024 * 1024)
 
 struct conf_testkv_ds {

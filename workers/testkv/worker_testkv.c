@@ -1,12 +1,11 @@
 /*
  * vartrack-worker-testkv: the worker of the test-only testkv kind
- * (conf/kinds/testkv.c). A rule's target is a JSON file holding one flat
- * object under the datasource's dir; the worker reads it whole (at most
- * the scope's max_file_bytes), reports each requested key's value (a
- * string member as it is, any other member as compact JSON) and every
- * other member as an extra. A missing or unreadable file, or one that is
- * not a JSON object, makes the poll unknown, as an unreachable server
- * does.
+ * (conf/kinds/testkv.c). A rule's target is a file under the datasource's
+ * dir holding key/value pairs as netstrings ("3:key,5:value," ...: any
+ * bytes), later pairs winning. The worker reads it whole (at most the
+ * scope's max_file_bytes), reports each requested key's value and every
+ * other key as an extra. A missing or unreadable file, or a malformed one,
+ * makes the poll unknown, as an unreachable server does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include "dsworker.h"
 #include "kinds/testkv.h"
@@ -110,22 +107,49 @@ read_file(const char *path, size_t cap, char **out, size_t *outlen,
 	return -1;
 }
 
-/* A member's value as the watcher compares it, stored in the poll. */
+/* One netstring at *p ("<len>:<bytes>,"); -1 when malformed. */
 static int
-member_value(struct ds_poll *p, json_t *v, const char **out, size_t *outlen)
+netstring(const char **p, const char *end, const char **out, size_t *outlen)
 {
-	char *s;
+	const char *q = *p;
+	size_t n = 0, digits = 0;
 
-	if (json_is_string(v)) {
-		*outlen = json_string_length(v);
-		*out = ds_poll_store(p, json_string_value(v), *outlen);
-		return 0;
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		if (++digits > 10)
+			return -1;
+		n = n * 10 + (size_t)(*q - '0');
 	}
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+	if (digits == 0 || q == end || *q++ != ':' ||
+	    (size_t)(end - q) <= n || q[n] != ',')
 		return -1;
-	*outlen = strlen(s);
-	*out = ds_poll_store(p, s, *outlen);
-	free(s);
+	*out = q;
+	*outlen = n;
+	*p = q + n + 1;
+	return 0;
+}
+
+/* The file's pairs; -1 with err (the byte offset of what is malformed). */
+static int
+parse_pairs(struct kvmap *m, const char *buf, size_t len, const char *path,
+    char *err, size_t errlen)
+{
+	const char *p = buf, *end = buf + len, *k, *v;
+	size_t kl, vl;
+
+	while (p < end) {
+		if (*p == '\n') {		/* a newline between pairs is fine */
+			p++;
+			continue;
+		}
+		if (netstring(&p, end, &k, &kl) == -1 ||
+		    netstring(&p, end, &v, &vl) == -1) {
+			snprintf(err, errlen, "%s: malformed pair at byte %zu",
+			    path, (size_t)(p - buf));
+			return -1;
+		}
+		if (kvmap_put(m, k, kl, v, vl) == -1)
+			fatal("kvmap_put");
+	}
 	return 0;
 }
 
@@ -135,12 +159,10 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 {
 	struct testkv_ds *d = priv;
 	struct ipc_testkv_scope scope;
-	struct kvmap *want = NULL;
-	json_error_t jerr;
-	json_t *root = NULL, *v;
-	const char *key, *val;
+	struct kvmap *have = NULL, *want = NULL;
+	const struct kv_entry *e;
 	char *buf = NULL;
-	size_t i, len, dl = strlen(d->dir), keylen, vallen;
+	size_t i, len, dl = strlen(d->dir);
 	int rc = -1;
 
 	if (ipc_testkv_scope_unpack(&scope, &p->scope, err, errlen) == -1)
@@ -154,25 +176,14 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	if (read_file(p->target, scope.max_file_bytes, &buf, &len, err,
 	    errlen) == -1)
 		goto cleanup;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-	    &jerr);
-	if (root == NULL || !json_is_object(root)) {
-		snprintf(err, errlen, "%s:%d:%d: not a JSON object%s%s",
-		    p->target, root ? 1 : jerr.line, root ? 1 : jerr.column,
-		    root ? "" : ": ", root ? "" : jerr.text);
+	if ((have = kvmap_new()) == NULL)
+		fatal("kvmap_new");
+	if (parse_pairs(have, buf, len, p->target, err, errlen) == -1)
 		goto cleanup;
-	}
 	for (i = 0; i < p->nkeys; i++) {
-		v = json_object_getn(root, p->keys[i], p->keylens[i]);
-		if (v == NULL) {
-			ds_reply_add(rb, p->keys[i], p->keylens[i], 0, NULL, 0);
-			continue;
-		}
-		if (member_value(p, v, &val, &vallen) == -1) {
-			snprintf(err, errlen, "out of memory");
-			goto cleanup;
-		}
-		ds_reply_add(rb, p->keys[i], p->keylens[i], 1, val, vallen);
+		e = kvmap_get(have, p->keys[i], p->keylens[i]);
+		ds_reply_add(rb, p->keys[i], p->keylens[i], e != NULL,
+		    e ? e->val : NULL, e ? e->vallen : 0);
 	}
 	if (ds_reply_extras(rb) == -1) {
 		snprintf(err, errlen, "cannot send the reply");
@@ -180,21 +191,22 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	}
 	if (p->detect_extra) {
 		want = ds_poll_keyset(p);
-		json_object_keylen_foreach(root, key, keylen, v) {
-			if (kvmap_get(want, key, keylen) != NULL)
-				continue;
-			if (member_value(p, v, &val, &vallen) == -1) {
-				snprintf(err, errlen, "out of memory");
-				goto cleanup;
-			}
-			ds_reply_add(rb, ds_poll_store(p, key, keylen), keylen,
-			    1, val, vallen);
+		for (i = 0; i < have->n; i++) {
+			e = &have->ents[i];
+			if (kvmap_get(want, e->key, e->keylen) == NULL)
+				ds_reply_add(rb, e->key, e->keylen, 1, e->val,
+				    e->vallen);
 		}
+	}
+	/* the buffered values point into have */
+	if (ds_reply_flush(rb) == -1) {
+		snprintf(err, errlen, "cannot send the reply");
+		goto cleanup;
 	}
 	rc = 0;
  cleanup:
 	kvmap_free(want);
-	json_decref(root);
+	kvmap_free(have);
 	free(buf);
 	ipc_testkv_scope_release(&scope);
 	return rc;
