@@ -1,9 +1,13 @@
-# conf/: parser, checks, printer, examples and golden files.
-vtw_test(test_conf SOURCES unit/test_conf.c unit/conf_testutil.c LIBS vtw_conf)
+# conf/: parser, checks, printer, examples (unit) and golden files (golden:
+# the conf/golden test, tests/golden/conf).
+vtw_test(test_conf SOURCES unit/test_conf.c unit/conf_testutil.c LIBS vtw_conf
+	FILTER "!(conf/golden)" LABELS unit TIMEOUT 60)
+vtw_test(test_conf_golden TARGET test_conf FILTER "conf/golden" LABELS golden TIMEOUT 60)
 # conf/examples and tests/golden/conf are read from the source tree
 get_filename_component(VTW_CONF_TEST_SRC "${CMAKE_CURRENT_LIST_DIR}" REALPATH)
 get_filename_component(VTW_CONF_TEST_SRC "${VTW_CONF_TEST_SRC}/../.." ABSOLUTE)
 target_compile_definitions(test_conf PRIVATE
 	VTW_SRC_DIR="${VTW_CONF_TEST_SRC}")
 # mongo, zookeeper and linux_server datasources and rule layouts
-vtw_test(test_conf_sinks SOURCES unit/test_conf_sinks.c unit/conf_testutil.c LIBS vtw_conf)
+vtw_test(test_conf_sinks SOURCES unit/test_conf_sinks.c unit/conf_testutil.c LIBS vtw_conf
+	LABELS unit TIMEOUT 60)
