@@ -129,6 +129,23 @@ class Kind:
         return None
 
 
+class BatchKind(Kind):
+    """A Kind whose backend takes one change as a whole (apply() is the
+    primitive: one redis pipe, one file written)."""
+
+    def set_value(self, key, value):
+        self.apply(changed={key: value})
+
+    def delete(self, key):
+        self.apply(missing=[key])
+
+    def add_extra(self, key, value):
+        self.apply(extra={key: value})
+
+    def apply(self, changed=None, missing=(), extra=None):
+        raise NotImplementedError
+
+
 class Suite:
     """The scenarios; mixed into a harness.WatcherTest with kind = a Kind."""
 

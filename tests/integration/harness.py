@@ -374,44 +374,34 @@ class Sshd:
             os.chmod("/run/sshd", 0o755)
         except PermissionError:
             pass
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.config],
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        try:
-            _wait_started(self.proc, self._keyscan, timeout,
-                          "sshd to answer ssh-keyscan", self.log)
-        except BaseException:
-            self.stop()
-            raise
+        self._launch("wb", self._keyscan, timeout)
         self.startup_s = time.monotonic() - t0
 
     def restart(self, timeout=15.0):
-        """Start sshd again after stop(): same port, config and host keys."""
-        with open(self.log, "ab") as log:
+        """Start sshd again after stop(): same port, config and host keys
+        (known_hosts is left as it is: a worker may be reading it)."""
+        self._launch("ab", lambda: self._keyscan(write=False), timeout)
+
+    def _launch(self, logmode, ready, timeout):
+        with open(self.log, logmode) as log:
             self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.config],
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         try:
-            _wait_started(self.proc, self._keyscan_answers, timeout,
-                          "sshd to answer ssh-keyscan again", self.log)
+            _wait_started(self.proc, ready, timeout, "sshd to answer ssh-keyscan", self.log)
         except BaseException:
             self.stop()
             raise
 
-    def _keyscan_answers(self):
-        return subprocess.run(["ssh-keyscan", "-T", "2", "-p", str(self.port), "127.0.0.1"],
-                              capture_output=True, timeout=10,
-                              stdin=subprocess.DEVNULL).stdout.strip() != b""
-
-    def _keyscan(self):
+    def _keyscan(self, write=True):
         out = subprocess.run(["ssh-keyscan", "-T", "2", "-p", str(self.port), "127.0.0.1"],
                              capture_output=True, text=True, timeout=10,
                              stdin=subprocess.DEVNULL).stdout
         if not out.strip():
             return False
-        with open(self.known_hosts, "w") as f:
-            f.write(out)
+        if write:
+            with open(self.known_hosts, "w") as f:
+                f.write(out)
         return True
 
     def ssh(self, command, known_hosts=None, timeout=30):

@@ -121,7 +121,7 @@ def env_file(flat):
     return HEADER.encode() + b"\n".join(lines) + b"\n"
 
 
-class LinuxKind(conformance.Kind):
+class LinuxKind(conformance.BatchKind):
     """The conformance adapter: one env file ({tmp}/srv/app.env, as the
     orchestrator renders it) read over SSH from a real sshd."""
     name = datasource = "linux"
@@ -150,15 +150,6 @@ class LinuxKind(conformance.Kind):
         tmp = self.path + ".tmp"
         write(tmp, env_file(self.cur))
         os.replace(tmp, self.path)
-
-    def set_value(self, key, value):
-        self.apply(changed={key: value})
-
-    def delete(self, key):
-        self.apply(missing=[key])
-
-    def add_extra(self, key, value):
-        self.apply(extra={key: value})
 
     def apply(self, changed=None, missing=(), extra=None):
         self.cur.update(changed or {})

@@ -35,7 +35,7 @@ def write_hash(redis, flat=FLAT, prefix=PREFIX):
                       "app.kubernetes.io/managed-by", "vartrack"]])
 
 
-class RedisKind(conformance.Kind):
+class RedisKind(conformance.BatchKind):
     """The conformance adapter: a HASH at {tenant}:redis:{env}:vartrack
     (plus the __vartrack__ labels hash), field = dotted key."""
     name = datasource = "redis"
@@ -52,15 +52,6 @@ class RedisKind(conformance.Kind):
 
     def write_baseline(self, flat):
         write_hash(self.r, flat)
-
-    def set_value(self, key, value):
-        self.apply(changed={key: value})
-
-    def delete(self, key):
-        self.apply(missing=[key])
-
-    def add_extra(self, key, value):
-        self.apply(extra={key: value})
 
     def apply(self, changed=None, missing=(), extra=None):
         # one pipe: the next poll sees all of it
