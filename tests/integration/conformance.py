@@ -28,6 +28,7 @@ again and the breaker closed; no false drift over many polls.
 The suite is a mixin, not a TestCase: unittest must not collect it without
 an adapter.
 """
+import os
 import time
 
 from fixtures import APP_YAML, FLAT
@@ -193,9 +194,10 @@ class Suite:
                      extra={"rogue": "x y"})
         # (a backend that applies these one by one may show the steps first)
         d = self.wait_drift(lambda l: (l["changed"], l["missing"], l["extra"]) == (1, 1, 1),
-                            10, mark, "drift line: 1 changed, 1 missing, 1 extra")
+                            20, mark, "drift line: 1 changed, 1 missing, 1 extra")
         # within one poll interval (1 s) plus jitter, with room for load
-        self.assertLess(time.monotonic() - t0, 3.0)
+        # (and for memcheck: scripts/test.sh runs this one under valgrind)
+        self.assertLess(time.monotonic() - t0, 12.0 if os.environ.get("VTW_VALGRIND") else 3.0)
         keys = self.keys(d)
         self.assertEqual(sorted(keys), ["log_level", "max_connections", "rogue"])
         self.assertEqual((keys["max_connections"]["change"], keys["max_connections"]["expected"],
