@@ -48,12 +48,7 @@ def render(fmt, flat, env=ENV):
     """The file content the orchestrator's linux_server sink writes."""
     items = sorted(flat.items())
     if fmt == "env":
-        lines = []
-        for k, v in items:
-            if any(c in v for c in " #'\"\n"):
-                v = '"%s"' % v
-            lines.append("%s=%s" % (k, v))
-        return HEADER + "\n".join(lines) + "\n"
+        return env_file(flat).decode()
     if fmt == "ini":
         return HEADER + "".join("%s = %s\n" % kv for kv in items)
     if fmt == "properties":
@@ -111,7 +106,8 @@ def ssh_datasource(sshd, known_hosts=None, extra=""):
 
 
 def env_file(flat):
-    """render("env", flat) for str or bytes values, as bytes."""
+    """The env file (render("env", flat)), for str or bytes values, as
+    bytes: values with a space, '#', quote or newline in "...", unescaped."""
     lines = []
     for k, v in sorted(flat.items()):
         v = v if isinstance(v, bytes) else v.encode()
