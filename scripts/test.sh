@@ -49,11 +49,11 @@ for t in build-test/tests/test_*; do
 		{ cat build-test/valgrind.log; echo "valgrind: $t failed"; exit 1; }
 done
 VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration/run.py \
-	test_redis.HashLayout.test_changed_missing_extra_detected_within_one_interval \
+	test_redis.Conformance.test_changed_missing_extra \
 	test_redis.HashLayout.test_sigterm_clean_exit \
 	test_mongo.DocumentLayout.test_spec_example_int_value_is_drift_50_vs_5 \
-	test_zookeeper.SlashLayout.test_changed_missing_extra \
-	test_linux.OverSsh.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
+	test_zookeeper.Conformance.test_changed_missing_extra \
+	test_linux.Conformance.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
 # one closing line for all suites (pipefail made any failure fatal above)
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"

@@ -374,26 +374,34 @@ class Sshd:
             os.chmod("/run/sshd", 0o755)
         except PermissionError:
             pass
-        with open(self.log, "wb") as log:
+        self._launch("wb", self._keyscan, timeout)
+        self.startup_s = time.monotonic() - t0
+
+    def restart(self, timeout=15.0):
+        """Start sshd again after stop(): same port, config and host keys
+        (known_hosts is left as it is: a worker may be reading it)."""
+        self._launch("ab", lambda: self._keyscan(write=False), timeout)
+
+    def _launch(self, logmode, ready, timeout):
+        with open(self.log, logmode) as log:
             self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.config],
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         try:
-            _wait_started(self.proc, self._keyscan, timeout,
-                          "sshd to answer ssh-keyscan", self.log)
+            _wait_started(self.proc, ready, timeout, "sshd to answer ssh-keyscan", self.log)
         except BaseException:
             self.stop()
             raise
-        self.startup_s = time.monotonic() - t0
 
-    def _keyscan(self):
+    def _keyscan(self, write=True):
         out = subprocess.run(["ssh-keyscan", "-T", "2", "-p", str(self.port), "127.0.0.1"],
                              capture_output=True, text=True, timeout=10,
                              stdin=subprocess.DEVNULL).stdout
         if not out.strip():
             return False
-        with open(self.known_hosts, "w") as f:
-            f.write(out)
+        if write:
+            with open(self.known_hosts, "w") as f:
+                f.write(out)
         return True
 
     def ssh(self, command, known_hosts=None, timeout=30):
@@ -661,6 +669,7 @@ class Watcher:
                 self.proc.kill()
                 self.proc.wait()
         self.reader.join(5)
+        self.proc.stderr.close()
         rc = self.proc.returncode
         self.proc = None
         return rc
@@ -737,17 +746,26 @@ class WatcherTest(unittest.TestCase):
         return w
 
     def config(self, redis, rules, poll="1s", extra_ds=""):
-        return """watcher:
+        return watcher_config(self.tmp, redis_datasource(redis) + extra_ds, rules, poll)
+
+
+def watcher_config(tmp, datasources, rules, poll="1s"):
+    """A whole watcher.yaml: the local platform, the datasources and rules
+    given (YAML list items, indented two spaces), cache under tmp."""
+    return """watcher:
   poll_interval: %s
   cache_dir: %s/cache
 platforms:
   - name: local
     type: local
 datasources:
-  - name: redis
-    type: redis
-    hosts: ["127.0.0.1:%d"]
 %s
 rules:
 %s
-""" % (poll, self.tmp, redis.port, extra_ds, rules)
+""" % (poll, tmp, datasources, rules)
+
+
+def redis_datasource(redis, name="redis", extra=""):
+    """The datasource entry for a Redis (harness.Redis) on loopback."""
+    return ("  - name: %s\n    type: redis\n    hosts: [\"127.0.0.1:%d\"]\n%s"
+            % (name, redis.port, extra))

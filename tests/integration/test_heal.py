@@ -6,9 +6,8 @@ import json
 import os
 import shlex
 import subprocess
-import time
 
-from harness import Redis, WatcherTest, rule_drift, rule_ok, wait_until
+from harness import WatcherTest, rule_drift, rule_ok, wait_until
 from test_redis import APP_YAML, FLAT, PREFIX, hash_rule, write_hash
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "orchestrator_peer.py")
@@ -156,12 +155,18 @@ class Failures(HealTest):
         mark = w.mark()
         self.r.cli("HSET", PREFIX + ":vartrack", "max_connections", "5")
         w.wait_log(lambda l: "orchestrator circuit open" in l.get("msg", ""), 10, start=mark)
-        t0 = time.monotonic()
-        time.sleep(4)   # observe a window: attempts stay bounded by the breaker
+        opened = w.mark()
+        errs0 = w.metric('vartrack_watcher_heal_errors_total{datasource="redis"}')
+        self.assertGreaterEqual(errs0, 3)       # 3 failed calls open it
+        # a window of 12 more drift polls (300 ms: 3.6 s or more) spans a
+        # 2 s open period: only its half-open probes may call
+        wait_until(lambda: len(w.find(rule_drift("app"), opened)) >= 12, 20,
+                   what="12 drift polls while the orchestrator is down")
+        probes = len(w.find(lambda l: l.get("msg") == "orchestrator circuit half-open",
+                            opened))
         errs = w.metric('vartrack_watcher_heal_errors_total{datasource="redis"}')
-        self.assertGreaterEqual(errs, 3)
-        # 3 to open, then at most one probe per 2 s open period
-        self.assertLessEqual(errs, 3 + (time.monotonic() - t0) / 2 + 2)
+        self.assertGreaterEqual(probes, 1)
+        self.assertLessEqual(errs - errs0, probes, "heal calls while the circuit was open")
         code, body = w.http("/health/readiness")
         self.assertEqual(code, 503)
         self.assertIn("orchestrator", body)
@@ -174,18 +179,29 @@ class Failures(HealTest):
         p = self.peer(mode=mode)
         rule = hash_rule("app", "    self_heal: true\n    poll_interval: 300ms\n").format(
             repo=self.g.path)
-        w = self.watcher(self.conf(self.r, p.port, rule, self.FAST))
+        # a new round of calls only after retry_max (5 s here): any second
+        # call before that is a retry
+        w = self.watcher(self.conf(self.r, p.port, rule,
+                                   self.FAST.replace("retry_max: 1s", "retry_max: 5s")))
         w.wait_log(rule_ok("app"), 15)
         mark = w.mark()
         self.r.cli("HSET", PREFIX + ":vartrack", "max_connections", "5")
         fail = w.wait_log(lambda l: l.get("result") == "heal_failed", 10, start=mark)
         self.assertEqual(fail["retry"], "yes" if retried else "no")
-        time.sleep(0.8)     # below retry_max (1 s): a second call is a retry
-        n = len(p.calls())
+        after = w.mark()
         if retried:
-            self.assertGreaterEqual(n, 2)
+            # retry_initial 200 ms: the next drift poll calls again
+            w.wait_log(lambda l: l.get("result") == "heal_call", 5, start=after,
+                       what="a retried heal call")
+            wait_until(lambda: len(p.calls()) >= 2, 5, what="the peer to see the retry")
         else:
-            self.assertEqual(n, 1)
+            # three more drift polls decided not to call
+            wait_until(lambda: len(w.find(lambda l: l.get("msg") ==
+                                          "rule app: no heal call: attempts exhausted",
+                                          after)) >= 3, 10,
+                       what="three drift polls without a heal call")
+            self.assertEqual(w.find(lambda l: l.get("result") == "heal_call", after), [])
+            self.assertEqual(len(p.calls()), 1)
         self.assertGreaterEqual(w.metric('vartrack_watcher_heal_errors_total{datasource="redis"}'), 1)
         self.assertEqual(w.metric('vartrack_watcher_heal_total{datasource="redis"}'), 0)
 

@@ -17,8 +17,9 @@ import unittest
 
 import yaml
 
+import conformance
 from harness import (WatcherTest, descendant_pids, rule_drift, rule_ok, rule_unknown,
-                     wait_until)
+                     wait_until, watcher_config)
 
 import fixtures
 
@@ -47,12 +48,7 @@ def render(fmt, flat, env=ENV):
     """The file content the orchestrator's linux_server sink writes."""
     items = sorted(flat.items())
     if fmt == "env":
-        lines = []
-        for k, v in items:
-            if any(c in v for c in " #'\"\n"):
-                v = '"%s"' % v
-            lines.append("%s=%s" % (k, v))
-        return HEADER + "\n".join(lines) + "\n"
+        return env_file(flat).decode()
     if fmt == "ini":
         return HEADER + "".join("%s = %s\n" % kv for kv in items)
     if fmt == "properties":
@@ -95,11 +91,9 @@ def reason(line):
     return line.get("reason", "") + " " + line.get("msg", "")
 
 
-class LinuxBase(WatcherTest):
-    def config(self, sshd, rules, poll="1s", known_hosts=None, extra_ds=""):
-        ds = ""
-        if sshd is not None:
-            ds = """  - name: linux
+def ssh_datasource(sshd, known_hosts=None, extra=""):
+    """The linux_server datasource "linux" reading over SSH from sshd."""
+    return """  - name: linux
     type: linux_server
     ssh_host: 127.0.0.1
     ssh_port: %d
@@ -108,20 +102,72 @@ class LinuxBase(WatcherTest):
     ssh_known_hosts_file: %s
     connect_timeout: 2s
     command_timeout: 5s
-    breaker_failures: 2
-    breaker_backoff: 2s
-""" % (sshd.port, sshd.user, sshd.client_key, known_hosts or sshd.known_hosts)
-        return """watcher:
-  poll_interval: %s
-  cache_dir: %s/cache
-platforms:
-  - name: local
-    type: local
-datasources:
-%s%s
-rules:
-%s
-""" % (poll, self.tmp, ds, extra_ds, rules)
+%s""" % (sshd.port, sshd.user, sshd.client_key, known_hosts or sshd.known_hosts, extra)
+
+
+def env_file(flat):
+    """The env file (render("env", flat)), for str or bytes values, as
+    bytes: values with a space, '#', quote or newline in "...", unescaped."""
+    lines = []
+    for k, v in sorted(flat.items()):
+        v = v if isinstance(v, bytes) else v.encode()
+        if any(c in v for c in b" #'\"\n"):
+            v = b'"' + v + b'"'
+        lines.append(k.encode() + b"=" + v)
+    return HEADER.encode() + b"\n".join(lines) + b"\n"
+
+
+class LinuxKind(conformance.BatchKind):
+    """The conformance adapter: one env file ({tmp}/srv/app.env, as the
+    orchestrator renders it) read over SSH from a real sshd."""
+    name = datasource = "linux"
+    git_yaml = APP_YAML
+    flat = FLAT
+    # env lines: no newline, '=' or '#' inside an unquoted value
+    binary_value = b"\x01\x02\x03\x7f\xc3\x28"
+
+    def start(self):
+        self.sshd = self.test.sshd()
+        self.path = os.path.join(self.test.files_dir(), "app.env")
+        self.cur = {}
+
+    def stop(self):
+        self.sshd.stop()
+
+    def restart(self):
+        self.sshd.restart()      # same host keys; the file stays
+
+    def write_baseline(self, flat):
+        self.cur.update(flat)
+        self._write()
+
+    def _write(self):
+        # whole, then renamed: a poll never reads half a file
+        tmp = self.path + ".tmp"
+        write(tmp, env_file(self.cur))
+        os.replace(tmp, self.path)
+
+    def apply(self, changed=None, missing=(), extra=None):
+        self.cur.update(changed or {})
+        self.cur.update(extra or {})
+        for k in missing:
+            del self.cur[k]
+        self._write()
+
+    def datasource_yaml(self, extra=""):
+        return ssh_datasource(self.sshd, extra=extra)
+
+    def rule_yaml(self, name, repo, extra=""):
+        return rule(name, "linux", self.path, None, NO_ENV_NAME + extra).format(repo=repo)
+
+
+class LinuxBase(WatcherTest):
+    def config(self, sshd, rules, poll="1s", known_hosts=None, extra_ds=""):
+        ds = ""
+        if sshd is not None:
+            ds = ssh_datasource(sshd, known_hosts, "    breaker_failures: 2\n"
+                                "    breaker_backoff: 2s\n")
+        return watcher_config(self.tmp, ds + extra_ds, rules, poll)
 
     def files_dir(self):
         d = os.path.join(self.tmp, "srv")
@@ -174,26 +220,6 @@ class OverSsh(LinuxBase):
             d = w.wait_log(rule_drift(fmt), 10, start=mark, what="drift of %s" % fmt)
             self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 0, 0), d)
             self.assertEqual(d["keys"][0]["actual"], "5")
-
-    def test_changed_missing_extra(self):
-        p = os.path.join(self.dir, "app.env")
-        write(p, render("env", FLAT))
-        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
-        w.wait_log(rule_ok("app"), 20, what="first OK poll")
-        mark = w.mark()
-        flat = dict(FLAT, max_connections="5", rogue="x y")
-        del flat["log_level"]
-        write(p, render("env", flat))
-        d = w.wait_log(rule_drift("app"), 10, start=mark, what="drift line")
-        self.assertEqual((d["changed"], d["missing"], d["extra"]), (1, 1, 1))
-        keys = {k["key"]: k for k in d["keys"]}
-        self.assertEqual(keys["max_connections"]["expected"], "50")
-        self.assertEqual(keys["max_connections"]["actual"], "5")
-        self.assertEqual(keys["log_level"]["change"], "missing")
-        self.assertEqual(keys["rogue"]["change"], "extra")
-        self.assertEqual(keys["rogue"]["actual"], "x y")
-        self.assertEqual(d["marker"], "present")
-        self.assertNotIn("hunter2", "\n".join(w.raw))
 
     def test_missing_file_is_drift_all_missing(self):
         p = os.path.join(self.dir, "nothere", "app.env")
@@ -289,29 +315,6 @@ class OverSsh(LinuxBase):
         wait_until(lambda: len(w.find(rule_ok("app"))) >= 5, 30, what="five OK polls")
         self.assertEqual(self.accepted(self.sshd), 1)
 
-    def test_sshd_down_unknown_breaker_then_reconnects(self):
-        p = os.path.join(self.dir, "app.env")
-        write(p, render("env", FLAT))
-        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
-        w.wait_log(rule_ok("app"), 20, what="first OK poll")
-        self.sshd.stop()
-        mark = w.mark()
-        u = w.wait_log(rule_unknown("app"), 10, start=mark, what="unknown poll")
-        self.assertEqual(u.get("stage"), "read")
-        w.wait_log(lambda l: l.get("circuit") == "open" and l.get("datasource") == "linux",
-                   15, start=mark, what="circuit open")
-        wait_until(lambda: w.metric(
-            'vartrack_watcher_datasource_circuit_state{datasource="linux"}') == 1, 5)
-        self.assertEqual(w.find(rule_ok("app"), mark), [])
-        self.assertEqual(w.find(rule_drift("app"), mark), [])
-        # the same server (same host keys) comes back
-        self.restart_sshd()
-        mark = w.mark()
-        w.wait_log(rule_ok("app"), 30, start=mark, what="OK after sshd restart")
-        wait_until(lambda: w.metric(
-            'vartrack_watcher_datasource_circuit_state{datasource="linux"}') == 0, 5)
-        self.assertGreaterEqual(self.accepted(self.sshd), 2)
-
     def test_hung_server_times_out_then_recovers(self):
         p = os.path.join(self.dir, "app.env")
         write(p, render("env", FLAT))
@@ -347,7 +350,7 @@ class OverSsh(LinuxBase):
         w.wait_log(rule_ok("app"), 20, what="first OK poll")
         mark = w.mark()
         self.sshd.stop()
-        self.restart_sshd()
+        self.sshd.restart()
         w.wait_log(rule_ok("app"), 10, start=mark, what="OK after restart")
         self.assertEqual(w.find(rule_unknown("app"), mark), [])
         w.wait_log(lambda l: "reconnecting" in l.get("msg", ""), 5, start=mark)
@@ -362,42 +365,8 @@ class OverSsh(LinuxBase):
         u = w.wait_log(rule_unknown("app"), 20, what="unknown poll")
         self.assertIn("file larger than 4096 bytes", reason(u))
 
-    def test_hostile_values(self):
-        p = os.path.join(self.dir, "app.env")
-        write(p, render("env", FLAT))
-        w = self.start(rule("app", "linux", p, None, NO_ENV_NAME))
-        w.wait_log(rule_ok("app"), 20, what="first OK poll")
-        body = render("env", FLAT).encode()
-        big = b"big=" + b"A" * (8 << 20) + b"\n"
-        hostile = (body.replace(b"log_level=info", b"log_level=in\x00fo")
-                   .replace(b"max_connections=50", b"max_connections=\xff\xfe5\x80")
-                   + b"bin=\x01\x02\x03\x7f\xc3\x28\n" + big)
-        mark = w.mark()
-        write(p, hostile)
-        d = w.wait_log(rule_drift("app"), 20, start=mark, what="drift line")
-        self.assertEqual((d["changed"], d["missing"], d["extra"]), (2, 0, 2), d)
-        keys = {k["key"]: k for k in d["keys"]}
-        self.assertIn("log_level", keys)
-        self.assertIn("max_connections", keys)
-        self.assertIn("big", keys)
-        self.assertLess(len(keys["big"]["actual"]), 4096)
-        self.assertEqual(w.find(lambda l: "lost child" in l.get("msg", "")), [])
-        # and back to normal
-        mark = w.mark()
-        write(p, render("env", FLAT))
-        w.wait_log(rule_ok("app"), 10, start=mark, what="OK after repair")
-
-    def restart_sshd(self):
-        """Start sshd again on its config (same port and host keys)."""
-        log = open(self.sshd.log, "ab")
-        self.sshd.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", self.sshd.config],
-                                          stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT)
-        log.close()
-        wait_until(lambda: subprocess.run(
-            ["ssh-keyscan", "-T", "2", "-p", str(self.sshd.port), "127.0.0.1"],
-            capture_output=True, stdin=subprocess.DEVNULL).stdout.strip() != b"", 15,
-            what="sshd to answer again")
+class Conformance(conformance.Suite, LinuxBase):
+    kind = LinuxKind
 
 
 class Local(LinuxBase):

@@ -2,6 +2,7 @@
 (tests/integration/fake_worker.c, built as vtw-fake-worker) stands in for the
 redis worker; the supervisor must log the violation, kill and restart it, and
 keep serving (real git worker, real redis-server)."""
+import json
 import os
 
 from harness import BIN, WatcherTest, wait_until
@@ -28,7 +29,17 @@ class MisbehavingWorker(WatcherTest):
             'vartrack_watcher_worker_restarts_total{worker="redis"}') >= 1, 10,
             what="the fake worker to be restarted")
         self.assertEqual(w.http("/health/liveness")[0], 200)
-        self.assertEqual(w.http("/health/readiness")[0] in (200, 503), True)
+        # while the worker waits for its restart (500 ms, then 1 s, 2 s ...
+        # -+20 %) the daemon is alive but not ready, and says which worker:
+        # asked right after the next restart 800 ms or more away is announced
+        mark = w.mark()
+        w.wait_log(lambda l: l.get("msg", "").startswith("worker redis restarts in ") and
+                   int(l["msg"].split()[4]) >= 800, 15, start=mark,
+                   what="a restart 800 ms or more away")
+        code, body = w.http("/health/readiness")
+        self.assertEqual(code, 503, body)
+        self.assertEqual(json.loads(body),
+                         {"status": "NOT_READY", "detail": "worker redis is not running"})
         self.assertIsNone(w.proc.poll(), "supervisor died")
 
     def test_garbage_instead_of_hello(self):

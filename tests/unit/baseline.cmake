@@ -5,6 +5,10 @@ vtw_test(test_baseline
 		unit/test_baseline.c
 		unit/test_baseline_parse.c
 		unit/test_baseline_hostile.c
-	LIBS vtw_baseline)
+	LIBS vtw_baseline
+	FILTER "!(baseline_golden)/*" LABELS unit TIMEOUT 60)
 target_compile_definitions(test_baseline PRIVATE
 	VTW_BL_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden/baseline")
+# the golden files, tests/golden/baseline
+vtw_test(test_baseline_golden TARGET test_baseline FILTER "baseline_golden/*"
+	LABELS golden TIMEOUT 60)
