@@ -96,7 +96,7 @@ class Registry(WatcherTest):
                 "    testkv_file: \"../{env}\"\n"))
         p = self.run_watcher_check(cfg)
         self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("w.yaml:13:18: rule 'app': testkv file '../default' is "
+        self.assertIn("w.yaml:18:18: rule 'app': testkv file '../default' is "
                       "not a plain path below dir", p.stderr)
 
     def test_key_of_another_kind_named(self):
