@@ -441,24 +441,33 @@ keydef_cmp(const void *a, const void *b)
 	return strcmp((const char *)a, ((const struct keydef *)b)->name);
 }
 
+/* "unknown key 'x' in where", with the closest of cands when there is one */
+static void
+report_unknown(struct conf_ctx *c, const char *where, const struct yn *k,
+    const char **cands, size_t n)
+{
+	const char *sugg;
+	char sb[128];
+
+	sugg = conf_suggest(k->str, cands, n);
+	if (sugg != NULL)
+		conf_error_at(c, k->mark, "unknown key '%s' in %s; did you "
+		    "mean '%s'?", SHOW(k, sb), where, sugg);
+	else
+		conf_error_at(c, k->mark, "unknown key '%s' in %s",
+		    SHOW(k, sb), where);
+}
+
 static void
 unknown_key(struct conf_ctx *c, const struct keytab *t, const struct yn *k)
 {
 	const char **cands;
-	const char *sugg;
 	size_t i;
-	char sb[128];
 
 	cands = conf_xcalloc(t->n, sizeof(*cands));
 	for (i = 0; i < t->n; i++)
 		cands[i] = t->keys[i].name;
-	sugg = conf_suggest(k->str, cands, t->n);
-	if (sugg != NULL)
-		conf_error_at(c, k->mark, "unknown key '%s' in %s; did you "
-		    "mean '%s'?", SHOW(k, sb), t->where, sugg);
-	else
-		conf_error_at(c, k->mark, "unknown key '%s' in %s",
-		    SHOW(k, sb), t->where);
+	report_unknown(c, t->where, k, cands, t->n);
 	free(cands);
 }
 
@@ -1426,9 +1435,7 @@ unknown_key_kinds(struct conf_ctx *c, const struct keytab *t, kind_tab_fn kt,
     const struct yn *k)
 {
 	const char **cands;
-	const char *sugg;
 	size_t i, j, n = t->n;
-	char sb[128];
 
 	for (i = 0; i < ds_kinds_count(); i++)
 		n += kt(ds_kind_at(i))->n;
@@ -1438,13 +1445,7 @@ unknown_key_kinds(struct conf_ctx *c, const struct keytab *t, kind_tab_fn kt,
 	for (i = 0; i < ds_kinds_count(); i++)
 		for (j = 0; j < kt(ds_kind_at(i))->n; j++)
 			cands[n++] = kt(ds_kind_at(i))->keys[j].name;
-	sugg = conf_suggest(k->str, cands, n);
-	if (sugg != NULL)
-		conf_error_at(c, k->mark, "unknown key '%s' in %s; did you "
-		    "mean '%s'?", SHOW(k, sb), t->where, sugg);
-	else
-		conf_error_at(c, k->mark, "unknown key '%s' in %s",
-		    SHOW(k, sb), t->where);
+	report_unknown(c, t->where, k, cands, n);
 	free(cands);
 }
 

@@ -79,6 +79,7 @@ conf_linux_file_format(const struct conf_linux_rule *r)
 	return fmt;
 }
 
+/* sinks/linux_server.py: anything unrecognised is written as env */
 static void
 h_file_format(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
@@ -86,15 +87,10 @@ h_file_format(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	const char *s;
 	char sb[128];
 
-	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
-		return;
-	if (*s == '\0') {
-		conf_error_at(c, v->mark, "%s: must not be empty", kd->name);
-		return;
-	}
-	set_str(FIELD(obj, kd->off, char *), s);
-	/* sinks/linux_server.py: anything unrecognised is written as env */
-	if (linux_format_known(s) == NULL)
+	h_nonempty(c, obj, kd, k, v);
+	s = *FIELD(obj, kd->off, char *);
+	if (s != NULL && v->type == YN_SCALAR && strcmp(s, v->str) == 0 &&
+	    linux_format_known(s) == NULL)
 		conf_info_at(c, v->mark, "%s '%s' is treated as env, as the "
 		    "orchestrator does", kd->name, SHOW(v, sb));
 }

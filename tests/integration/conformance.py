@@ -147,6 +147,30 @@ class BatchKind(Kind):
         raise NotImplementedError
 
 
+class FileKind(BatchKind):
+    """A BatchKind whose data is one file: the current pairs (self.cur) are
+    written whole by _write() (write, then rename: a poll never reads half
+    a file)."""
+
+    cur = None
+
+    def _write(self):
+        raise NotImplementedError
+
+    def write_baseline(self, flat):
+        self.cur = dict(self.cur or {})
+        self.cur.update(flat)
+        self._write()
+
+    def apply(self, changed=None, missing=(), extra=None):
+        self.cur = dict(self.cur or {})
+        self.cur.update(changed or {})
+        self.cur.update(extra or {})
+        for k in missing:
+            del self.cur[k]
+        self._write()
+
+
 class Suite:
     """The scenarios; mixed into a harness.WatcherTest with kind = a Kind."""
 

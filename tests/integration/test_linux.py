@@ -117,7 +117,7 @@ def env_file(flat):
     return HEADER.encode() + b"\n".join(lines) + b"\n"
 
 
-class LinuxKind(conformance.BatchKind):
+class LinuxKind(conformance.FileKind):
     """The conformance adapter: one env file ({tmp}/srv/app.env, as the
     orchestrator renders it) read over SSH from a real sshd."""
     name = datasource = "linux"
@@ -137,22 +137,10 @@ class LinuxKind(conformance.BatchKind):
     def restart(self):
         self.sshd.restart()      # same host keys; the file stays
 
-    def write_baseline(self, flat):
-        self.cur.update(flat)
-        self._write()
-
     def _write(self):
-        # whole, then renamed: a poll never reads half a file
         tmp = self.path + ".tmp"
         write(tmp, env_file(self.cur))
         os.replace(tmp, self.path)
-
-    def apply(self, changed=None, missing=(), extra=None):
-        self.cur.update(changed or {})
-        self.cur.update(extra or {})
-        for k in missing:
-            del self.cur[k]
-        self._write()
 
     def datasource_yaml(self, extra=""):
         return ssh_datasource(self.sshd, extra=extra)

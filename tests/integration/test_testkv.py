@@ -26,7 +26,7 @@ def netstrings(pairs):
     return bytes(out)
 
 
-class TestkvKind(conformance.BatchKind):
+class TestkvKind(conformance.FileKind):
     """One file {dir}/acme.production.kv, written whole and renamed in."""
     name = datasource = "testkv"
     marker = None
@@ -52,17 +52,6 @@ class TestkvKind(conformance.BatchKind):
             f.write(netstrings(self.cur))
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.path)
-
-    def write_baseline(self, flat):
-        self.cur.update(flat)
-        self._write()
-
-    def apply(self, changed=None, missing=(), extra=None):
-        self.cur.update(changed or {})
-        self.cur.update(extra or {})
-        for k in missing:
-            del self.cur[k]
-        self._write()
 
     def datasource_yaml(self, extra=""):
         return "  - name: testkv\n    type: testkv\n    dir: %s\n%s" % (self.dir, extra)
