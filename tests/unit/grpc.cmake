@@ -12,6 +12,7 @@ vtw_test(test_grpc
 	SOURCES
 		${CMAKE_CURRENT_LIST_DIR}/test_grpc.c
 		${_vtw_grpc_root}/supervisor/grpc.c
+		${_vtw_grpc_root}/ipc/curl_common.c
 	LIBS vtw_common vtw_grpc_proto PkgConfig::LIBEVENT PkgConfig::CURL)
 target_include_directories(test_grpc PRIVATE ${_vtw_grpc_root}/supervisor)
 target_compile_definitions(test_grpc PRIVATE
