@@ -216,6 +216,17 @@ curlc_tls_has_cert(const struct curlc_tls *t)
 	return t->cert.path != NULL || t->cert.data != NULL;
 }
 
+const char *
+curlc_tls_hint(const struct curlc_tls *t, int tls, CURLcode rc,
+    long http_status)
+{
+	if (tls && !curlc_tls_has_cert(t) && http_status == 0 &&
+	    (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR))
+		return " (no client certificate configured: does the server "
+		    "require mTLS?)";
+	return "";
+}
+
 static int
 set_blob(CURL *e, CURLoption opt, const struct curlc_pem *p)
 {

@@ -74,6 +74,17 @@ void	curlc_tls_fini(struct curlc_tls *);
 int	curlc_tls_has_cert(const struct curlc_tls *);
 
 /*
+ * A hint for the error text of a failed TLS transfer (tls non-zero): TLS
+ * 1.3 servers refuse a missing client certificate after the client's
+ * handshake is done, so the client only sees the connection fail (a send
+ * or receive error, no HTTP status). Returns " (no client certificate
+ * configured: does the server require mTLS?)" for such a failure without a
+ * client certificate in t, else "" (static strings).
+ */
+const char *curlc_tls_hint(const struct curlc_tls *t, int tls, CURLcode rc,
+	    long http_status);
+
+/*
  * TLS options on e: TLS >= 1.2, CURLOPT_SSL_VERIFYPEER and VERIFYHOST on;
  * with a CA (file or blob) that CA only (CURLOPT_CAPATH and the built-in
  * CURLOPT_CAINFO cleared), otherwise curl's default store; the client

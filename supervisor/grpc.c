@@ -599,14 +599,8 @@ grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 			    " ms (%s)", r->timeout_ms, r->curlerr[0] ?
 			    r->curlerr : curl_easy_strerror(rc));
 		} else {
-			/* TLS 1.3 servers refuse a missing client
-			 * certificate after the client's handshake is done:
-			 * the client only sees the connection fail */
-			hint = r->c->tls && !curlc_tls_has_cert(&r->c->tlsm) &&
-			    http == 0 && (rc == CURLE_SEND_ERROR ||
-			    rc == CURLE_RECV_ERROR) ? " (no client "
-			    "certificate configured: does the server require "
-			    "mTLS?)" : "";
+			hint = curlc_tls_hint(&r->c->tlsm, r->c->tls, rc,
+			    http);
 			res->grpc_status = GRPC_STATUS_UNAVAILABLE;
 			snprintf(r->errtext, sizeof(r->errtext), "transport "
 			    "error: %s%s", curlc_errtext(terr, sizeof(terr),

@@ -626,7 +626,9 @@ http_request(struct http_resp *out, struct http_client *c,
 	if (rc != CURLE_OK) {
 		curlc_errtext(why, sizeof(why), rc, c->errbuf,
 		    (const char *const *)s.v, s.n);
-		seterr(err, errlen, "%s %s: %s", mname, shown, why);
+		seterr(err, errlen, "%s %s: %s%s", mname, shown, why,
+		    curlc_tls_hint(&c->tls, strncasecmp(req->url, "https:", 6) ==
+		    0, rc, out->status));
 		goto cleanup;
 	}
 	if (x.body == NULL && (x.body = malloc(1)) == NULL) {
