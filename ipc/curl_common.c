@@ -18,12 +18,10 @@
 
 #define CURLC_MIN_VERSION	0x075500	/* 7.85.0: PROTOCOLS_STR */
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define seterr	curlc_seterr
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+curlc_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,6 +30,29 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int
+curlc_header_split(const char *buf, size_t n, size_t *nlen, const char **v,
+    size_t *vlen)
+{
+	const char *colon;
+
+	if ((colon = memchr(buf, ':', n)) == NULL || colon == buf ||
+	    memchr(buf, ' ', (size_t)(colon - buf)) != NULL)
+		return -1;
+	*nlen = (size_t)(colon - buf);
+	*v = colon + 1;
+	*vlen = n - *nlen - 1;
+	while (*vlen > 0 && (**v == ' ' || **v == '\t')) {
+		(*v)++;
+		(*vlen)--;
+	}
+	while (*vlen > 0 && ((*v)[*vlen - 1] == '\r' ||
+	    (*v)[*vlen - 1] == '\n' || (*v)[*vlen - 1] == ' ' ||
+	    (*v)[*vlen - 1] == '\t'))
+		(*vlen)--;
+	return 0;
 }
 
 int

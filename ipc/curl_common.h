@@ -46,6 +46,20 @@ enum curlc_tls_mode {
 	CURLC_TLS_BLOBS,	/* read the files now; curl gets blobs */
 };
 
+/* vsnprintf into err (nothing when err is NULL or errlen 0). */
+void	curlc_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Splits one header line as a CURLOPT_HEADERFUNCTION gets it (buf, n
+ * bytes, not NUL-terminated, CRLF included): *nlen bytes of name at buf,
+ * the value at *v, *vlen bytes with surrounding blanks and CRLF trimmed.
+ * Returns 0, or -1 for a line that is no "name: value" (a status line,
+ * the blank line, a folded line).
+ */
+int	curlc_header_split(const char *buf, size_t n, size_t *nlen,
+	    const char **v, size_t *vlen);
+
 /*
  * curl_global_init(), then a check of the run-time libcurl. Returns 0, or
  * -1 with err set (nothing to undo then). Each 0 must be paired with one

@@ -90,7 +90,7 @@ struct grpc_client {
 	struct event		*timer;
 	char			*addr;
 	char			*baseurl;
-	struct curlc_tls	 tlsm;		/* TLS files, read per connection */
+	struct curlc_tls	 tlsm;		/* TLS files, read per connect */
 	int			 tls;
 	int			 no_reuse;	/* a connection per call */
 	size_t			 max_response;
@@ -113,21 +113,7 @@ static const char *const grpc_status_names[] = {
 
 static void	grpc_client_destroy(struct grpc_client *);
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#define seterr	curlc_seterr
 
 const char *
 grpc_status_name(int code)
@@ -478,7 +464,7 @@ grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct grpc_req *r = userdata;
 	size_t n = size * nitems, nlen, vlen, i;
-	const char *colon, *v;
+	const char *v;
 	int st;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
@@ -489,18 +475,8 @@ grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		r->rawmsglen = 0;
 		return n;
 	}
-	if ((colon = memchr(buf, ':', n)) == NULL)
+	if (curlc_header_split(buf, n, &nlen, &v, &vlen) == -1)
 		return n;
-	nlen = colon - buf;
-	v = colon + 1;
-	vlen = n - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
 
 	if (nlen == 11 && strncasecmp(buf, "grpc-status", nlen) == 0) {
 		r->have_status = 1;

@@ -7,6 +7,7 @@ get_filename_component(_vtw_http_root ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 if(TARGET vtw_http)
 	vtw_test(test_http
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.c
+			${CMAKE_CURRENT_LIST_DIR}/peer_testutil.c
 		LIBS vtw_http)
 	target_include_directories(test_http PRIVATE ${_vtw_http_root}/ipc)
 	target_compile_definitions(test_http PRIVATE

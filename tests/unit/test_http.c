@@ -6,28 +6,17 @@
  * by PID. It logs each connection and request, so the tests can tell what
  * reached it. TLS material is made per test by tests/integration/certs.sh.
  */
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "curl_common.h"
 #include "http.h"
+#include "peer_testutil.h"
 
 #ifndef VTW_HTTP_PEER
 #error VTW_HTTP_PEER (path of http_peer.py) must be defined
@@ -37,27 +26,8 @@
 #endif
 
 #define PEER_READY_MS	30000
-#define NSLOTS		2
 
 /* ---- helpers ---- */
-
-/* Timing tolerances grow under valgrind (which preloads vgpreload_*). */
-static long
-slow(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "vgpreload") != NULL ? 10 : 1;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct peer {
 	pid_t	 pid;
@@ -65,40 +35,6 @@ struct peer {
 	char	 dir[64];	/* temp dir: log, stderr, certs */
 	char	 log[128];
 };
-
-/* Live here, not on the stack a failed assertion unwinds, so the suite's
- * fini stops the peers and removes the directories even then. */
-static struct peer slots[NSLOTS];
-
-static void
-dir_remove(const char *dir)
-{
-	struct dirent *de;
-	char p[512];
-	DIR *d;
-
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.') {
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void
-peer_kill(struct peer *p)
-{
-	int st;
-
-	if (p->pid > 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &st, 0);
-		p->pid = 0;
-	}
-}
 
 static void
 suite_init(void)
@@ -109,134 +45,49 @@ suite_init(void)
 static void
 suite_fini(void)
 {
-	size_t i;
-
-	for (i = 0; i < NSLOTS; i++) {
-		peer_kill(&slots[i]);
-		dir_remove(slots[i].dir);
-	}
+	pt_cleanup();	/* stops the peer, removes its directory */
 }
 
 TestSuite(http_api, .init = suite_init, .fini = suite_fini);
 TestSuite(http_live, .init = suite_init, .fini = suite_fini);
 TestSuite(http_tls, .init = suite_init, .fini = suite_fini);
 
-static char *
-file_text(const char *path)
-{
-	FILE *f;
-	char *buf;
-	long n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	cr_assert_not_null(buf = calloc(1, (size_t)n + 1));
-	if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* Runs "sh certs.sh dir"; its output goes to dir/certs.log. */
-static void
-make_certs(const char *dir)
-{
-	char logf[160];
-	pid_t pid;
-	int st, fd;
-
-	snprintf(logf, sizeof(logf), "%s/certs.log", dir);
-	cr_assert_neq(pid = fork(), -1);
-	if (pid == 0) {
-		if ((fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) !=
-		    -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl("/bin/sh", "sh", VTW_HTTP_CERTS_SH, dir, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "certs.sh failed: %s", file_text(logf));
-}
-
-/* tls: 0 = plain http, 1 = TLS, 2 = TLS requiring a client certificate */
+/* tls: 0 = plain http, 1 = TLS, 2 = TLS requiring a client certificate.
+ * One peer per test: it lives here, not on a stack an assertion unwinds. */
 static struct peer *
 peer_start(int tls)
 {
-	char line[128], arg[3][160], errf[160];
-	const char *py, *argv[16];
-	struct peer *p = NULL;
-	struct pollfd pf;
-	int pfd[2], n = 0, fd;
-	size_t got = 0, i;
-	long deadline;
-	ssize_t r;
+	static struct peer peer;
+	struct peer *p = &peer;
+	char arg[3][160], errf[160];
+	const char *argv[16];
+	int n = 0;
 
-	for (i = 0; i < NSLOTS && p == NULL; i++)
-		if (slots[i].pid == 0 && slots[i].dir[0] == '\0')
-			p = &slots[i];
-	cr_assert_not_null(p, "too many peers");
-	snprintf(p->dir, sizeof(p->dir), "/tmp/vtw-http-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(p->dir), "mkdtemp: %s", strerror(errno));
-	snprintf(p->log, sizeof(p->log), "%s/peer.log", p->dir);
-	snprintf(errf, sizeof(errf), "%s/peer.err", p->dir);
+	cr_assert_eq(p->pid, 0, "one peer per test");
+	pt_tmpdir(p->dir, sizeof(p->dir), "vtw-http-test");
+	snprintf(p->log, sizeof(p->log), "%.63s/peer.log", p->dir);
+	snprintf(errf, sizeof(errf), "%.63s/peer.err", p->dir);
 	if (tls)
-		make_certs(p->dir);
-
-	py = getenv("VTW_PYTHON");
-	argv[n++] = py != NULL && *py != '\0' ? py : "/usr/bin/python3";
+		pt_certs(VTW_HTTP_CERTS_SH, p->dir);
+	argv[n++] = pt_python();
 	argv[n++] = VTW_HTTP_PEER;
 	argv[n++] = "--log";
 	argv[n++] = p->log;
 	if (tls) {
-		snprintf(arg[0], sizeof(arg[0]), "%s/server.pem", p->dir);
-		snprintf(arg[1], sizeof(arg[1]), "%s/server.key", p->dir);
+		snprintf(arg[0], sizeof(arg[0]), "%.63s/server.pem", p->dir);
+		snprintf(arg[1], sizeof(arg[1]), "%.63s/server.key", p->dir);
 		argv[n++] = "--tls-cert";
 		argv[n++] = arg[0];
 		argv[n++] = "--tls-key";
 		argv[n++] = arg[1];
 	}
 	if (tls == 2) {
-		snprintf(arg[2], sizeof(arg[2]), "%s/ca.pem", p->dir);
+		snprintf(arg[2], sizeof(arg[2]), "%.63s/ca.pem", p->dir);
 		argv[n++] = "--client-ca";
 		argv[n++] = arg[2];
 	}
 	argv[n] = NULL;
-
-	cr_assert_eq(pipe(pfd), 0);
-	cr_assert_neq(p->pid = fork(), -1);
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pfd[1], 1);
-		if ((fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1)
-			dup2(fd, 2);
-		close(pfd[0]);
-		close(pfd[1]);
-		execv(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	memset(line, 0, sizeof(line));
-	deadline = now_ms() + PEER_READY_MS * slow();
-	while (strchr(line, '\n') == NULL && got < sizeof(line) - 1) {
-		pf.fd = pfd[0];
-		pf.events = POLLIN;
-		if (now_ms() >= deadline ||
-		    poll(&pf, 1, (int)(deadline - now_ms())) <= 0)
-			break;
-		if ((r = read(pfd[0], line + got, sizeof(line) - 1 - got)) <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(pfd[0]);
-	cr_assert(sscanf(line, "READY %d", &p->port) == 1 && p->port > 0,
-	    "peer did not get ready: \"%s\"; stderr: %s", line,
-	    file_text(errf));
+	p->pid = pt_spawn(argv, errf, PEER_READY_MS, &p->port);
 	return p;
 }
 
@@ -244,7 +95,7 @@ peer_start(int tls)
 static int
 log_count(const struct peer *p, const char *needle)
 {
-	char *log = file_text(p->log), *s;
+	char *log = pt_slurp(p->log), *s;
 	int n = 0;
 
 	for (s = log; (s = strstr(s, needle)) != NULL; s += strlen(needle))
@@ -255,44 +106,6 @@ log_count(const struct peer *p, const char *needle)
 
 #define CONNECTS(p)	log_count((p), "\"event\": \"connect\"")
 #define REQUESTS(p)	log_count((p), "\"event\": \"request\"")
-
-static int
-loopback_socket(struct sockaddr_in *sa)
-{
-	socklen_t sl = sizeof(*sa);
-	int s;
-
-	cr_assert_neq(s = socket(AF_INET, SOCK_STREAM, 0), -1);
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(s, (struct sockaddr *)sa, sizeof(*sa)), 0);
-	cr_assert_eq(getsockname(s, (struct sockaddr *)sa, &sl), 0);
-	return s;
-}
-
-/* A port nothing listens on. */
-static int
-dead_port(void)
-{
-	struct sockaddr_in sa;
-	int s = loopback_socket(&sa);
-
-	close(s);
-	return ntohs(sa.sin_port);
-}
-
-/* A listener whose connections the kernel accepts and nobody answers. */
-static int
-mute_listener(int *port)
-{
-	struct sockaddr_in sa;
-	int s = loopback_socket(&sa);
-
-	cr_assert_eq(listen(s, 8), 0);
-	*port = ntohs(sa.sin_port);
-	return s;
-}
 
 static struct http_client *
 client(const struct http_opts *o)
@@ -515,8 +328,9 @@ Test(http_live, methods_headers_query_and_bearer_token)
 	cr_assert_eq(http_request(&r, c, &q, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "\"method\": \"PUT\"") != NULL, "%s", r.body);
-	cr_assert(strstr(r.body, "\"path\": \"/echo?list-type=2&prefix=dev%2F\"")
-	    != NULL, "%s", r.body);
+	cr_assert(strstr(r.body,
+	    "\"path\": \"/echo?list-type=2&prefix=dev%2F\"") != NULL, "%s",
+	    r.body);
 	cr_assert(strstr(r.body, "[\"Authorization\", \"Bearer tok-XYZ\"]") !=
 	    NULL, "%s", r.body);
 	cr_assert(strstr(r.body, "[\"If-None-Match\", \"\\\"0123abcd\\\"\"]")
@@ -529,7 +343,8 @@ Test(http_live, methods_headers_query_and_bearer_token)
 
 	q.method = HTTP_POST;
 	cr_assert_eq(http_request(&r, c, &q, err, sizeof(err)), 0, "%s", err);
-	cr_assert(strstr(r.body, "\"method\": \"POST\"") != NULL, "%s", r.body);
+	cr_assert(strstr(r.body, "\"method\": \"POST\"") != NULL, "%s",
+	    r.body);
 	http_resp_fini(&r);
 
 	q.method = HTTP_DELETE;
@@ -556,7 +371,8 @@ Test(http_live, aws_sigv4_is_left_to_curl)
 {
 	struct peer *p = peer_start(0);
 	struct http_client *c = plain_client(0);
-	const char *hdrs[] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD", NULL };
+	const char *hdrs[] = { "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+	    NULL };
 	struct http_req q = { .method = HTTP_GET, .headers = hdrs,
 	    .aws_sigv4 = "aws:amz:eu-west-1:s3", .username = "AKIDEXAMPLE",
 	    .password = "wJalrXUtnFEMIK7MDENG" };
@@ -623,7 +439,7 @@ Test(http_live, connect_refused_is_an_error)
 	struct http_client *c = plain_client(0);
 	struct http_resp r;
 	char err[512];
-	int port = dead_port();
+	int port = pt_dead_port();
 
 	cr_assert_eq(get(c, &r, err, sizeof(err), "http://127.0.0.1:%d/x",
 	    port), -1);
@@ -642,15 +458,16 @@ Test(http_live, timeout_when_the_server_never_answers)
 	struct http_resp r;
 	char err[512];
 	long t0, took;
-	int port, ls = mute_listener(&port);
+	int port, ls = pt_mute_listener(&port);
 
-	t0 = now_ms();
+	t0 = (long)pt_now_ms();
 	cr_assert_eq(get(c, &r, err, sizeof(err), "http://127.0.0.1:%d/x",
 	    port), -1);
-	took = now_ms() - t0;
+	took = (long)pt_now_ms() - t0;
 	cr_assert(strstr(err, "Timeout was reached") != NULL, "%s", err);
 	cr_assert_geq(took, 400 - 20, "gave up after %ld ms", took);
-	cr_assert_leq(took, 400 + 1000 * slow(), "gave up after %ld ms", took);
+	cr_assert_leq(took, 400 + 1000 * pt_slow_factor(), "gave up after %ld "
+	    "ms", took);
 	/* a request's own timeout wins over the client's */
 	{
 		struct http_req q = { .method = HTTP_GET, .timeout_ms = 150 };
@@ -658,12 +475,13 @@ Test(http_live, timeout_when_the_server_never_answers)
 
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/y", port);
 		q.url = url;
-		t0 = now_ms();
+		t0 = (long)pt_now_ms();
 		cr_assert_eq(http_request(&r, c, &q, err, sizeof(err)), -1);
-		took = now_ms() - t0;
+		took = (long)pt_now_ms() - t0;
 		cr_assert(strstr(err, "timed out") != NULL, "%s", err);
 		cr_assert_geq(took, 150 - 20, "gave up after %ld ms", took);
-		cr_assert_lt(took, 380 * slow(), "gave up after %ld ms", took);
+		cr_assert_lt(took, 380 * pt_slow_factor(), "gave up after %ld "
+		    "ms", took);
 	}
 	close(ls);
 	http_client_free(c);
@@ -738,7 +556,7 @@ Test(http_live, environment_proxy_ignored_explicit_proxy_used)
 	struct http_resp r;
 	char err[512], proxy[64];
 
-	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", dead_port());
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", pt_dead_port());
 	setenv("http_proxy", proxy, 1);
 	setenv("https_proxy", proxy, 1);
 	setenv("HTTPS_PROXY", proxy, 1);
@@ -771,10 +589,10 @@ Test(http_live, error_strings_hold_no_credentials)
 	struct peer *p = peer_start(0);
 	struct http_resp r;
 	char url[3][256], err[512];
-	int port, ls = mute_listener(&port), ports[3], i;
+	int port, ls = pt_mute_listener(&port), ports[3], i;
 	size_t k;
 
-	ports[0] = dead_port();		/* connect refused */
+	ports[0] = pt_dead_port();		/* connect refused */
 	ports[1] = port;		/* timeout */
 	ports[2] = p->port;		/* body over the cap */
 	for (i = 0; i < 3; i++) {
@@ -791,8 +609,8 @@ Test(http_live, error_strings_hold_no_credentials)
 		    "%d: no error", i);
 		cr_log_info("error %d: %s", i, err);
 		for (k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
-			cr_assert_null(strstr(err, secrets[k]), "%d: \"%s\" in "
-			    "%s", i, secrets[k], err);
+			cr_assert_null(strstr(err, secrets[k]), "%d: \"%s\" "
+			    "in %s", i, secrets[k], err);
 		cr_assert_null(strstr(err, "Bearer"), "%s", err);
 		cr_assert(strstr(err, "127.0.0.1") != NULL, "%s", err);
 	}

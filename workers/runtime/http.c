@@ -3,7 +3,6 @@
  * See http.h for the contract; the libcurl set-up it shares with the gRPC
  * client is in ipc/curl_common.c.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,8 @@
 #define HTTP_BODY_INITIAL	4096
 #define HTTP_BODY_LIMIT		((size_t)1 << 30)	/* max_body at most */
 #define HTTP_URL_SHOWN		256	/* bytes of a redacted URL in errors */
+
+#define seterr			curlc_seterr
 
 struct http_client {
 	CURL			*easy;
@@ -49,22 +50,6 @@ struct xfer {
 	size_t			 nhdrs, hdr_bytes;
 	int			 hdrs_truncated;
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *const http_method_names[] = {
 	[HTTP_GET] = "GET",
@@ -229,8 +214,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nitems, nlen, vlen;
-	const char *colon, *v;
 	struct http_header *h;
+	const char *v;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		headers_free(x->hdrs, x->nhdrs);
@@ -239,18 +224,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		x->hdrs_truncated = 0;
 		return n;
 	}
-	if ((colon = memchr(buf, ':', n)) == NULL || colon == buf)
+	if (curlc_header_split(buf, n, &nlen, &v, &vlen) == -1)
 		return n;	/* the blank line, or a folded line */
-	nlen = (size_t)(colon - buf);
-	v = colon + 1;
-	vlen = n - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
 	if (x->nhdrs >= HTTP_HEADERS_COUNT ||
 	    nlen + vlen > HTTP_HEADERS_MAX - x->hdr_bytes) {
 		x->hdrs_truncated = 1;
@@ -566,7 +541,7 @@ http_request(struct http_resp *out, struct http_client *c,
 	const char *mname;
 	curl_off_t us = 0;
 	CURLcode rc;
-	int rv = -1, badhdr = 0;
+	int rv = -1, badhdr = 0, tls;
 
 	memset(out, 0, sizeof(*out));
 	memset(&x, 0, sizeof(x));
@@ -626,9 +601,9 @@ http_request(struct http_resp *out, struct http_client *c,
 	if (rc != CURLE_OK) {
 		curlc_errtext(why, sizeof(why), rc, c->errbuf,
 		    (const char *const *)s.v, s.n);
+		tls = strncasecmp(req->url, "https:", 6) == 0;
 		seterr(err, errlen, "%s %s: %s%s", mname, shown, why,
-		    curlc_tls_hint(&c->tls, strncasecmp(req->url, "https:", 6) ==
-		    0, rc, out->status));
+		    curlc_tls_hint(&c->tls, tls, rc, out->status));
 		goto cleanup;
 	}
 	if (x.body == NULL && (x.body = malloc(1)) == NULL) {

@@ -65,7 +65,7 @@
 struct http_opts {
 	const char	*ca_file;	/* PEM bundle; NULL: the system's */
 	const char	*cert_file;	/* PEM client certificate (mTLS) */
-	const char	*key_file;	/* PEM key of cert_file; both or none */
+	const char	*key_file;	/* its PEM key; both or neither */
 	const char	*proxy;		/* proxy URL; NULL/"": none */
 	int		 insecure_http;	/* allow http:// besides https:// */
 	long		 connect_timeout_ms; /* 0: the default */
@@ -120,8 +120,8 @@ struct http_header {
  */
 struct http_resp {
 	long			 status;	/* HTTP status */
-	char			*body;		/* NUL-terminated; never NULL
-						 * after a 0 from http_request */
+	char			*body;		/* NUL-terminated; not NULL
+						 * after http_request's 0 */
 	size_t			 body_len;
 	struct http_header	*headers;	/* final response, in order */
 	size_t			 nheaders;
