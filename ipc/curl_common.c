@@ -139,12 +139,45 @@ pem_read(struct curlc_pem *p, const char *path, const char *what,
 	return 0;
 }
 
+/* A copy of the NUL-terminated PEM text in p->data. */
+static int
+pem_copy(struct curlc_pem *p, const char *pem, const char *what,
+    const char *name, char *err, size_t errlen)
+{
+	size_t len = strlen(pem);
+
+	if (len > CURLC_PEM_MAX) {
+		seterr(err, errlen, "%s %s: larger than 4 MiB", what, name);
+		return -1;
+	}
+	if ((p->data = strdup(pem)) == NULL) {
+		seterr(err, errlen, "%s %s: out of memory", what, name);
+		return -1;
+	}
+	p->len = len;
+	return 0;
+}
+
 static int
 pem_init(struct curlc_pem *p, enum curlc_tls_mode mode, const char *path,
-    const char *what, const char *name, char *err, size_t errlen)
+    const char *pem, const char *what, const char *name, const char *pname,
+    char *err, size_t errlen)
 {
 	int fd;
 
+	if (!empty(path) && !empty(pem)) {
+		seterr(err, errlen, "%s TLS: %s and %s are exclusive", what,
+		    name, pname);
+		return -1;
+	}
+	if (!empty(pem)) {
+		if (mode != CURLC_TLS_BLOBS) {
+			seterr(err, errlen, "%s TLS: %s needs blobs", what,
+			    pname);
+			return -1;
+		}
+		return pem_copy(p, pem, what, pname, err, errlen);
+	}
 	if (empty(path))
 		return 0;
 	if (mode == CURLC_TLS_BLOBS)
@@ -197,24 +230,38 @@ curlc_tls_init(struct curlc_tls *out, enum curlc_tls_mode mode,
     const char *ca_file, const char *cert_file, const char *key_file,
     const char *what, char *err, size_t errlen)
 {
+	struct curlc_tls_src src = { .ca_file = ca_file,
+	    .cert_file = cert_file, .key_file = key_file };
+
+	return curlc_tls_init_src(out, mode, &src, what, err, errlen);
+}
+
+int
+curlc_tls_init_src(struct curlc_tls *out, enum curlc_tls_mode mode,
+    const struct curlc_tls_src *src, const char *what, char *err,
+    size_t errlen)
+{
+	const char *ca_file = src->ca_file;
+
 	memset(out, 0, sizeof(*out));
-	if (empty(cert_file) != empty(key_file)) {
+	if ((empty(src->cert_file) && empty(src->cert_pem)) !=
+	    (empty(src->key_file) && empty(src->key_pem))) {
 		seterr(err, errlen, "%s TLS: a client certificate needs both "
 		    "cert_file and key_file", what);
 		return -1;
 	}
-	if (mode == CURLC_TLS_BLOBS && empty(ca_file) &&
+	if (mode == CURLC_TLS_BLOBS && empty(ca_file) && empty(src->ca_pem) &&
 	    (ca_file = default_cainfo()) == NULL) {
 		seterr(err, errlen, "%s TLS: no ca_file and libcurl has no "
 		    "default CA bundle", what);
 		return -1;
 	}
-	if (pem_init(&out->ca, mode, ca_file, what, "ca_file", err,
-	    errlen) == -1 ||
-	    pem_init(&out->cert, mode, cert_file, what, "cert_file", err,
-	    errlen) == -1 ||
-	    pem_init(&out->key, mode, key_file, what, "key_file", err,
-	    errlen) == -1) {
+	if (pem_init(&out->ca, mode, ca_file, src->ca_pem, what, "ca_file",
+	    "ca_pem", err, errlen) == -1 ||
+	    pem_init(&out->cert, mode, src->cert_file, src->cert_pem, what,
+	    "cert_file", "cert_pem", err, errlen) == -1 ||
+	    pem_init(&out->key, mode, src->key_file, src->key_pem, what,
+	    "key_file", "key_pem", err, errlen) == -1) {
 		curlc_tls_fini(out);
 		return -1;
 	}

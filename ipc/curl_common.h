@@ -81,6 +81,23 @@ void	curlc_global_cleanup(void);
 int	curlc_tls_init(struct curlc_tls *out, enum curlc_tls_mode,
 	    const char *ca_file, const char *cert_file, const char *key_file,
 	    const char *what, char *err, size_t errlen);
+/* Where each TLS item comes from: a file, or PEM text the caller already
+ * holds (kubeconfig's certificate-authority-data, client-key-data, ...,
+ * base64-decoded); at most one of the two per item, NULL or "" = none. */
+struct curlc_tls_src {
+	const char	*ca_file, *cert_file, *key_file;
+	const char	*ca_pem, *cert_pem, *key_pem;	/* NUL-terminated */
+};
+
+/*
+ * curlc_tls_init() from src: PEM text is copied (BLOBS mode only); the
+ * system bundle is read only when neither ca_file nor ca_pem is set.
+ * out must be freed with curlc_tls_fini().
+ */
+int	curlc_tls_init_src(struct curlc_tls *out, enum curlc_tls_mode,
+	    const struct curlc_tls_src *src, const char *what, char *err,
+	    size_t errlen);
+
 /* Frees what out holds (key bytes are wiped) and empties it. */
 void	curlc_tls_fini(struct curlc_tls *);
 

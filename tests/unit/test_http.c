@@ -397,6 +397,7 @@ Test(http_live, body_cap_aborts_the_transfer)
 	struct peer *p = peer_start(0);
 	struct http_client *c = plain_client(100);
 	static const char *const paths[] = { "bytes", "chunked" };
+	struct http_req q = { .method = HTTP_HEAD };
 	struct http_resp r;
 	char err[512], want[256];
 	size_t i;
@@ -414,6 +415,14 @@ Test(http_live, body_cap_aborts_the_transfer)
 		    "response body over 100 bytes", p->port, paths[i]);
 		cr_assert_str_eq(err, want);
 	}
+	/* HEAD announces a large body that never comes: fine */
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/bytes?n=5000",
+	    p->port);
+	q.url = want;
+	cr_assert_eq(http_request(&r, c, &q, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(http_resp_header(&r, "Content-Length"), "5000");
+	cr_assert_eq(r.body_len, 0);
+	http_resp_fini(&r);
 	http_client_free(c);
 }
 
@@ -710,4 +719,45 @@ Test(http_tls, client_certificate_mtls)
 	http_client_free(c);
 	cr_assert_eq(log_count(p, "\"client_cert\": {\"commonName\": "
 	    "\"vartrack-watcher\"}"), 1);
+}
+
+Test(http_tls, pem_text_instead_of_files)
+{
+	struct peer *p = peer_start(2);
+	struct http_opts o = { 0 };
+	struct http_client *c;
+	char path[160], err[512], *ca, *cert, *key;
+
+	cert_path(path, sizeof(path), p, "ca.pem");
+	ca = pt_slurp(path);
+	cert_path(path, sizeof(path), p, "client.pem");
+	cert = pt_slurp(path);
+	cert_path(path, sizeof(path), p, "client.key");
+	key = pt_slurp(path);
+	cr_assert(strstr(key, "PRIVATE KEY") != NULL);
+	o.ca_pem = ca;
+	o.cert_pem = cert;
+	o.key_file = path;	/* text and a file may mix */
+	c = client(&o);
+	assert_ok_hello(c, "https", p->port);
+	http_client_free(c);
+	o.key_file = NULL;
+	o.key_pem = key;
+	c = client(&o);
+	assert_ok_hello(c, "https", p->port);
+	http_client_free(c);
+	cr_assert_eq(log_count(p, "\"client_cert\": {\"commonName\": "
+	    "\"vartrack-watcher\"}"), 2);
+	/* one item from two places is refused */
+	o.key_file = path;
+	cr_assert_eq(http_client_new(&c, &o, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "key_file and key_pem are exclusive") != NULL,
+	    "%s", err);
+	o.key_file = NULL;
+	o.key_pem = NULL;
+	cr_assert_eq(http_client_new(&c, &o, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "needs both") != NULL, "%s", err);
+	free(ca);
+	free(cert);
+	free(key);
 }

@@ -85,6 +85,7 @@ http_client_new(struct http_client **out, const struct http_opts *opts,
     char *err, size_t errlen)
 {
 	struct http_client *c = NULL;
+	struct curlc_tls_src src;
 
 	*out = NULL;
 	if (opts == NULL) {
@@ -102,8 +103,14 @@ http_client_new(struct http_client **out, const struct http_opts *opts,
 	if (curlc_global_init(err, errlen) == -1)
 		goto fail;
 	c->curl_inited = 1;
-	if (curlc_tls_init(&c->tls, CURLC_TLS_BLOBS, opts->ca_file,
-	    opts->cert_file, opts->key_file, "http", err, errlen) == -1)
+	src.ca_file = opts->ca_file;
+	src.cert_file = opts->cert_file;
+	src.key_file = opts->key_file;
+	src.ca_pem = opts->ca_pem;
+	src.cert_pem = opts->cert_pem;
+	src.key_pem = opts->key_pem;
+	if (curlc_tls_init_src(&c->tls, CURLC_TLS_BLOBS, &src, "http", err,
+	    errlen) == -1)
 		goto fail;
 	c->insecure_http = opts->insecure_http != 0;
 	c->connect_timeout_ms = opts->connect_timeout_ms ?
@@ -506,8 +513,11 @@ set_options(struct http_client *c, const struct http_req *req,
 	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L) !=
 	    CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)c->max_body) != CURLE_OK;
+	/* refuses an announced oversize body at once; not on HEAD, whose
+	 * Content-Length is the size of a body that does not come */
+	if (req->method != HTTP_HEAD)
+		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)c->max_body) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK;

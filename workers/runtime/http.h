@@ -5,8 +5,8 @@
  * One client per datasource, made with http_client_new() BEFORE the
  * sandbox is applied: it initialises libcurl (and OpenSSL's configuration)
  * and reads the CA bundle (the given one, or the system bundle libcurl was
- * built with), the client certificate and key into memory; curl gets them
- * as blobs (CURLOPT_CAINFO_BLOB, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLKEY_BLOB,
+ * built with), the client certificate and key into memory (or copies them
+ * when given as PEM text); curl gets them as blobs (CURLOPT_CAINFO_BLOB, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLKEY_BLOB,
  * all in libcurl 7.88), so no file is opened after that.
  *
  * Each http_request() is one blocking transfer on the client's one easy
@@ -66,6 +66,11 @@ struct http_opts {
 	const char	*ca_file;	/* PEM bundle; NULL: the system's */
 	const char	*cert_file;	/* PEM client certificate (mTLS) */
 	const char	*key_file;	/* its PEM key; both or neither */
+	/* or the same as PEM text in memory (kubeconfig *-data, decoded),
+	 * copied; at most one of file and text per item */
+	const char	*ca_pem;
+	const char	*cert_pem;
+	const char	*key_pem;
 	const char	*proxy;		/* proxy URL; NULL/"": none */
 	int		 insecure_http;	/* allow http:// besides https:// */
 	long		 connect_timeout_ms; /* 0: the default */
@@ -136,8 +141,9 @@ struct http_client;
 /*
  * Makes a client in *out: checks opts, initialises libcurl, reads the TLS
  * files into memory and makes the easy handle. No connection is made.
- * Returns 0, or -1 with err set (cert without key or key without cert, an
- * unreadable or empty TLS file, a bad timeout, libcurl too old or OOM) and
+ * Returns 0, or -1 with err set (cert without key or key without cert, a
+ * file and PEM text for one item, an unreadable or empty TLS file, a bad
+ * timeout, libcurl too old or OOM) and
  * *out NULL. *out must be freed with http_client_free().
  */
 int	http_client_new(struct http_client **out, const struct http_opts *,
