@@ -8,7 +8,7 @@ if(TARGET vtw_http)
 	vtw_test(test_http
 		SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.c
 			${CMAKE_CURRENT_LIST_DIR}/peer_testutil.c
-		LIBS vtw_http)
+		LIBS vtw_http vtw_worker)
 	target_include_directories(test_http PRIVATE ${_vtw_http_root}/ipc)
 	target_compile_definitions(test_http PRIVATE
 		VTW_HTTP_PEER="${_vtw_http_root}/tests/integration/http_peer.py"

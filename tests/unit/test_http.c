@@ -6,7 +6,12 @@
  * by PID. It logs each connection and request, so the tests can tell what
  * reached it. TLS material is made per test by tests/integration/certs.sh.
  */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include "curl_common.h"
 #include "http.h"
 #include "peer_testutil.h"
+#include "sandbox.h"
 
 #ifndef VTW_HTTP_PEER
 #error VTW_HTTP_PEER (path of http_peer.py) must be defined
@@ -51,6 +57,7 @@ suite_fini(void)
 TestSuite(http_api, .init = suite_init, .fini = suite_fini);
 TestSuite(http_live, .init = suite_init, .fini = suite_fini);
 TestSuite(http_tls, .init = suite_init, .fini = suite_fini);
+TestSuite(http_sandbox, .init = suite_init, .fini = suite_fini);
 
 /* tls: 0 = plain http, 1 = TLS, 2 = TLS requiring a client certificate.
  * One peer per test: it lives here, not on a stack an assertion unwinds. */
@@ -760,4 +767,105 @@ Test(http_tls, pem_text_instead_of_files)
 	free(ca);
 	free(cert);
 	free(key);
+}
+
+/* ---- inside the worker sandbox ---- */
+
+/* A name other than localhost that /etc/hosts maps to 127.0.0.1 (so its
+ * lookup needs curl's resolver thread and reads no DNS), or NULL. */
+static const char *
+hosts_loopback_name(void)
+{
+	static char name[64];
+	char *hosts = pt_slurp("/etc/hosts"), *line, *save = NULL;
+	const char *rv = NULL;
+
+	for (line = strtok_r(hosts, "\n", &save); line != NULL && rv == NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "127.0.0.1 %63s", name) == 1 &&
+		    strcmp(name, "localhost") != 0 && name[0] != '#')
+			rv = name;
+	}
+	free(hosts);
+	return rv;
+}
+
+/*
+ * The child: the client made before the sandbox, used after it. libcurl
+ * 7.88 makes a socketpair(AF_UNIX) for the wakeup of the multi handle
+ * inside curl_easy_perform() and one per threaded name lookup: a worker
+ * using this client adds socketpair to its seccomp extras.
+ */
+static int
+sandboxed_requests(const char *ca, int port, const char *name)
+{
+	static const int extra[] = { SCMP_SYS(socketpair), -1 };
+	struct http_opts o = { .ca_file = ca };
+	struct http_client *c;
+	struct http_resp r;
+	char err[512];
+	int i;
+
+	if (http_client_new(&c, &o, err, sizeof(err)) == -1) {
+		fprintf(stderr, "http_client_new: %s\n", err);
+		return 2;
+	}
+	setenv("VTW_TEST_SECCOMP_TRAP", "1", 1);	/* name a refusal */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    sandbox_apply(extra) == -1) {
+		fprintf(stderr, "sandbox_apply failed\n");
+		return 3;
+	}
+	for (i = 0; i < 2; i++) {
+		if (get(c, &r, err, sizeof(err), "https://127.0.0.1:%d/hello",
+		    port) == -1 || r.status != 200) {
+			fprintf(stderr, "request %d: %s\n", i, err);
+			return 4;
+		}
+		http_resp_fini(&r);
+	}
+	/* a name lookup (resolver thread, /etc/hosts); the certificate is
+	 * not for that name, so TLS must refuse it */
+	if (name != NULL && (get(c, &r, err, sizeof(err),
+	    "https://%s:%d/hello", name, port) == 0 ||
+	    strstr(err, "certificate") == NULL)) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return 5;
+	}
+	http_client_free(c);
+	return 0;
+}
+
+Test(http_sandbox, client_made_before_the_sandbox_works_inside_it)
+{
+	struct peer *p;
+	char ca[160], errf[192], *errs;
+	const char *name = hosts_loopback_name();
+	pid_t pid;
+	int st, fd;
+
+	if (pt_slow_factor() > 1)
+		cr_skip_test("seccomp filters and valgrind do not mix");
+	if (strcmp(sandbox_name(), "seccomp") != 0)
+		cr_skip_test("built without the seccomp sandbox");
+	p = peer_start(1);
+	cert_path(ca, sizeof(ca), p, "ca.pem");
+	snprintf(errf, sizeof(errf), "%.63s/child.err", p->dir);
+	cr_assert_neq(pid = fork(), -1);
+	if (pid == 0) {
+		if ((fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) !=
+		    -1)
+			dup2(fd, 2);
+		_exit(sandboxed_requests(ca, p->port, name));
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	errs = pt_slurp(errf);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status "
+	    "0x%x: %s", st, errs);
+	free(errs);
+	cr_log_info("name looked up in the sandbox: %s",
+	    name != NULL ? name : "(none in /etc/hosts)");
+	/* two requests on one connection; the name's never got that far */
+	cr_assert_eq(REQUESTS(p), 2);
+	cr_assert_eq(log_count(p, "\"path\": \"/hello\""), 2);
 }

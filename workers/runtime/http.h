@@ -47,6 +47,13 @@
  * worker sandbox allows that). CURLOPT_NOSIGNAL is set: the process must
  * ignore SIGPIPE (the worker runtime does).
  *
+ * Sandbox: beyond the workers' base seccomp policy, libcurl 7.88 needs
+ * socketpair(2): an AF_UNIX pair for its multi handle's wakeup (made in
+ * the first curl_easy_perform()) and one per threaded name lookup. A
+ * worker using this client lists SCMP_SYS(socketpair) in its seccomp
+ * extras (test_http's http_sandbox test runs the client under the real
+ * policy with just that addition, name lookup included).
+ *
  * Not thread-safe: a client belongs to one thread.
  */
 #ifndef VTW_HTTP_H
