@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "curl_common.h"
 #include "grpc.h"
 #include "log.h"	/* utf8_seq */
 #include "vartrack/v1/watcher.pb-c.h"
@@ -89,9 +90,7 @@ struct grpc_client {
 	struct event		*timer;
 	char			*addr;
 	char			*baseurl;
-	char			*ca_file;
-	char			*cert_file;
-	char			*key_file;
+	struct curlc_tls	 tlsm;		/* TLS files, read per connect */
 	int			 tls;
 	int			 no_reuse;	/* a connection per call */
 	size_t			 max_response;
@@ -114,21 +113,7 @@ static const char *const grpc_status_names[] = {
 
 static void	grpc_client_destroy(struct grpc_client *);
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#define seterr	curlc_seterr
 
 const char *
 grpc_status_name(int code)
@@ -479,7 +464,7 @@ grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct grpc_req *r = userdata;
 	size_t n = size * nitems, nlen, vlen, i;
-	const char *colon, *v;
+	const char *v;
 	int st;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
@@ -490,18 +475,8 @@ grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		r->rawmsglen = 0;
 		return n;
 	}
-	if ((colon = memchr(buf, ':', n)) == NULL)
+	if (curlc_header_split(buf, n, &nlen, &v, &vlen) == -1)
 		return n;
-	nlen = colon - buf;
-	v = colon + 1;
-	vlen = n - nlen - 1;
-	while (vlen > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	    v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
 
 	if (nlen == 11 && strncasecmp(buf, "grpc-status", nlen) == 0) {
 		r->have_status = 1;
@@ -570,7 +545,7 @@ elapsed_ms(const struct timespec *start)
 static void
 grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 {
-	char derr[256];
+	char derr[256], terr[CURL_ERROR_SIZE + 128];
 	const char *hint;
 	long http = 0, httpver = 0;
 	const void *msg;
@@ -600,18 +575,12 @@ grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 			    " ms (%s)", r->timeout_ms, r->curlerr[0] ?
 			    r->curlerr : curl_easy_strerror(rc));
 		} else {
-			/* TLS 1.3 servers refuse a missing client
-			 * certificate after the client's handshake is done:
-			 * the client only sees the connection fail */
-			hint = r->c->tls && r->c->cert_file == NULL &&
-			    http == 0 && (rc == CURLE_SEND_ERROR ||
-			    rc == CURLE_RECV_ERROR) ? " (no client "
-			    "certificate configured: does the server require "
-			    "mTLS?)" : "";
+			hint = curlc_tls_hint(&r->c->tlsm, r->c->tls, rc,
+			    http);
 			res->grpc_status = GRPC_STATUS_UNAVAILABLE;
 			snprintf(r->errtext, sizeof(r->errtext), "transport "
-			    "error: %s%s%s%s", curl_easy_strerror(rc),
-			    r->curlerr[0] ? ": " : "", r->curlerr, hint);
+			    "error: %s%s", curlc_errtext(terr, sizeof(terr),
+			    rc, r->curlerr, NULL, 0), hint);
 		}
 	} else if (http != 200) {
 		res->grpc_status = http_to_grpc(http);
@@ -755,32 +724,13 @@ check_addr(const char *addr, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-check_readable(const char *what, const char *path, char *err, size_t errlen)
-{
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "gRPC %s %s: %s", what, path,
-		    strerror(errno));
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-static char *
-dupstr(const char *s)
-{
-	return s != NULL && *s != '\0' ? strdup(s) : NULL;
-}
-
 struct grpc_client *
 grpc_client_new(struct event_base *base, const struct grpc_opts *opts,
     char *err, size_t errlen)
 {
 	struct grpc_client *c = NULL;
-	int have_ca, have_cert, have_key;
+	struct curlc_tls tlsm;
+	int have_ca, have_cert;
 	size_t len;
 
 	if (base == NULL || opts == NULL) {
@@ -791,22 +741,15 @@ grpc_client_new(struct event_base *base, const struct grpc_opts *opts,
 		return NULL;
 	have_ca = opts->ca_file != NULL && *opts->ca_file != '\0';
 	have_cert = opts->cert_file != NULL && *opts->cert_file != '\0';
-	have_key = opts->key_file != NULL && *opts->key_file != '\0';
-	if (have_cert != have_key) {
-		seterr(err, errlen, "gRPC TLS: a client certificate needs "
-		    "both cert_file and key_file");
-		return NULL;
-	}
-	if ((have_ca && check_readable("ca_file", opts->ca_file, err,
-	    errlen) == -1) ||
-	    (have_cert && check_readable("cert_file", opts->cert_file, err,
-	    errlen) == -1) ||
-	    (have_key && check_readable("key_file", opts->key_file, err,
-	    errlen) == -1))
+	if (curlc_tls_init(&tlsm, CURLC_TLS_FILES, opts->ca_file,
+	    opts->cert_file, opts->key_file, "gRPC", err, errlen) == -1)
 		return NULL;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		curlc_tls_fini(&tlsm);
 		goto oom;
+	}
+	c->tlsm = tlsm;
 	TAILQ_INIT(&c->reqs);
 	LIST_INIT(&c->socks);
 	c->base = base;
@@ -830,15 +773,9 @@ grpc_client_new(struct event_base *base, const struct grpc_opts *opts,
 		goto oom;
 	snprintf(c->baseurl, len, "%s://%s", c->tls ? "https" : "http",
 	    opts->addr);
-	if ((have_ca && (c->ca_file = dupstr(opts->ca_file)) == NULL) ||
-	    (have_cert && (c->cert_file = dupstr(opts->cert_file)) == NULL) ||
-	    (have_key && (c->key_file = dupstr(opts->key_file)) == NULL))
-		goto oom;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		seterr(err, errlen, "curl_global_init failed");
+	if (curlc_global_init(err, errlen) == -1)
 		goto fail;
-	}
 	c->curl_inited = 1;
 	if ((c->timer = evtimer_new(base, grpc_timer_event_cb, c)) == NULL ||
 	    (c->multi = curl_multi_init()) == NULL)
@@ -887,11 +824,9 @@ grpc_client_destroy(struct grpc_client *c)
 		event_free(c->timer);
 	free(c->addr);
 	free(c->baseurl);
-	free(c->ca_file);
-	free(c->cert_file);
-	free(c->key_file);
+	curlc_tls_fini(&c->tlsm);
 	if (c->curl_inited)
-		curl_global_cleanup();
+		curlc_global_cleanup();
 	free(c);
 }
 
@@ -1005,8 +940,7 @@ grpc_call_flags(struct grpc_client *c, const char *method, const void *msg,
 		    CURLE_OK;
 	} else
 		bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curlc_base_setopt(e, NULL, r->curlerr) == -1;
 	bad |= curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->reqbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -1022,34 +956,9 @@ grpc_call_flags(struct grpc_client *c, const char *method, const void *msg,
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, grpc_header_cb) !=
 	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curlerr) !=
-	    CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-	if (c->tls) {
-		bad |= curl_easy_setopt(e, CURLOPT_SSLVERSION,
-		    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) !=
-		    CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) !=
-		    CURLE_OK;
-		if (c->ca_file != NULL) {
-			/* only this CA, not the system store as well */
-			bad |= curl_easy_setopt(e, CURLOPT_CAINFO,
-			    c->ca_file) != CURLE_OK;
-			bad |= curl_easy_setopt(e, CURLOPT_CAPATH, NULL) !=
-			    CURLE_OK;
-		}
-		if (c->cert_file != NULL) {
-			bad |= curl_easy_setopt(e, CURLOPT_SSLCERT,
-			    c->cert_file) != CURLE_OK;
-			bad |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM")
-			    != CURLE_OK;
-			bad |= curl_easy_setopt(e, CURLOPT_SSLKEY,
-			    c->key_file) != CURLE_OK;
-			bad |= curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM")
-			    != CURLE_OK;
-		}
-	}
+	if (c->tls)
+		bad |= curlc_tls_setopt(e, &c->tlsm) == -1;
 	if (bad) {
 		seterr(err, errlen, "grpc_call: curl_easy_setopt failed");
 		goto fail;

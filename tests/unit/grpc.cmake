@@ -11,7 +11,9 @@ get_filename_component(_vtw_grpc_root ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
 vtw_test(test_grpc
 	SOURCES
 		${CMAKE_CURRENT_LIST_DIR}/test_grpc.c
+		${CMAKE_CURRENT_LIST_DIR}/peer_testutil.c
 		${_vtw_grpc_root}/supervisor/grpc.c
+		${_vtw_grpc_root}/ipc/curl_common.c
 	LIBS vtw_common vtw_grpc_proto PkgConfig::LIBEVENT PkgConfig::CURL
 	FILTER "!(grpc_live)/*" LABELS unit TIMEOUT 60)
 # the calls against a live peer need /usr/bin/python3 with python3-grpcio

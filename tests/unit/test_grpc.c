@@ -28,6 +28,7 @@
 #include <event2/event.h>
 
 #include "grpc.h"
+#include "peer_testutil.h"
 
 #ifndef VTW_GRPC_PEER
 #error VTW_GRPC_PEER (path of orchestrator_peer.py) must be defined
@@ -40,34 +41,8 @@
 
 /* ---- helpers ---- */
 
-/* Timing tolerances grow under valgrind (which preloads vgpreload_*). */
-static int
-slow_factor(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-
-	return p != NULL && strstr(p, "vgpreload") != NULL ? 10 : 1;
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A call timeout that is generous, scaled for valgrind. */
-#define T(ms)	((uint64_t)(ms) * slow_factor())
-
-static const char *
-python(void)
-{
-	const char *p = getenv("VTW_PYTHON");
-
-	return p != NULL && *p != '\0' ? p : "/usr/bin/python3";
-}
+#define T(ms)	((uint64_t)(ms) * pt_slow_factor())
 
 struct peer {
 	pid_t	 pid;
@@ -78,62 +53,15 @@ struct peer {
 };
 
 /* Peers of the running test live here (not on the test's stack, which a
- * failed assertion unwinds), so suite_fini stops them even then. Each
- * Criterion test is its own process. */
+ * failed assertion unwinds), so suite_fini stops them even then (through
+ * pt_cleanup). Each Criterion test is its own process. */
 static struct peer peer_slots[4];
-static char tmp_dirs[4][64];
-
-static void
-rm_tree(const char *dir)
-{
-	DIR *d;
-	struct dirent *de;
-	char p[512];
-
-	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void
-make_tmpdir(char *dir, size_t len)
-{
-	size_t i;
-
-	snprintf(dir, len, "/tmp/vtw-grpc-test.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	for (i = 0; i < 4; i++)
-		if (tmp_dirs[i][0] == '\0') {
-			snprintf(tmp_dirs[i], sizeof(tmp_dirs[i]), "%s", dir);
-			break;
-		}
-}
 
 static void
 peer_stop(struct peer *p)
 {
-	int st, i;
-
-	if (p == NULL || p->pid <= 0)
-		return;
-	kill(p->pid, SIGTERM);
-	for (i = 0; i < 300; i++) {
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid)
-			break;
-		usleep(10000);
-	}
-	if (i == 300) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &st, 0);
-	}
-	p->pid = 0;
+	if (p != NULL)
+		pt_stop(&p->pid);
 }
 
 static void
@@ -145,62 +73,7 @@ suite_init(void)
 static void
 suite_fini(void)
 {
-	size_t i;
-
-	for (i = 0; i < 4; i++)
-		peer_stop(&peer_slots[i]);
-	for (i = 0; i < 4; i++)
-		rm_tree(tmp_dirs[i]);
-}
-
-static char	*slurp(const char *);
-
-static void
-run_certs(const char *dir)
-{
-	char logf[160], *out;
-	pid_t pid;
-	int st, fd;
-
-	snprintf(logf, sizeof(logf), "%s/certs.log", dir);
-	pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if ((fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) !=
-		    -1) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl("/bin/sh", "sh", VTW_GRPC_CERTS_SH, dir, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		out = slurp(logf);
-		cr_log_error("certs.sh:\n%s", out);
-		free(out);
-		cr_assert_fail("certs.sh failed (status 0x%x)", st);
-	}
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f;
-	char *buf;
-	long n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, n + 1);
-	cr_assert_not_null(buf);
-	if (n > 0 && fread(buf, 1, n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
+	pt_cleanup();
 }
 
 /*
@@ -211,29 +84,26 @@ static struct peer *
 peer_start(const char *mode, int tls)
 {
 	struct peer *p = NULL;
-	char cert[160], key[160], ca[160], line[128], *errs;
+	char cert[160], key[160], ca[160];
 	const char *argv[16];
-	int pfd[2], n = 0, fd;
-	size_t got = 0, i;
-	uint64_t deadline;
-	struct pollfd pf;
-	ssize_t r;
+	int n = 0;
+	size_t i;
 
 	for (i = 0; i < 4 && p == NULL; i++)
 		if (peer_slots[i].pid == 0)
 			p = &peer_slots[i];
 	cr_assert_not_null(p, "too many peers");
 	memset(p, 0, sizeof(*p));
-	make_tmpdir(p->dir, sizeof(p->dir));
+	pt_tmpdir(p->dir, sizeof(p->dir), "vtw-grpc-test");
 	snprintf(p->log, sizeof(p->log), "%s/peer.log", p->dir);
 	snprintf(p->errf, sizeof(p->errf), "%s/peer.err", p->dir);
 	snprintf(cert, sizeof(cert), "%s/server.pem", p->dir);
 	snprintf(key, sizeof(key), "%s/server.key", p->dir);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", p->dir);
 	if (tls)
-		run_certs(p->dir);
+		pt_certs(VTW_GRPC_CERTS_SH, p->dir);
 
-	argv[n++] = python();
+	argv[n++] = pt_python();
 	argv[n++] = VTW_GRPC_PEER;
 	argv[n++] = "--port";
 	argv[n++] = "0";
@@ -252,41 +122,7 @@ peer_start(const char *mode, int tls)
 		argv[n++] = ca;
 	}
 	argv[n] = NULL;
-
-	cr_assert_eq(pipe(pfd), 0);
-	p->pid = fork();
-	cr_assert_neq(p->pid, -1);
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pfd[1], 1);
-		if ((fd = open(p->errf, O_WRONLY | O_CREAT | O_TRUNC,
-		    0600)) != -1)
-			dup2(fd, 2);
-		close(pfd[0]);
-		close(pfd[1]);
-		execv(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	deadline = now_ms() + PEER_READY_MS;
-	memset(line, 0, sizeof(line));
-	while (strchr(line, '\n') == NULL && got < sizeof(line) - 1) {
-		pf.fd = pfd[0];
-		pf.events = POLLIN;
-		if (now_ms() >= deadline ||
-		    poll(&pf, 1, (int)(deadline - now_ms())) <= 0)
-			break;
-		if ((r = read(pfd[0], line + got, sizeof(line) - 1 - got)) <= 0)
-			break;
-		got += r;
-	}
-	close(pfd[0]);	/* the peer prints nothing after READY */
-	if (sscanf(line, "READY %d", &p->port) != 1 || p->port <= 0) {
-		errs = slurp(p->errf);
-		cr_log_error("peer stderr:\n%s", errs);
-		free(errs);
-		cr_assert_fail("peer did not get ready: \"%s\"", line);
-	}
+	p->pid = pt_spawn(argv, p->errf, PEER_READY_MS, &p->port);
 	return p;
 }
 
@@ -325,7 +161,7 @@ done_cb(const struct grpc_result *r, void *arg)
 
 	cr_assert_eq(o->done, 0, "callback ran twice");
 	o->done = 1;
-	o->at = now_ms();
+	o->at = pt_now_ms();
 	o->status = r->grpc_status;
 	o->transport = r->transport;
 	o->has_error = r->error != NULL;
@@ -364,7 +200,7 @@ run_loop(struct loopctx *x, int max_ms)
 
 	g = evtimer_new(x->base, guard_cb, x->base);
 	cr_assert_not_null(g);
-	max_ms *= slow_factor();
+	max_ms *= pt_slow_factor();
 	tv.tv_sec = max_ms / 1000;
 	tv.tv_usec = (max_ms % 1000) * 1000;
 	evtimer_add(g, &tv);
@@ -424,7 +260,7 @@ static void
 tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct ticker *t = arg;
-	uint64_t now = now_ms();
+	uint64_t now = pt_now_ms();
 
 	if (t->last != 0 && now - t->last > t->maxgap)
 		t->maxgap = now - t->last;
@@ -440,48 +276,8 @@ ticker_start(struct ticker *t, struct event_base *base, int every_ms)
 	memset(t, 0, sizeof(*t));
 	t->ev = event_new(base, -1, EV_PERSIST, tick_cb, t);
 	cr_assert_not_null(t->ev);
-	t->last = now_ms();
+	t->last = pt_now_ms();
 	evtimer_add(t->ev, &tv);
-}
-
-/* A port nothing listens on. */
-static int
-dead_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int s, port;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_neq(s, -1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-	port = ntohs(sa.sin_port);
-	close(s);
-	return port;
-}
-
-/* A listener that accepts (in the kernel) and never answers. */
-static int
-mute_listener(int *port)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int s;
-
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_neq(s, -1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(s, 8), 0);
-	cr_assert_eq(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-	*port = ntohs(sa.sin_port);
-	return s;
 }
 
 /* ---- pure: framing ---- */
@@ -725,7 +521,7 @@ Test(grpc_api, client_new_rejects_bad_options)
 Test(grpc_api, call_rejects_bad_arguments)
 {
 	struct event_base *base = event_base_new();
-	struct grpc_client *c = client_for(base, dead_port(), NULL, NULL,
+	struct grpc_client *c = client_for(base, pt_dead_port(), NULL, NULL,
 	    NULL, 0);
 	struct loopctx x = { base, 0 };
 	struct outcome o;
@@ -890,7 +686,7 @@ Test(grpc_live, sync_datasource_h2c)
 	cr_assert_str_eq(o.sync_status, "accepted");
 	cr_assert_eq(grpc_client_inflight(c), 0);
 
-	log = slurp(p->log);
+	log = pt_slurp(p->log);
 	cr_assert_eq(count_lines(log), 1, "%s", log);
 	cr_assert(strstr(log, FULL_FIELDS) != NULL, "%s", log);
 	cr_assert(strstr(log, "\"unknown\":[]") != NULL, "%s", log);
@@ -928,7 +724,7 @@ Test(grpc_live, sync_datasource_empty_optional_fields)
 	sync_call(c, &rq, T(5000), &o);
 	run_loop(&x, 10000);
 	cr_assert_eq(o.decode_rc, 0, "%s / %s", o.error, o.decode_err);
-	log = slurp(p->log);
+	log = pt_slurp(p->log);
 	cr_assert(strstr(log, "\"fields\":{\"datasource\":\"redis\","
 	    "\"platform\":\"docker\",\"reason\":\"self-heal: drift detected by "
 	    "watcher-service\"}") != NULL, "%s", log);
@@ -967,7 +763,7 @@ Test(grpc_live, ping_ok_and_many_calls_multiplexed)
 		} else
 			cr_assert_eq(o[i].decode_rc, 0);
 	}
-	log = slurp(p->log);
+	log = pt_slurp(p->log);
 	cr_assert_eq(count_lines(log), 20);
 	cr_assert(strstr(log, "\"method\":\"/vartrack.v1.Watcher/Ping\"") !=
 	    NULL);
@@ -1060,13 +856,13 @@ Test(grpc_live, hang_is_deadline_exceeded_and_loop_keeps_running)
 	struct grpc_client *c;
 	struct outcome o;
 	struct ticker t;
-	uint64_t t0, timeout = 600, sf = slow_factor();
+	uint64_t t0, timeout = 600, sf = pt_slow_factor();
 
 	p = peer_start("hang", 0);
 	c = client_for(base, p->port, NULL, NULL, NULL, 0);
 	ticker_start(&t, base, 20);
 	outcome_init(&o, &x);
-	t0 = now_ms();
+	t0 = pt_now_ms();
 	sync_call(c, &full_req, timeout, &o);
 	run_loop(&x, 5000);
 	cr_assert_eq(o.status, GRPC_STATUS_DEADLINE_EXCEEDED, "%d: %s",
@@ -1096,14 +892,14 @@ Test(grpc_live, mute_server_is_local_deadline_exceeded)
 	struct grpc_client *c;
 	struct outcome o;
 	struct ticker t;
-	uint64_t t0, timeout = 400, sf = slow_factor();
+	uint64_t t0, timeout = 400, sf = pt_slow_factor();
 	int port, ls;
 
-	ls = mute_listener(&port);
+	ls = pt_mute_listener(&port);
 	c = client_for(base, port, NULL, NULL, NULL, 0);
 	ticker_start(&t, base, 20);
 	outcome_init(&o, &x);
-	t0 = now_ms();
+	t0 = pt_now_ms();
 	ping_call(c, timeout, &o);
 	run_loop(&x, 5000);
 	cr_assert_eq(o.status, GRPC_STATUS_DEADLINE_EXCEEDED, "%s", o.error);
@@ -1177,7 +973,7 @@ Test(grpc_live, connection_refused_is_a_transport_error)
 	struct grpc_client *c;
 	struct outcome o;
 
-	c = client_for(base, dead_port(), NULL, NULL, NULL, 0);
+	c = client_for(base, pt_dead_port(), NULL, NULL, NULL, 0);
 	outcome_init(&o, &x);
 	ping_call(c, T(5000), &o);
 	run_loop(&x, 5000);
