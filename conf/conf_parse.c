@@ -1272,30 +1272,49 @@ static const struct keytab platform_tab = {
 
 /* datasources: */
 
+/* "linux_server" -> "LINUX_SERVER" (a kind's CMake option); static buffer */
+static const char *
+kind_macro(const char *name)
+{
+	static char buf[64];
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < sizeof(buf); i++)
+		buf[i] = (char)toupper((unsigned char)name[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 static void
 h_ds_type(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
 {
 	struct conf_datasource *ds = obj;
-	const char *const *planned = ds_kinds_unsupported();
-	const char *s, *names[DS_KINDS_MAX + 16];
+	const char *s, *u, *names[DS_KINDS_MAX + 16];
 	size_t i, n = 0;
+	int left_out;
 
 	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
 		return;
 	set_str(&ds->type, s);
 	if ((ds->kind = ds_kind_byname(s)) != NULL)
 		return;
-	for (i = 0; planned[i] != NULL; i++)
-		if (strcmp(s, planned[i]) == 0) {
-			conf_error_at(c, v->mark, "datasource type '%s' is not "
-			    "supported yet", s);
+	for (i = 0; (u = ds_kinds_unsupported(i, &left_out)) != NULL; i++)
+		if (strcmp(s, u) == 0) {
+			if (left_out)
+				conf_error_at(c, v->mark, "datasource type "
+				    "'%s' is not built into this binary (built "
+				    "with VTW_KIND_%s=OFF)", s, kind_macro(s));
+			else
+				conf_error_at(c, v->mark, "datasource type "
+				    "'%s' is not supported yet", s);
 			return;
 		}
 	for (i = 0; i < ds_kinds_count(); i++)
 		names[n++] = ds_kind_at(i)->name;
-	for (i = 0; planned[i] != NULL && n < NITEMS(names); i++)
-		names[n++] = planned[i];
+	for (i = 0; (u = ds_kinds_unsupported(i, &left_out)) != NULL &&
+	    n < NITEMS(names); i++)
+		names[n++] = u;
 	bad_type(c, "datasource", v, names, n);
 }
 

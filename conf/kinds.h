@@ -77,9 +77,10 @@ const struct ds_kind	*ds_kind_at(size_t);
 /* NULL when no kind is built by that name */
 const struct ds_kind	*ds_kind_byname(const char *type);
 size_t			 ds_kind_index(const struct ds_kind *);
-/* Types the orchestrator knows that no kind serves in this build (planned
- * kinds, and kinds left out with VTW_KIND_<KIND>=OFF); NULL-terminated. */
-const char *const	*ds_kinds_unsupported(void);
+/* The i-th type the orchestrator knows that no kind serves in this build,
+ * NULL past the last: *left_out is 1 for a kind this build left out
+ * (VTW_KIND_<KIND>=OFF), 0 for one not written yet. */
+const char		*ds_kinds_unsupported(size_t i, int *left_out);
 
 /* A rule's struct of kind k, NULL when none of its keys was given and the
  * rule is not of that kind. */

@@ -31,22 +31,26 @@ static const struct ds_kind *const kinds[] = {
 	NULL
 };
 
-/* The orchestrator's other sinks, and the kinds this build left out. */
-static const char *const unsupported[] = {
+/* The orchestrator's sinks no kind serves yet, then the kinds this build
+ * left out (VTW_KIND_<KIND>=OFF): "built" says which is which. */
+static const struct {
+	const char	*name;
+	int		 left_out;
+} unsupported[] = {
+	{ "s3", 0 }, { "configmap", 0 }, { "helm", 0 }, { "vercel", 0 },
 #ifndef VTW_KIND_REDIS
-	"redis",
+	{ "redis", 1 },
 #endif
 #ifndef VTW_KIND_MONGO
-	"mongo",
+	{ "mongo", 1 },
 #endif
 #ifndef VTW_KIND_ZOOKEEPER
-	"zookeeper",
+	{ "zookeeper", 1 },
 #endif
-	"s3", "configmap", "helm", "vercel",
 #ifndef VTW_KIND_LINUX_SERVER
-	"linux_server",
+	{ "linux_server", 1 },
 #endif
-	NULL
+	{ NULL, 0 }
 };
 
 size_t
@@ -85,10 +89,13 @@ ds_kind_index(const struct ds_kind *k)
 	return ds_kinds_count();
 }
 
-const char *const *
-ds_kinds_unsupported(void)
+const char *
+ds_kinds_unsupported(size_t i, int *left_out)
 {
-	return unsupported;
+	if (i >= sizeof(unsupported) / sizeof(unsupported[0]) - 1)
+		return NULL;
+	*left_out = unsupported[i].left_out;
+	return unsupported[i].name;
 }
 
 void *
