@@ -21,6 +21,8 @@
 #define CONF_MAX_FILE_BYTES_CAP	(1024u * 1024 * 1024)	/* max_file_bytes */
 
 struct given;
+struct keydef;
+struct yn;
 
 /* What the parser remembers about a rule for the checks that follow. */
 struct conf_rule_aux {
@@ -54,6 +56,8 @@ struct conf_ctx {
 	struct conf_rule_aux	*raux;		/* parallel to conf->rules */
 	size_t			 nraux;
 	size_t			 cur_rule;	/* the rule being parsed */
+	const struct keydef	*rules_kd;	/* "rules:", parsed last */
+	const struct yn		*rules_node;
 	struct conf_watcher_aux	 waux;
 	/* the platform or datasource being parsed */
 	struct conf_mark	 ds_hosts;

@@ -1560,13 +1560,14 @@ ds_foreign_keys(struct conf_ctx *c, const struct conf_datasource *ds,
 	}
 }
 
-/* The type of a datasource mapping before its keys are walked (keys of its
- * kind go to its own struct, wherever "type" stands). */
-static const struct ds_kind *
-ds_peek_kind(const struct yn *map, int depth)
+/* The scalar value of key in a mapping before its keys are walked, looked
+ * for in the mapping itself, then in its first merge ("<<: *base" or
+ * "<<: [*a, *b]"); NULL when not there. */
+static const char *
+peek_scalar(const struct yn *map, const char *name, int depth)
 {
-	const struct ds_kind *k = NULL;
 	const struct yn *key, *v;
+	const char *r = NULL;
 	size_t i, j;
 
 	for (i = 0; i + 1 < map->nkids; i += 2) {
@@ -1574,20 +1575,27 @@ ds_peek_kind(const struct yn *map, int depth)
 		v = map->kids[i + 1];
 		if (key->type != YN_SCALAR)
 			continue;
-		if (strcmp(key->str, "type") == 0)
-			return v->type == YN_SCALAR ? ds_kind_byname(v->str) :
-			    NULL;
-		/* "<<: *base" or "<<: [*a, *b]" (the first one wins) */
-		if (!is_merge_key(key) || depth > 0 || k != NULL)
+		if (strcmp(key->str, name) == 0)
+			return v->type == YN_SCALAR ? v->str : NULL;
+		if (!is_merge_key(key) || depth > 0 || r != NULL)
 			continue;
 		if (v->type == YN_MAP)
-			k = ds_peek_kind(v, depth + 1);
+			r = peek_scalar(v, name, depth + 1);
 		else if (v->type == YN_SEQ)
-			for (j = 0; j < v->nkids && k == NULL; j++)
+			for (j = 0; j < v->nkids && r == NULL; j++)
 				if (v->kids[j]->type == YN_MAP)
-					k = ds_peek_kind(v->kids[j], depth + 1);
+					r = peek_scalar(v->kids[j], name,
+					    depth + 1);
 	}
-	return k;
+	return r;
+}
+
+/* The kind of a datasource mapping before its keys are walked (keys of its
+ * kind go to its own struct, wherever "type" stands). */
+static const struct ds_kind *
+ds_peek_kind(const struct yn *map)
+{
+	return ds_kind_byname(peek_scalar(map, "type", 0));
 }
 
 /* rules: */
@@ -2209,7 +2217,7 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		memset(slots, 0, sizeof(slots));
 		foreign = NULL;
 		nforeign = 0;
-		own = ds_peek_kind(v->kids[i], 0);
+		own = ds_peek_kind(v->kids[i]);
 		if (own != NULL)
 			kslot_obj(&slots[ds_kind_index(own)], own, 0);
 		walk_map_kinds(c, &ds_tab, ds, NULL, 0, own, slots, &foreign,
@@ -2251,11 +2259,24 @@ h_datasources(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	}
 }
 
-static void
-h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
+/* The rule's own kind: its datasource's, when that is defined (the keys of
+ * that kind go to its struct first, where kinds share a key name). */
+static const struct ds_kind *
+rule_peek_kind(struct conf_ctx *c, const struct yn *map)
 {
-	struct vtw_conf *conf = obj;
+	const struct conf_datasource *ds;
+	const char *name = peek_scalar(map, "datasource", 0);
+
+	if (name == NULL || (ds = conf_datasource_byname(c->conf, name)) ==
+	    NULL)
+		return NULL;
+	return ds->kind;
+}
+
+static void
+parse_rules(struct conf_ctx *c, const struct keydef *kd, const struct yn *v)
+{
+	struct vtw_conf *conf = c->conf;
 	struct conf_rule *r;
 	struct conf_rule_aux *a;
 	struct kslot slots[DS_KINDS_MAX];
@@ -2284,16 +2305,27 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		c->nraux++;
 		c->cur_rule = r->id;
 		memset(slots, 0, sizeof(slots));
-		/* every kind's layout keys are checked whatever the rule's
-		 * datasource: it may come later in the file */
-		walk_map_kinds(c, &rule_tab, r, NULL, 1, NULL, slots, &foreign,
-		    &nforeign, v->kids[i]);
+		/* every kind's layout keys are checked and kept whatever the
+		 * rule's datasource (its own kind's first) */
+		walk_map_kinds(c, &rule_tab, r, NULL, 1,
+		    rule_peek_kind(c, v->kids[i]), slots, &foreign, &nforeign,
+		    v->kids[i]);
 		for (j = 0; j < ds_kinds_count(); j++) {
 			r->klayout[j] = slots[j].obj;
 			a->kgiven[j] = slots[j].given;
 		}
 	}
 	free(foreign);
+}
+
+/* Rules are parsed once the whole document was walked (conf_parse_yaml),
+ * so that their datasources, wherever they stand, are known. */
+static void
+h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	c->rules_kd = kd;
+	c->rules_node = v;
 }
 
 static const struct keydef top_keys[] = {
@@ -2356,6 +2388,9 @@ conf_parse_yaml(struct conf_ctx *c, const char *buf, size_t len)
 		goto cleanup;
 	}
 	walk_map(c, &top_tab, c->conf, d.root);
+	if (c->rules_node != NULL)
+		parse_rules(c, c->rules_kd, c->rules_node);
+	c->rules_node = NULL;	/* it goes with the document */
  cleanup:
 	ydoc_free(&d);
 	return rv;
