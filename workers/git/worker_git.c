@@ -415,23 +415,8 @@ git_fini(void)
 }
 
 /* writing the cache repository */
-static const int git_syscalls[] = {
-	SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rename),
-	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink),
-	SCMP_SYS(unlinkat), SCMP_SYS(rmdir), SCMP_SYS(ftruncate),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(fchmod),
-	SCMP_SYS(chmod), SCMP_SYS(fchmodat), SCMP_SYS(utimensat),
-	SCMP_SYS(link), SCMP_SYS(linkat), SCMP_SYS(symlink),
-	SCMP_SYS(symlinkat), SCMP_SYS(pwrite64), SCMP_SYS(flock),
-	SCMP_SYS(statfs), SCMP_SYS(fstatfs), SCMP_SYS(umask),
-	SCMP_SYS(fallocate), SCMP_SYS(readlinkat), SCMP_SYS(creat),
-	SCMP_SYS(chdir), SCMP_SYS(fchdir), SCMP_SYS(getpgrp),
-	-1
-};
-
 static const struct worker_ops git_ops = {
 	.name = "git",
-	.syscalls = git_syscalls,
 	.init = git_init,
 	.conf = git_conf,
 	.handle = git_handle,

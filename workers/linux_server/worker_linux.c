@@ -887,12 +887,9 @@ lx_fini(void)
 	libssh2_exit();
 }
 
-static const int lx_syscalls[] = { -1 };
-
 static const struct dsw_kind lx_kind = {
 	.name = "linux",
 	.type = "linux_server",
-	.syscalls = lx_syscalls,
 	.init = lx_init,
 	.fini = lx_fini,
 	.open = lx_open,

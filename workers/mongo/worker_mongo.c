@@ -694,14 +694,9 @@ mongo_fini(void)
  * getrandom and clock_gettime, all in the base list. (Its shm_unlink at
  * exit is avoided in main(); TLS, untestable here, adds only file reads.)
  */
-static const int mongo_syscalls[] = {
-	-1
-};
-
 static const struct dsw_kind mongo_kind = {
 	.name = "mongo",
 	.type = "mongo",
-	.syscalls = mongo_syscalls,
 	.init = mongo_init,
 	.fini = mongo_fini,
 	.open = mongo_open,

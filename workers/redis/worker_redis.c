@@ -581,12 +581,9 @@ redis_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	return rc;
 }
 
-static const int redis_syscalls[] = { -1 };
-
 static const struct dsw_kind redis_kind = {
 	.name = "redis",
 	.type = "redis",
-	.syscalls = redis_syscalls,
 	.open = redis_open,
 	.close = redis_close,
 	.poll = redis_poll,

@@ -397,7 +397,6 @@ ds_worker_main(const struct dsw_kind *k, int argc, char **argv)
 	ds_table_init(&ds_tab, k);
 	memset(&ops, 0, sizeof(ops));
 	ops.name = k->name;
-	ops.syscalls = k->syscalls;
 	ops.init = k->init;
 	ops.conf = ds_worker_conf;
 	ops.handle = ds_worker_handle;

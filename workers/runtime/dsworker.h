@@ -92,7 +92,6 @@ void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 struct dsw_kind {
 	const char	*name;		/* the worker's: Hello.kind, "linux" */
 	const char	*type;		/* ConfDatasource.type it serves */
-	const int	*syscalls;	/* extra seccomp allowlist, -1 ended */
 	int		(*init)(void);	/* optional, before the sandbox */
 	void		(*fini)(void);	/* optional, after every close() */
 	/* A datasource configured: unpack c->settings

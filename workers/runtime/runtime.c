@@ -79,6 +79,10 @@ dispatch(const struct worker_ops *ops, struct ipc_chan *chan,
 	}
 }
 
+/* A program linking the runtime without vtw_worker() (unit tests) has no
+ * additions; a worker's generated list overrides this one. */
+__attribute__((weak)) const int vtw_worker_syscalls[] = { -1 };
+
 int
 worker_main(const struct worker_ops *ops, int argc, char **argv)
 {
@@ -121,7 +125,7 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 		fatalx("%s", err);
 	if (ops->init != NULL && ops->init() == -1)
 		fatalx("initialisation failed");
-	worker_privdrop(user, ops->syscalls);
+	worker_privdrop(user, vtw_worker_syscalls);
 #ifdef VTW_TEST_HOOKS
 	worker_test_forbidden(ops->name);
 #endif

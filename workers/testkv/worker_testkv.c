@@ -212,12 +212,9 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	return rc;
 }
 
-static const int testkv_syscalls[] = { -1 };
-
 static const struct dsw_kind testkv_kind = {
 	.name = "testkv",
 	.type = "testkv",
-	.syscalls = testkv_syscalls,
 	.open = testkv_open,
 	.close = testkv_close,
 	.poll = testkv_poll,

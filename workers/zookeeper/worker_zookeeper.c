@@ -1126,12 +1126,10 @@ zk_event(struct ipc_chan *chan)
  * getaddrinfo are all in it (checked with VTW_TEST_SECCOMP_TRAP=1 through
  * connect, reads, watches, server loss and reconnect, digest auth).
  */
-static const int zk_syscalls[] = { -1 };
 
 static const struct dsw_kind zk_kind = {
 	.name = "zookeeper",
 	.type = "zookeeper",
-	.syscalls = zk_syscalls,
 	.init = zk_init,
 	.open = zk_open,
 	.close = zk_close,
