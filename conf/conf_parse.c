@@ -1272,7 +1272,7 @@ static const struct keytab platform_tab = {
 
 /* datasources: */
 
-/* "linux_server" -> "LINUX_SERVER" (a kind's CMake option); static buffer */
+/* A kind's name as its CMake option's suffix ("foo_bar" -> "FOO_BAR"); static buffer */
 static const char *
 kind_macro(const char *name)
 {
