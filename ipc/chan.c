@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pair0/pair.h>
+#include <nng/protocol/pair1/pair.h>
 #include <nng/transport/ipc/ipc.h>
 
 #include "chan.h"
@@ -21,8 +23,8 @@ chan_open(struct ipc_chan *c, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	c->recvfd = c->sendfd = -1;
-	if ((rv = nng_pair0_open(&c->sock)) != 0) {
-		snprintf(err, errlen, "nng_pair0_open: %s", nng_strerror(rv));
+	if ((rv = nng_pair1_open(&c->sock)) != 0) {
+		snprintf(err, errlen, "nng_pair1_open: %s", nng_strerror(rv));
 		return -1;
 	}
 	c->open = 1;
@@ -168,7 +170,8 @@ ipc_chan_recv(struct ipc_chan *c, struct ipc_msg *m, int block,
 {
 	nng_msg *msg;
 	nng_pipe p;
-	int rv, pid = 0;
+	uint64_t pid = 0;
+	int rv;
 
 	*peer_pid = 0;
 	if (!c->open)
@@ -181,9 +184,11 @@ ipc_chan_recv(struct ipc_chan *c, struct ipc_msg *m, int block,
 		return -1;
 	}
 	p = nng_msg_get_pipe(msg);
+	/* nng keeps the peer's pid as a 64-bit option: get_int fails */
 	if (nng_pipe_id(p) > 0 &&
-	    nng_pipe_get_int(p, NNG_OPT_IPC_PEER_PID, &pid) == 0)
-		*peer_pid = pid;
+	    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 &&
+	    pid <= INT_MAX)
+		*peer_pid = (int)pid;
 	rv = ipc_msg_decode(m, nng_msg_body(msg), nng_msg_len(msg), err, errlen);
 	nng_msg_free(msg);
 	return rv == 0 ? 1 : -2;

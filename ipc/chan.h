@@ -1,5 +1,7 @@
 /*
- * ipc_chan: one nng pair0 socket between the supervisor and one worker.
+ * ipc_chan: one nng pair1 socket between the supervisor and one worker
+ * (not pair0: Debian 12's nng 1.5.2 never releases a pair0 socket's
+ * pollable descriptors on close, fixed upstream in nng PR #1640).
  * The supervisor listens (non-blocking use, integrated with libevent via the
  * socket's pollable descriptors); the worker dials and uses it blocking.
  */
