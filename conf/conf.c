@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +757,25 @@ conf_load_buf(struct vtw_conf **out, const char *name, const char *buf,
 	free(ctx.raux);
 	conf_free(ctx.conf);
 	return rv;
+}
+
+/* Workers drop to the sandbox user when the supervisor runs as root. */
+int
+conf_check_host(const struct vtw_conf *c, char *err, size_t errlen)
+{
+	const struct conf_mark *m = &c->sandbox_user_mark;
+
+	if (c->sandbox_user == NULL || getpwnam(c->sandbox_user) != NULL)
+		return 0;
+	if (m->line > 0)
+		snprintf(err, errlen, "%s:%d:%d: sandbox.user: no user '%s' "
+		    "on this host (the workers run as it)", c->path, m->line,
+		    m->col, c->sandbox_user);
+	else
+		snprintf(err, errlen, "%s: sandbox.user: the default user "
+		    "'%s' does not exist on this host; name one that does",
+		    c->path, c->sandbox_user);
+	return -1;
 }
 
 int

@@ -163,6 +163,7 @@ struct vtw_conf {
 	char			*app_env;		/* default "development" */
 	char			*tls_ca_file, *tls_cert_file, *tls_key_file;
 	char			*sandbox_user;
+	struct conf_mark	 sandbox_user_mark;	/* line 0: the default */
 	char			*cache_dir;
 	char			*worker_dir;		/* NULL = the supervisor's own dir */
 	struct conf_platform	*platforms;
@@ -195,6 +196,12 @@ int	conf_load(struct vtw_conf **out, const char *path, struct conf_errors *errs)
 int	conf_load_buf(struct vtw_conf **out, const char *name, const char *buf,
 	    size_t len, struct conf_errors *errs);
 void	conf_free(struct vtw_conf *);
+/*
+ * What only this host can tell: the sandbox user exists. The daemon and -n
+ * both refuse a configuration that fails it. 0 ok; -1 with err set
+ * ("file:line:col: text").
+ */
+int	conf_check_host(const struct vtw_conf *, char *err, size_t errlen);
 void	conf_errors_free(struct conf_errors *);
 
 /* Go-style durations: "500ms", "2s", "5m", "1h", "1m30s". 0 ok, -1 bad. */

@@ -344,8 +344,13 @@ conf_check(struct conf_ctx *c)
 		report_ignored(c, &conf->rules[i], &c->raux[i]);
 	if (c->errs->n == 0)
 		layout_rules(c);
-	if (conf->nrules == 0)
-		conf_warning_at(c, top, "no rules: nothing to watch");
+	/* rules that were there but wrong have their own errors; so does a
+	 * document that is not a configuration at all */
+	if (conf->nrules == 0 && c->errs->n == 0 &&
+	    (c->rules_mark.line == 0 || c->rules_empty))
+		conf_error_at(c, c->rules_mark.line ? c->rules_mark : top,
+		    "no rules: nothing to watch (a configuration needs at "
+		    "least one entry under 'rules:')");
 	free(pnames);
 	free(dnames);
 }

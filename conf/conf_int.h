@@ -58,6 +58,8 @@ struct conf_ctx {
 	size_t			 cur_rule;	/* the rule being parsed */
 	const struct keydef	*rules_kd;	/* "rules:", parsed last */
 	const struct yn		*rules_node;
+	struct conf_mark	 rules_mark;	/* line 0: no "rules:" */
+	int			 rules_empty;	/* "rules:" has no entry */
 	struct conf_watcher_aux	 waux;
 	/* the platform or datasource being parsed */
 	struct conf_mark	 ds_hosts;

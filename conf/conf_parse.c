@@ -1181,8 +1181,21 @@ static const struct keytab tls_tab = {
 	"watcher.tls", tls_keys, NITEMS(tls_keys), 0
 };
 
+static void
+h_sandbox_user(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+	const char *s;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	set_str(&conf->sandbox_user, s);
+	conf->sandbox_user_mark = v->mark;
+}
+
 static const struct keydef sandbox_keys[] = {
-	{ "user", h_str, offsetof(struct vtw_conf, sandbox_user), 0, NULL },
+	{ "user", h_sandbox_user, 0, 0, NULL },
 };
 static const struct keytab sandbox_tab = {
 	"watcher.sandbox", sandbox_keys, NITEMS(sandbox_keys), 0
@@ -2326,6 +2339,9 @@ h_rules(struct conf_ctx *c, void *obj, const struct keydef *kd,
 {
 	c->rules_kd = kd;
 	c->rules_node = v;
+	c->rules_mark = v->mark;
+	c->rules_empty = yn_is_null(v) ||
+	    (v->type == YN_SEQ && v->nkids == 0);
 }
 
 static const struct keydef top_keys[] = {

@@ -88,6 +88,7 @@ load_conf(const char *path, int as_log)
 {
 	struct vtw_conf *c = NULL;
 	struct conf_errors e;
+	char err[512];
 
 	memset(&e, 0, sizeof(e));
 	if (conf_load(&c, path, &e) == -1) {
@@ -99,6 +100,14 @@ load_conf(const char *path, int as_log)
 	}
 	print_conf_messages(&e, as_log);
 	conf_errors_free(&e);
+	if (conf_check_host(c, err, sizeof(err)) == -1) {
+		if (as_log)
+			log_warnx("%s", err);
+		else
+			fprintf(stderr, "%s\n%s: 1 error\n", err, path);
+		conf_free(c);
+		return NULL;
+	}
 	return c;
 }
 

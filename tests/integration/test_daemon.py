@@ -1,8 +1,10 @@
 """Operator-facing daemon behaviour: SIGHUP reload, environment overrides,
 per-rule poll intervals (real redis-server and git, see harness.py)."""
+import os
 import signal
+import subprocess
 
-from harness import WatcherTest, rule_ok, wait_until
+from harness import WATCHER, WatcherTest, rule_ok, wait_until
 from test_redis import APP_YAML, hash_rule, write_hash
 
 
@@ -33,6 +35,46 @@ class Daemon(WatcherTest):
         w.wait_log(lambda l: "configuration reloaded" in l.get("msg", ""), 5, start=mark)
         w.wait_log(rule_ok("two"), 15, start=mark)
         self.assertIsNone(w.proc.poll())
+
+    def test_a_reload_to_a_config_without_rules_is_refused(self):
+        w = self.watcher(self.config(self.r, hash_rule("one").format(repo=self.g.path)))
+        w.wait_log(rule_ok("one"), 15)
+        with open(w.config, "w") as f:
+            f.write(self.config(self.r, ""))
+        mark = w.mark()
+        w.proc.send_signal(signal.SIGHUP)
+        w.wait_log(lambda l: "no rules: nothing to watch" in l.get("msg", ""), 5, start=mark)
+        w.wait_log(lambda l: "keeping the running configuration" in l.get("msg", ""), 5,
+                   start=mark)
+        w.wait_log(rule_ok("one"), 5, start=mark)
+        self.assertEqual(w.http("/health/readiness")[0], 200)
+
+    def check(self, text):
+        cfg = os.path.join(self.tmp, "check.yaml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        return cfg, subprocess.run([WATCHER, "-n", "-f", cfg], capture_output=True,
+                                   text=True)
+
+    def test_check_and_start_refuse_what_cannot_run(self):
+        cases = [
+            ("", "check.yaml:1:1: no rules: nothing to watch"),
+            (self.config(self.r, ""), "no rules: nothing to watch"),
+            (self.config(self.r, hash_rule("one").format(repo=self.g.path)).replace(
+                "watcher:\n", "watcher:\n  sandbox:\n    user: nosuchuser\n", 1),
+             "sandbox.user: no user 'nosuchuser' on this host"),
+        ]
+        for text, msg in cases:
+            with self.subTest(msg=msg):
+                cfg, p = self.check(text)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(msg, p.stderr)
+                self.assertNotIn("configuration OK", p.stdout + p.stderr)
+                # the daemon refuses it too, before it binds anything
+                d = subprocess.run([WATCHER, "-f", cfg], capture_output=True,
+                                   text=True, timeout=20)
+                self.assertEqual(d.returncode, 1, d.stderr)
+                self.assertIn(msg, d.stderr)
 
     def test_poll_interval_env_overrides_file(self):
         w = self.watcher(self.config(self.r, hash_rule().format(repo=self.g.path), poll="1h"),

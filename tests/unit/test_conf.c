@@ -375,7 +375,6 @@ Test(conf, round_trip)
 	setenv("T_REDIS_PASSWORD", "redis-pw", 1);
 	round_trip(full_yaml);
 	round_trip(PLATFORMS DATASOURCES RULE);
-	round_trip("");
 
 	/* the reloaded structs hold the same values */
 	c1 = load_ok(full_yaml);
@@ -1597,17 +1596,16 @@ Test(conf, load_file)
 	free(big);
 }
 
-Test(conf, empty_file_warns)
+/* an empty, truncated or rule-less file would watch nothing: refused */
+#define NO_RULES	"no rules: nothing to watch (a configuration needs " \
+			"at least one entry under 'rules:')"
+Test(conf, no_rules_is_an_error)
 {
-	struct vtw_conf *c;
-	struct conf_errors e;
-
-	cr_assert_eq(load(&c, &e, ""), 0);
-	EXPECT_MSGS(e.warnings, e.nwarnings,
-	    "t.yaml:1:1: no rules: nothing to watch");
-	cr_expect_eq(c->nrules, 0);
-	conf_free(c);
-	conf_errors_free(&e);
+	EXPECT_ERRORS("", "t.yaml:1:1: " NO_RULES);
+	EXPECT_ERRORS("watcher:\n  poll_interval: 5s\n", "t.yaml:1:1: " NO_RULES);
+	EXPECT_ERRORS("rules: []\n", "t.yaml:1:8: " NO_RULES);
+	EXPECT_ERRORS("rules:\n", "t.yaml:1:1: " NO_RULES);
+	EXPECT_ERRORS(PLATFORMS DATASOURCES, "t.yaml:1:1: " NO_RULES);
 }
 
 /*
