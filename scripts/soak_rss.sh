@@ -22,10 +22,14 @@ N=${N:-10000}
 INTERVAL=${INTERVAL:-1s}
 BIN=${VTW_BIN:-build/bin}
 PY=/usr/bin/python3
-RP= WP= SP=
+RP= WP= SP= SUP=
 D=$(mktemp -d /tmp/vtw-soak.XXXXXX); chmod 755 "$D"
 cleanup() {
 	if [ -n "$SP" ]; then kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null || true; fi
+	# under WRAP the supervisor is the tool's child: stop it first
+	if [ -n "$SUP" ] && [ "$SUP" != "$WP" ] && kill "$SUP" 2>/dev/null; then
+		for _ in $(seq 100); do kill -0 "$SUP" 2>/dev/null || break; sleep 0.1; done
+	fi
 	if [ -n "$WP" ]; then kill "$WP" 2>/dev/null && wait "$WP" 2>/dev/null || true; fi
 	if [ -n "$RP" ]; then kill "$RP" 2>/dev/null && wait "$RP" 2>/dev/null || true; fi
 	[ -n "${KEEP:-}" ] && echo "soak: kept $D" >&2 || rm -rf "$D"
