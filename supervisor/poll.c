@@ -24,6 +24,7 @@
 #define RULE_LOG_MAX_KEYS	50
 #define RULE_START_SPREAD_MS	1000	/* first polls spread over this */
 #define RULE_NOTIFY_GAP_MS	100	/* event-assisted polls at most this often */
+#define RULE_TRIM_MIN_KEYS	1000	/* freed pages go back after such a cycle */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
@@ -227,7 +228,8 @@ rule_cycle_end(struct sup_rule *r)
 		r->sds->br.probing = 0;
 		r->ds_probe = 0;
 	}
-	if (r->baseline != NULL && kvmap_count(r->baseline) > 10000)
+	if (r->baseline != NULL &&
+	    kvmap_count(r->baseline) >= RULE_TRIM_MIN_KEYS)
 		malloc_trim(0);	/* the read maps of a big rule were just freed */
 	if (sup->stopping)
 		return;
