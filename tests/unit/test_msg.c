@@ -323,27 +323,36 @@ Test(msg, baseline_reply_truncated_entry_roundtrip)
 	expect_rejected(&m, "pair 0: truncated");
 }
 
-/* the reply a request gets when it cannot be served */
-Test(msg, baseline_error_reply_roundtrip)
+/* a truncated value's digest is a SHA-256: 32 bytes, and only then */
+Test(msg, value_digest_must_be_sha256_sized)
 {
-	struct ipc_msg m, o;
-	const struct ipc_baseline_reply *r = &o.u.baseline_reply;
+	/* Envelope{type 9 (poll_reply), seq 1, poll_reply{values{key "k",
+	 * present, value "abc", truncated, full_len 9, digest <2 bytes>},
+	 * last}}, packed by hand: the encoder cannot send it */
+	static const unsigned char shortdig[] = {
+		0x08, 0x09, 0x10, 0x01, 0x92, 0x01, 0x16,
+		0x22, 0x12, 0x0a, 0x01, 'k', 0x10, 0x01, 0x1a, 0x03, 'a', 'b',
+		'c', 0x20, 0x01, 0x28, 0x09, 0x3a, 0x02, 0x00, 0x00,
+		0x38, 0x01,
+	};
+	/* the same value not truncated (truncated 0, no full_len) */
+	static const unsigned char wholedig[] = {
+		0x08, 0x09, 0x10, 0x01, 0x92, 0x01, 0x12,
+		0x22, 0x0e, 0x0a, 0x01, 'k', 0x10, 0x01, 0x1a, 0x03, 'a', 'b',
+		'c', 0x3a, 0x02, 0x00, 0x00,
+		0x38, 0x01,
+	};
+	struct ipc_msg o;
+	char err[256] = "";
 
-	memset(&m, 0, sizeof(m));
-	m.type = IPC_BASELINE_REPLY;
-	m.u.baseline_reply.rule_id = 4;
-	m.u.baseline_reply.status = IPC_BL_ERROR;
-	m.u.baseline_reply.commit = "";
-	m.u.baseline_reply.error = "big.yaml: file of 17000000 bytes exceeds "
-	    "the 16777216-byte limit";
-	m.u.baseline_reply.last = 1;
-	roundtrip(&m, &o);
-	cr_assert_eq(r->rule_id, 4);
-	cr_assert_eq(r->status, IPC_BL_ERROR);
-	cr_assert_eq(r->last, 1);
-	cr_assert_eq(r->nentries, 0);
-	cr_assert_str_eq(r->error, m.u.baseline_reply.error);
-	ipc_msg_release(&o);
+	cr_assert_eq(ipc_msg_decode(&o, shortdig, sizeof(shortdig), err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "truncated value with a digest of 2 bytes"),
+	    "%s", err);
+	cr_assert_eq(ipc_msg_decode(&o, wholedig, sizeof(wholedig), err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "whole value with a digest of 2 bytes"), "%s",
+	    err);
 }
 
 /* a long value's prefix is cut on a UTF-8 boundary */
