@@ -5,7 +5,7 @@
 #ifndef VTW_IPC_H
 #define VTW_IPC_H
 
-#define IPC_PROTO_VERSION	2
+#define IPC_PROTO_VERSION	3	/* 3: SHA-256 digests, truncated baseline values */
 /* No message over this size, in either direction; larger results are chunked. */
 #define IPC_MAX_MSG_BYTES	(1024 * 1024)
 /* What a chunk aims for, leaving room for the envelope. */

@@ -71,6 +71,18 @@ ipc_value_cost(size_t keylen, size_t vallen)
 	return keylen + vallen + 32;
 }
 
+size_t
+ipc_value_prefix_len(const char *s, size_t len)
+{
+	size_t n = len < IPC_MAX_VALUE_BYTES ? len : IPC_MAX_VALUE_BYTES;
+
+	/* back over continuation bytes to the start of a character */
+	if (n < len)
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	return n;
+}
+
 static int
 nomem(char *err, size_t errlen)
 {
@@ -98,19 +110,30 @@ pairs_to_pb(struct enc *e, const struct ipc_pair *in, size_t n,
 		vtw__ipc__pair__init(&pairs[i]);
 		pairs[i].key = ipc_pb_str(in[i].key);
 		pairs[i].value = ipc_pb_str(in[i].val);
+		if (in[i].truncated) {
+			pairs[i].truncated = 1;
+			pairs[i].full_len = in[i].full_len;
+			pairs[i].digest.data = (uint8_t *)in[i].digest;
+			pairs[i].digest.len = VTW_DIGEST_LEN;
+		}
 		pairp[i] = &pairs[i];
 	}
 	*out = pairp;
 	return 0;
 }
 
-/* Decoded pairs, in m->priv_arr1; an empty key is refused when asked. */
+/*
+ * Decoded pairs, in m->priv_arr1. Baseline entries (baseline set) have a
+ * non-empty key of at most IPC_MAX_KEY_BYTES, a value of at most
+ * IPC_MAX_VALUE_BYTES, and, when truncated, a full length over the value's
+ * and a SHA-256 digest; other pairs cannot be truncated.
+ */
 static int
 pairs_from_pb(struct ipc_msg *m, Vtw__Ipc__Pair *const *in, size_t n,
-    int nonempty, const struct ipc_pair **out, char *err, size_t errlen)
+    int baseline, const struct ipc_pair **out, char *err, size_t errlen)
 {
 	struct ipc_pair *v;
-	size_t i;
+	size_t i, vlen;
 
 	*out = NULL;
 	if (n == 0)
@@ -120,10 +143,44 @@ pairs_from_pb(struct ipc_msg *m, Vtw__Ipc__Pair *const *in, size_t n,
 	for (i = 0; i < n; i++) {
 		v[i].key = in[i]->key;
 		v[i].val = in[i]->value;
-		if (nonempty && v[i].key[0] == '\0') {
+		if (!baseline) {
+			if (in[i]->truncated || in[i]->full_len ||
+			    in[i]->digest.len) {
+				snprintf(err, errlen, "pair %zu: truncated", i);
+				return -1;
+			}
+			continue;
+		}
+		if (v[i].key[0] == '\0') {
 			snprintf(err, errlen, "entry %zu has an empty key", i);
 			return -1;
 		}
+		vlen = strlen(v[i].val);
+		if (strlen(v[i].key) > IPC_MAX_KEY_BYTES ||
+		    vlen > IPC_MAX_VALUE_BYTES) {
+			snprintf(err, errlen, "entry %zu: key or value over "
+			    "the limit", i);
+			return -1;
+		}
+		if (!in[i]->truncated) {
+			if (in[i]->full_len || in[i]->digest.len) {
+				snprintf(err, errlen, "entry %zu: length or "
+				    "digest of a value not truncated", i);
+				return -1;
+			}
+			continue;
+		}
+		if (in[i]->full_len <= vlen ||
+		    in[i]->digest.len != VTW_DIGEST_LEN) {
+			snprintf(err, errlen, "entry %zu: truncated value with "
+			    "full_len %llu <= %zu or a digest of %zu bytes", i,
+			    (unsigned long long)in[i]->full_len, vlen,
+			    in[i]->digest.len);
+			return -1;
+		}
+		v[i].truncated = 1;
+		v[i].full_len = in[i]->full_len;
+		v[i].digest = in[i]->digest.data;
 	}
 	*out = v;
 	return 0;
@@ -138,7 +195,10 @@ value_to_pb(Vtw__Ipc__Value *pv, const struct ipc_value *v)
 	pv->value = ipc_pb_bin(v->val);
 	pv->truncated = v->truncated;
 	pv->full_len = v->full_len;
-	pv->digest = v->digest;
+	if (v->truncated) {
+		pv->digest.data = (uint8_t *)v->digest;
+		pv->digest.len = VTW_DIGEST_LEN;
+	}
 }
 
 static int
@@ -159,12 +219,18 @@ value_from_pb(struct ipc_value *v, const Vtw__Ipc__Value *pv, char *err,
 		    (unsigned long long)pv->full_len, pv->value.len);
 		return -1;
 	}
+	if (pv->digest.len != (pv->truncated ? VTW_DIGEST_LEN : 0)) {
+		snprintf(err, errlen, "%s value with a digest of %zu bytes",
+		    pv->truncated ? "truncated" : "whole", pv->digest.len);
+		return -1;
+	}
 	v->key = ipc_pb_bytes(pv->key);
 	v->present = pv->present != 0;
 	v->val = ipc_pb_bytes(pv->value);
 	v->truncated = pv->truncated != 0;
 	v->full_len = pv->truncated ? pv->full_len : pv->value.len;
-	v->digest = pv->digest;
+	if (pv->truncated)
+		memcpy(v->digest, pv->digest.data, VTW_DIGEST_LEN);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "ipc.h"
 #include "utf8.h"
 
@@ -30,6 +31,11 @@ struct ipc_bytes {
 struct ipc_pair {
 	const char	*key;
 	const char	*val;
+	/* baseline entries only: val is a prefix of a value of full_len
+	 * bytes whose SHA-256 is digest (VTW_DIGEST_LEN bytes) */
+	int		 truncated;
+	uint64_t	 full_len;
+	const unsigned char *digest;
 };
 
 struct ipc_value {
@@ -38,7 +44,7 @@ struct ipc_value {
 	struct ipc_bytes val;
 	int		 truncated;
 	uint64_t	 full_len;
-	uint64_t	 digest;
+	unsigned char	 digest[VTW_DIGEST_LEN];	/* SHA-256, when truncated */
 };
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
@@ -150,5 +156,8 @@ int	ipc_msg_decode(struct ipc_msg *out, const void *buf, size_t len,
 void	ipc_msg_release(struct ipc_msg *);
 /* Rough encoded size of one entry, for chunking. */
 size_t	ipc_value_cost(size_t keylen, size_t vallen);
+/* Length of the prefix of a UTF-8 string of len bytes sent for a value
+ * over IPC_MAX_VALUE_BYTES: at most that, cut on a character boundary. */
+size_t	ipc_value_prefix_len(const char *, size_t len);
 
 #endif

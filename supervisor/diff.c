@@ -66,20 +66,20 @@ valp(const struct kv_entry *e)
 
 /* Index of truncation markers by key: value = marker index (size_t bytes). */
 static int
-trunc_index(struct kvmap **out, const struct diff_input *in)
+trunc_index(struct kvmap **out, const struct diff_trunc *tr, size_t ntr)
 {
 	struct kvmap *t;
 	size_t i;
 
 	*out = NULL;
-	if (in->trunc == NULL || in->ntrunc == 0)
+	if (tr == NULL || ntr == 0)
 		return 0;
 	if ((t = kvmap_new()) == NULL)
 		return -1;
-	for (i = 0; i < in->ntrunc; i++) {
-		if (in->trunc[i].key == NULL)
+	for (i = 0; i < ntr; i++) {
+		if (tr[i].key == NULL)
 			continue;
-		if (kvmap_put(t, in->trunc[i].key, in->trunc[i].keylen,
+		if (kvmap_put(t, tr[i].key, tr[i].keylen,
 		    (const char *)&i, sizeof(i)) == -1) {
 			kvmap_free(t);
 			return -1;
@@ -90,7 +90,7 @@ trunc_index(struct kvmap **out, const struct diff_input *in)
 }
 
 static const struct diff_trunc *
-trunc_lookup(const struct kvmap *t, const struct diff_input *in,
+trunc_lookup(const struct kvmap *t, const struct diff_trunc *tr,
     const char *key, size_t keylen)
 {
 	const struct kv_entry *e;
@@ -99,20 +99,46 @@ trunc_lookup(const struct kvmap *t, const struct diff_input *in,
 	if (t == NULL || (e = kvmap_get(t, key, keylen)) == NULL)
 		return NULL;
 	memcpy(&i, e->val, sizeof(i));
-	return &in->trunc[i];
+	return &tr[i];
+}
+
+/* Is the whole value w the one truncated as t? */
+static int
+whole_is(const char *w, size_t wlen, const struct diff_trunc *t)
+{
+	unsigned char d[VTW_DIGEST_LEN];
+
+	if (wlen != t->full_len)
+		return 0;
+	vtw_digest(w, wlen, d);
+	return memcmp(d, t->digest, sizeof(d)) == 0;
+}
+
+int
+diff_value_eq(const char *e, size_t elen, const struct diff_trunc *et,
+    const char *a, size_t alen, const struct diff_trunc *at)
+{
+	size_t common = elen < alen ? elen : alen;
+
+	if (et == NULL && at == NULL)
+		return bytes_eq(e, elen, a, alen);
+	if (!bytes_eq(e, common, a, common))
+		return 0;		/* the prefixes differ */
+	if (et != NULL && at != NULL)
+		return et->full_len == at->full_len &&
+		    memcmp(et->digest, at->digest, VTW_DIGEST_LEN) == 0;
+	if (at != NULL)
+		return alen <= elen && whole_is(e, elen, at);
+	return elen <= alen && whole_is(a, alen, et);
 }
 
 /* Is the (possibly truncated) actual value equal to the expected one? */
 static int
-value_eq(const struct kv_entry *exp, const struct kv_entry *act,
-    const struct diff_trunc *t)
+value_eq(const struct kv_entry *exp, const struct diff_trunc *et,
+    const struct kv_entry *act, const struct diff_trunc *at)
 {
-	if (t == NULL)
-		return bytes_eq(valp(exp), exp->vallen, act->val, act->vallen);
-	return exp->vallen == t->full_len &&
-	    act->vallen <= exp->vallen &&
-	    bytes_eq(valp(exp), act->vallen, act->val, act->vallen) &&
-	    kv_fnv1a64(valp(exp), exp->vallen) == t->digest;
+	return diff_value_eq(valp(exp), exp->vallen, et, act->val,
+	    act->vallen, at);
 }
 
 static int
@@ -129,8 +155,10 @@ push_extra(struct dvec *d, const struct kv_entry *x,
 	de->actual = x->val;
 	de->actual_len = x->vallen;
 	de->actual_full_len = x->vallen;
-	if (t != NULL && t->full_len > x->vallen)
+	if (t != NULL && t->full_len > x->vallen) {
 		de->actual_full_len = t->full_len;
+		de->actual_digest = t->digest;
+	}
 	return 0;
 }
 
@@ -139,9 +167,9 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 {
 	struct dvec chg = { 0 }, mis = { 0 }, ext = { 0 }, unk = { 0 };
 	struct diff_result *r = NULL;
-	struct kvmap *tidx = NULL;
+	struct kvmap *tidx = NULL, *eidx = NULL;
 	const struct kv_entry *e, *a, *x;
-	const struct diff_trunc *t;
+	const struct diff_trunc *t, *et;
 	struct diff_entry *de;
 	size_t i, nequal = 0;
 
@@ -150,15 +178,17 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 		errno = EINVAL;
 		return -1;
 	}
-	if (trunc_index(&tidx, in) == -1)
+	if (trunc_index(&tidx, in->trunc, in->ntrunc) == -1 ||
+	    trunc_index(&eidx, in->exp_trunc, in->nexp_trunc) == -1)
 		goto oom;
 
 	for (i = 0; i < in->expected->n; i++) {
 		e = &in->expected->ents[i];
 		a = kvmap_get(in->actual, e->key, e->keylen);
+		et = trunc_lookup(eidx, in->exp_trunc, e->key, e->keylen);
 		if (a != NULL && a->val != NULL) {
-			t = trunc_lookup(tidx, in, e->key, e->keylen);
-			if (value_eq(e, a, t)) {
+			t = trunc_lookup(tidx, in->trunc, e->key, e->keylen);
+			if (value_eq(e, et, a, t)) {
 				nequal++;
 				continue;
 			}
@@ -168,8 +198,10 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 			de->actual = a->val;
 			de->actual_len = a->vallen;
 			de->actual_full_len = a->vallen;
-			if (t != NULL && t->full_len > a->vallen)
+			if (t != NULL && t->full_len > a->vallen) {
 				de->actual_full_len = t->full_len;
+				de->actual_digest = t->digest;
+			}
 		} else if (in->errors != NULL && (x = kvmap_get(in->errors,
 		    e->key, e->keylen)) != NULL) {
 			if ((de = dvec_push(&unk)) == NULL)
@@ -186,6 +218,9 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 		de->keylen = e->keylen;
 		de->expected = valp(e);
 		de->expected_len = e->vallen;
+		de->expected_full_len = e->vallen;
+		if (et != NULL && et->full_len > e->vallen)
+			de->expected_full_len = et->full_len;
 	}
 
 	for (i = 0; i < in->actual->n; i++) {
@@ -194,7 +229,7 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 		    kvmap_get(in->expected, a->key, a->keylen) != NULL)
 			continue;
 		if (push_extra(&ext, a,
-		    trunc_lookup(tidx, in, a->key, a->keylen)) == -1)
+		    trunc_lookup(tidx, in->trunc, a->key, a->keylen)) == -1)
 			goto oom;
 	}
 	for (i = 0; in->extra != NULL && i < in->extra->n; i++) {
@@ -206,7 +241,7 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 		if (a != NULL && a->val != NULL)
 			continue;	/* already listed from actual */
 		if (push_extra(&ext, x,
-		    trunc_lookup(tidx, in, x->key, x->keylen)) == -1)
+		    trunc_lookup(tidx, in->trunc, x->key, x->keylen)) == -1)
 			goto oom;
 	}
 
@@ -226,6 +261,7 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 	r->nunknown = unk.n;
 	r->nequal = nequal;
 	kvmap_free(tidx);
+	kvmap_free(eidx);
 	*out = r;
 	return 0;
 oom:
@@ -234,6 +270,7 @@ oom:
 	free(ext.v);
 	free(unk.v);
 	kvmap_free(tidx);
+	kvmap_free(eidx);
 	errno = ENOMEM;
 	return -1;
 }
@@ -303,7 +340,8 @@ put_entry(struct jbuf *b, const struct diff_entry *de,
 			jbuf_cat(b, "\"" REDACT_PLACEHOLDER "\"");
 		else
 			put_value(b, de->expected, de->expected_len,
-			    de->expected_len);
+			    de->expected_full_len > de->expected_len ?
+			    de->expected_full_len : de->expected_len);
 	}
 	if (de->actual != NULL) {
 		jbuf_cat(b, ",\"actual\":");

@@ -16,10 +16,14 @@
  *
  * Truncated values: a worker sends at most IPC_MAX_VALUE_BYTES of a value;
  * for a longer one it sends a prefix as the value, plus a struct diff_trunc
- * with the full length and the FNV-1a-64 digest (kv_fnv1a64) of the full
- * value. Such an actual value is equal to the expected value iff
- *   expected length == full_len, kv_fnv1a64(expected) == digest, and the
- *   prefix is a prefix of the expected value.
+ * with the full length and the SHA-256 digest (vtw_digest) of the full
+ * value. The git worker does the same for long Git values (exp_trunc).
+ * Two values, either of which may be truncated, are equal iff their
+ * common prefix agrees and
+ *   neither truncated: the bytes are equal;
+ *   one truncated:     the other's length is its full_len and the other's
+ *                      SHA-256 is its digest;
+ *   both truncated:    full lengths and digests are equal.
  * Markers may also name extra keys (only their full length is used, for
  * display). Markers for keys in neither map are ignored.
  *
@@ -32,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "kvmap.h"
 #include "log.h"	/* struct jbuf */
 
@@ -43,7 +48,7 @@ struct diff_trunc {
 	const char	*key;
 	size_t		 keylen;
 	uint64_t	 full_len;	/* length of the whole value */
-	uint64_t	 digest;	/* kv_fnv1a64() of the whole value */
+	unsigned char	 digest[VTW_DIGEST_LEN]; /* SHA-256 of the whole value */
 };
 
 struct diff_input {
@@ -51,8 +56,10 @@ struct diff_input {
 	const struct kvmap	*actual;	/* required: keys read, present */
 	const struct kvmap	*extra;		/* may be NULL */
 	const struct kvmap	*errors;	/* may be NULL: key -> message */
-	const struct diff_trunc	*trunc;		/* may be NULL */
+	const struct diff_trunc	*trunc;		/* may be NULL: actual, extra */
 	size_t			 ntrunc;
+	const struct diff_trunc	*exp_trunc;	/* may be NULL: expected */
+	size_t			 nexp_trunc;
 };
 
 enum diff_kind {
@@ -73,10 +80,13 @@ struct diff_entry {
 	size_t		 keylen;
 	const char	*expected;	/* NULL for extra */
 	size_t		 expected_len;
+	uint64_t	 expected_full_len; /* > expected_len when truncated */
 	const char	*actual;	/* NULL for missing and unknown; for
 					 * unknown, see error */
 	size_t		 actual_len;	/* bytes at actual */
 	uint64_t	 actual_full_len; /* > actual_len when truncated */
+	const unsigned char *actual_digest; /* SHA-256 when truncated, else
+					 * NULL (borrowed from the marker) */
 	const char	*error;		/* unknown: the read error message */
 	size_t		 error_len;
 };
@@ -101,6 +111,10 @@ struct diff_result {
  */
 int	diff_compute(struct diff_result **out, const struct diff_input *in);
 void	diff_free(struct diff_result *);
+/* Are two values equal? et, at: their truncation markers, or NULL for a
+ * whole value (see the rule above). */
+int	diff_value_eq(const char *e, size_t elen, const struct diff_trunc *et,
+	    const char *a, size_t alen, const struct diff_trunc *at);
 /* changed + missing + extra (what counts as drift; unknown does not). */
 size_t	diff_ndrifted(const struct diff_result *);
 

@@ -291,24 +291,44 @@ heal_retry_cb(evutil_socket_t fd, short ev, void *arg)
 		evtimer_add(r->ev_timer, &now0);
 }
 
-/* A short signature of what drifted: keys and the values read. */
+/*
+ * A signature of what drifted: keys, how and the values read (a truncated
+ * value by its length and SHA-256), hashed with SHA-256 so that nobody who
+ * writes the datasource can make a new drift look like the one healed
+ * last; its first 64 bits are kept.
+ */
 static uint64_t
 drift_signature(const struct diff_result *res)
 {
 	const struct diff_entry *arrs[3] = { res->changed, res->missing,
 	    res->extra };
 	size_t ns[3] = { res->nchanged, res->nmissing, res->nextra }, i, j;
-	uint64_t h = 1469598103934665603ULL, x;
+	struct vtw_digest_ctx c;
+	unsigned char d[VTW_DIGEST_LEN];
+	uint64_t h, n;
 
+	vtw_digest_init(&c);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < ns[i]; j++) {
 			const struct diff_entry *e = &arrs[i][j];
+			unsigned char kind = (unsigned char)i;
 
-			x = kv_fnv1a64(e->key, e->keylen) * 31 + i;
-			if (e->actual != NULL)
-				x ^= kv_fnv1a64(e->actual, e->actual_len);
-			h = (h ^ x) * 1099511628211ULL;
+			/* length-prefixed, so no two lists read the same */
+			vtw_digest_update(&c, &kind, 1);
+			n = e->keylen;
+			vtw_digest_update(&c, &n, sizeof(n));
+			vtw_digest_update(&c, e->key, e->keylen);
+			n = e->actual != NULL ? e->actual_full_len + 1 : 0;
+			vtw_digest_update(&c, &n, sizeof(n));
+			if (e->actual_digest != NULL)
+				vtw_digest_update(&c, e->actual_digest,
+				    VTW_DIGEST_LEN);
+			else if (e->actual != NULL)
+				vtw_digest_update(&c, e->actual,
+				    e->actual_len);
 		}
+	vtw_digest_final(&c, d);
+	memcpy(&h, d, sizeof(h));
 	return h;
 }
 

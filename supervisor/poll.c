@@ -28,6 +28,12 @@
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
+/* What the git worker sent for a value it truncated (bl_trunc's values). */
+struct bl_mark {
+	uint64_t	 full_len;
+	unsigned char	 digest[VTW_DIGEST_LEN];
+};
+
 static void
 rule_reset_read(struct sup_rule *r)
 {
@@ -38,8 +44,36 @@ rule_reset_read(struct sup_rule *r)
 	free(r->trunc);
 	r->trunc = NULL;
 	r->ntrunc = r->trunc_cap = 0;
+	free(r->dexp_trunc);
+	r->dexp_trunc = NULL;
+	r->ndexp_trunc = r->dexp_trunc_cap = 0;
 	r->nvalues_received = 0;
 	r->marker_present = 0;
+}
+
+/* Forget the chunks of a baseline being received. */
+static void
+rule_drop_pending(struct sup_rule *r)
+{
+	kvmap_free(r->bl_pending);
+	kvmap_free(r->bl_trunc_pending);
+	r->bl_pending = r->bl_trunc_pending = NULL;
+}
+
+/* A new marker at the end of *v (grown as needed). */
+static struct diff_trunc *
+trunc_push(struct diff_trunc **v, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct diff_trunc *nv = realloc(*v, nc * sizeof(*nv));
+
+		if (nv == NULL)
+			fatal("realloc");
+		*v = nv;
+		*cap = nc;
+	}
+	return &(*v)[(*n)++];
 }
 
 int
@@ -133,7 +167,8 @@ sup_rules_free(struct sup *sup)
 			event_free(r->ev_heal_retry);
 		rule_reset_read(r);
 		kvmap_free(r->baseline);
-		kvmap_free(r->bl_pending);
+		kvmap_free(r->bl_trunc);
+		rule_drop_pending(r);
 	}
 	free(sup->rules);
 	sup->rules = NULL;
@@ -418,8 +453,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.key_prefix = r->layout->key_prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	r->phase = RP_BASELINE;
-	kvmap_free(r->bl_pending);
-	r->bl_pending = NULL;
+	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {
 		free(vm);
 		rule_unknown(r, "baseline", "cannot send to the git worker");
@@ -444,13 +478,16 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 		return -1;
 	switch (b->status) {
 	case IPC_BL_ERROR:
+		/* also after chunks of a baseline the worker could not finish */
 		if (!b->last || b->nentries)
 			return -1;
-		rule_unknown(r, "baseline", b->error);
+		rule_drop_pending(r);
+		rule_unknown(r, "baseline", b->error[0] ? b->error :
+		    "the git worker could not build the baseline");
 		return 0;
 	case IPC_BL_UNCHANGED:
 		if (!b->last || b->nentries || r->baseline == NULL ||
-		    strcmp(b->commit, r->commit) != 0)
+		    r->bl_pending != NULL || strcmp(b->commit, r->commit) != 0)
 			return -1;
 		break;
 	case IPC_BL_OK:
@@ -462,10 +499,24 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 			r->bl_total = b->total;
 		} else if (r->bl_total != b->total)
 			return -1;
-		for (i = 0; i < b->nentries; i++)
-			if (kvmap_puts(r->bl_pending, b->entries[i].key,
-			    b->entries[i].val) == -1)
+		for (i = 0; i < b->nentries; i++) {
+			const struct ipc_pair *p = &b->entries[i];
+			struct bl_mark mk;
+
+			if (kvmap_puts(r->bl_pending, p->key, p->val) == -1)
 				fatal("kvmap_put");
+			if (!p->truncated)
+				continue;
+			if (r->bl_trunc_pending == NULL &&
+			    (r->bl_trunc_pending = kvmap_new()) == NULL)
+				fatal("kvmap_new");
+			mk.full_len = p->full_len;
+			memcpy(mk.digest, p->digest, sizeof(mk.digest));
+			if (kvmap_put(r->bl_trunc_pending, p->key,
+			    strlen(p->key), (const char *)&mk,
+			    sizeof(mk)) == -1)
+				fatal("kvmap_put");
+		}
 		if (kvmap_count(r->bl_pending) > r->bl_total)
 			return -1;
 		if (!b->last)
@@ -473,8 +524,10 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 		if (kvmap_count(r->bl_pending) != r->bl_total)
 			return -1;
 		kvmap_free(r->baseline);
+		kvmap_free(r->bl_trunc);
 		r->baseline = r->bl_pending;
-		r->bl_pending = NULL;
+		r->bl_trunc = r->bl_trunc_pending;
+		r->bl_pending = r->bl_trunc_pending = NULL;
 		if (strcmp(r->commit, b->commit) != 0)
 			log_fields(LOG_LVL_INFO, NULL,
 			    "rule %s: baseline at commit %.12s with %zu keys",
@@ -507,6 +560,8 @@ rule_report(struct sup_rule *r)
 	in.extra = r->extra;
 	in.trunc = r->trunc;
 	in.ntrunc = r->ntrunc;
+	in.exp_trunc = r->dexp_trunc;
+	in.nexp_trunc = r->ndexp_trunc;
 	if (diff_compute(&res, &in) == -1)
 		fatal("diff_compute");
 	nd = diff_ndrifted(res);
@@ -558,39 +613,54 @@ add_value(struct sup_rule *r, struct kvmap *into, const struct ipc_value *v)
 		fatal("kvmap_put");
 	if (v->truncated) {
 		const struct kv_entry *e = kvmap_get(into, v->key.p, v->key.len);
+		struct diff_trunc *t = trunc_push(&r->trunc, &r->ntrunc,
+		    &r->trunc_cap);
 
-		if (r->ntrunc == r->trunc_cap) {
-			size_t nc = r->trunc_cap ? r->trunc_cap * 2 : 8;
-			struct diff_trunc *nt = realloc(r->trunc,
-			    nc * sizeof(*nt));
-
-			if (nt == NULL)
-				fatal("realloc");
-			r->trunc = nt;
-			r->trunc_cap = nc;
-		}
 		/* key memory is owned by the kvmap entry */
-		r->trunc[r->ntrunc].key = e->key;
-		r->trunc[r->ntrunc].keylen = e->keylen;
-		r->trunc[r->ntrunc].full_len = v->full_len;
-		r->trunc[r->ntrunc].digest = v->digest;
-		r->ntrunc++;
+		t->key = e->key;
+		t->keylen = e->keylen;
+		t->full_len = v->full_len;
+		memcpy(t->digest, v->digest, sizeof(t->digest));
 	}
 	return 0;
 }
 
-/* Does what the worker read equal the Git value? */
-static int
-value_equal(const struct kv_entry *e, const struct ipc_value *v)
+/* The marker of a Git value the git worker truncated, or NULL. */
+static const struct diff_trunc *
+bl_mark_get(const struct sup_rule *r, const struct kv_entry *e,
+    struct diff_trunc *buf)
 {
+	const struct kv_entry *x;
+	struct bl_mark mk;
+
+	if (r->bl_trunc == NULL ||
+	    (x = kvmap_get(r->bl_trunc, e->key, e->keylen)) == NULL)
+		return NULL;
+	memcpy(&mk, x->val, sizeof(mk));
+	buf->key = e->key;
+	buf->keylen = e->keylen;
+	buf->full_len = mk.full_len;
+	memcpy(buf->digest, mk.digest, sizeof(buf->digest));
+	return buf;
+}
+
+/* Does what the worker read equal the Git value (et: its marker)? */
+static int
+value_equal(const struct kv_entry *e, const struct diff_trunc *et,
+    const struct ipc_value *v)
+{
+	struct diff_trunc at;
+
 	if (!v->present)
 		return 0;
-	if (!v->truncated)
-		return v->val.len == e->vallen &&
-		    (e->vallen == 0 || memcmp(v->val.p, e->val, e->vallen) == 0);
-	return v->full_len == e->vallen && v->val.len <= e->vallen &&
-	    memcmp(v->val.p, e->val, v->val.len) == 0 &&
-	    v->digest == kv_fnv1a64(e->val, e->vallen);
+	if (v->truncated) {
+		at.key = e->key;
+		at.keylen = e->keylen;
+		at.full_len = v->full_len;
+		memcpy(at.digest, v->digest, sizeof(at.digest));
+	}
+	return diff_value_eq(e->val, e->vallen, et, v->val.p, v->val.len,
+	    v->truncated ? &at : NULL);
 }
 
 int
@@ -613,6 +683,8 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 	/* values come back for the requested keys, in request order */
 	for (i = 0; i < p->nvalues; i++) {
 		const struct kv_entry *e;
+		const struct diff_trunc *et;
+		struct diff_trunc etbuf, *dt;
 
 		if (r->nvalues_received >= total)
 			return -1;
@@ -620,12 +692,20 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		if (e->keylen != p->values[i].key.len ||
 		    memcmp(e->key, p->values[i].key.p, e->keylen) != 0)
 			return -1;
+		et = bl_mark_get(r, e, &etbuf);
 		/* the common case costs a comparison, no allocation */
-		if (value_equal(e, &p->values[i]))
+		if (value_equal(e, et, &p->values[i]))
 			continue;
 		if (kvmap_put(r->dexp, e->key, e->keylen, e->val,
 		    e->vallen) == -1)
 			fatal("kvmap_put");
+		if (et != NULL) {
+			dt = trunc_push(&r->dexp_trunc, &r->ndexp_trunc,
+			    &r->dexp_trunc_cap);
+			*dt = *et;
+			/* key memory is owned by the dexp entry */
+			dt->key = kvmap_get(r->dexp, e->key, e->keylen)->key;
+		}
 		if (add_value(r, r->actual, &p->values[i]) == -1)
 			return -1;
 	}
@@ -650,6 +730,25 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 	return 0;
 }
 
+/*
+ * A worker answered a later request before this rule's: it passed this one
+ * over without a reply. Only this rule's poll is unknown.
+ */
+void
+sup_rule_no_reply(struct sup *sup, const struct sup_worker *w,
+    unsigned int rule_id)
+{
+	struct sup_rule *r = rule_byid(sup, rule_id);
+
+	if (r == NULL || (w->kind == NULL ? r->phase != RP_BASELINE :
+	    r->dsw != w || r->phase != RP_READ))
+		return;
+	rule_drop_pending(r);
+	rule_unknown(r, w->kind == NULL ? "baseline" : "read",
+	    w->kind == NULL ? "the git worker sent no reply to its request" :
+	    "the datasource worker sent no reply to its request");
+}
+
 /* A worker died or was killed: its rules' current polls are unknown. */
 void
 sup_rule_worker_lost(struct sup *sup, const struct sup_worker *w,
@@ -663,8 +762,7 @@ sup_rule_worker_lost(struct sup *sup, const struct sup_worker *w,
 		if ((w->kind == NULL && r->phase == RP_BASELINE) ||
 		    (w->kind != NULL && r->dsw == w &&
 		    r->phase == RP_READ)) {
-			kvmap_free(r->bl_pending);
-			r->bl_pending = NULL;
+			rule_drop_pending(r);
 			rule_unknown(r, w->kind == NULL ? "baseline" : "read",
 			    why);
 		}

@@ -93,11 +93,16 @@ struct sup_rule {
 	char			 commit[48];
 	struct kvmap		*bl_pending;	/* chunks being received */
 	uint64_t		 bl_total;
+	/* values the git worker truncated: key -> struct bl_mark (poll.c);
+	 * NULL when none */
+	struct kvmap		*bl_trunc, *bl_trunc_pending;
 	/* datasource read being received */
 	struct kvmap		*actual, *extra;
 	struct kvmap		*dexp;		/* expected values that differ */
 	struct diff_trunc	*trunc;
 	size_t			 ntrunc, trunc_cap;
+	struct diff_trunc	*dexp_trunc;	/* truncated values of dexp */
+	size_t			 ndexp_trunc, dexp_trunc_cap;
 	size_t			 nvalues_received;
 	int			 marker_present;
 	int			 last_state;	/* 0 none, 1 ok, 2 drift, 3 unknown */
@@ -165,6 +170,8 @@ struct sup_worker *sup_worker_of(struct sup *, const struct ds_kind *);
 int	sup_rules_init(struct sup *, char *err, size_t errlen);
 void	sup_rules_free(struct sup *);
 void	sup_rules_start(struct sup *);
+void	sup_rule_no_reply(struct sup *, const struct sup_worker *,
+	    unsigned int rule_id);
 void	sup_rule_worker_lost(struct sup *, const struct sup_worker *,
 	    const char *why);
 /* a message from a worker, validated by the codec; -1 = out of protocol */

@@ -384,6 +384,28 @@ sup_worker_configure(struct sup_worker *w)
 	sup_worker_send(w, &m, 0, 0);
 }
 
+/*
+ * The request a reply is for. A worker answers in order: requests queued
+ * before it were passed over without a reply, and only their own rules are
+ * unknown. NULL when no request of that rule is waiting (unsolicited).
+ */
+static struct sup_req *
+sup_worker_match(struct sup_worker *w, unsigned int rule_id)
+{
+	struct sup_req *q, *skip;
+
+	for (q = w->reqs; q != NULL && q->rule_id != rule_id; q = q->next)
+		;
+	while (q != NULL && (skip = w->reqs) != q) {
+		w->reqs = skip->next;
+		log_warnx("worker %s: no reply for rule %u before the reply "
+		    "for rule %u", w->name, skip->rule_id, rule_id);
+		sup_rule_no_reply(w->sup, w, skip->rule_id);
+		free(skip);
+	}
+	return q;
+}
+
 static void
 sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 {
@@ -448,7 +470,7 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 	default:
 		goto bad;
 	}
-	if ((q = w->reqs) == NULL || q->rule_id != rule_id) {
+	if ((q = sup_worker_match(w, rule_id)) == NULL) {
 		sup_worker_violation(w, "unsolicited %s for rule %u",
 		    ipc_msg_type_name(m->type), rule_id);
 		return;

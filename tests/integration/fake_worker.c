@@ -7,6 +7,9 @@
  *   bad-hello    a HELLO that claims to be another kind of worker
  *   unsolicited  a valid handshake, then a reply to a request never made
  *   wrong-keys   answers poll requests with keys that were not asked for
+ *   skip-rule-0  never answers rule 0; answers every other rule's poll
+ *                with each key absent (a drift). Not a violation: only
+ *                rule 0 may be unknown, the other rules must go on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,26 @@ main(int argc, char **argv)
 			r.u.poll_reply.rule_id = 4242;
 			r.u.poll_reply.last = 1;
 			ipc_chan_send(&c, &r, 1);
+		}
+		if (m.type == IPC_POLL_REQUEST &&
+		    strcmp(mode, "skip-rule-0") == 0 &&
+		    m.u.poll_request.rule_id != 0) {
+			struct ipc_msg r;
+			struct ipc_value *v;
+			size_t i, n = m.u.poll_request.nkeys;
+
+			if ((v = calloc(n ? n : 1, sizeof(*v))) == NULL)
+				return 4;
+			for (i = 0; i < n; i++)
+				v[i].key = m.u.poll_request.keys[i];
+			memset(&r, 0, sizeof(r));
+			r.type = IPC_POLL_REPLY;
+			r.u.poll_reply.rule_id = m.u.poll_request.rule_id;
+			r.u.poll_reply.values = v;
+			r.u.poll_reply.nvalues = n;
+			r.u.poll_reply.last = m.u.poll_request.last;
+			ipc_chan_send(&c, &r, 1);
+			free(v);
 		}
 		if (m.type == IPC_POLL_REQUEST && m.u.poll_request.last &&
 		    strcmp(mode, "wrong-keys") == 0) {

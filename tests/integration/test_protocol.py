@@ -10,7 +10,7 @@ from test_redis import APP_YAML, hash_rule, write_hash
 
 
 class MisbehavingWorker(WatcherTest):
-    def run_mode(self, mode):
+    def fake_watcher(self, mode, rules=None):
         r = self.redis()
         g = self.repo({"config/app.yaml": APP_YAML})
         write_hash(r)
@@ -20,9 +20,12 @@ class MisbehavingWorker(WatcherTest):
                    os.path.join(wdir, "vartrack-worker-git"))
         os.symlink(os.path.join(BIN, "vtw-fake-worker"),
                    os.path.join(wdir, "vartrack-worker-redis"))
-        conf = self.config(r, hash_rule().format(repo=g.path)).replace(
+        conf = self.config(r, (rules or hash_rule()).format(repo=g.path)).replace(
             "watcher:\n", "watcher:\n  worker_dir: %s\n" % wdir)
-        w = self.watcher(conf, env={"VTW_FAKE_MODE": mode})
+        return self.watcher(conf, env={"VTW_FAKE_MODE": mode})
+
+    def run_mode(self, mode):
+        w = self.fake_watcher(mode)
         w.wait_log(lambda l: "protocol violation" in l.get("msg", ""), 15,
                    what="a protocol violation for mode " + mode)
         wait_until(lambda: w.metric(
@@ -53,3 +56,22 @@ class MisbehavingWorker(WatcherTest):
 
     def test_reply_with_keys_not_asked_for(self):
         self.run_mode("wrong-keys")
+
+    def test_a_missing_reply_is_that_rules_unknown_only(self):
+        # the worker never answers rule 0 (issue 13 item 1: the git worker
+        # sent nothing for a baseline it could not send): rule 1's replies
+        # are not unsolicited, rule 0 is unknown, nobody is restarted
+        w = self.fake_watcher("skip-rule-0", hash_rule("zero") + hash_rule(
+            "one").replace("env: production", "env: staging"))
+        u = w.wait_log(lambda l: l.get("result") == "unknown" and
+                       l.get("rule") == "zero", 15, what="rule zero unknown")
+        self.assertEqual(u["stage"], "read")
+        self.assertEqual(u["reason"],
+                         "the datasource worker sent no reply to its request")
+        mark = w.mark()
+        wait_until(lambda: len(w.find(lambda l: l.get("result") == "drift" and
+                                      l.get("rule") == "one", mark)) >= 3, 15,
+                   what="rule one polling on")
+        self.assertEqual(w.find(lambda l: "violation" in l.get("msg", "")), [])
+        self.assertEqual(w.metric(
+            'vartrack_watcher_worker_restarts_total{worker="redis"}'), 0)

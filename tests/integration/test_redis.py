@@ -189,6 +189,82 @@ class Isolation(WatcherTest):
         wait_until(lambda: len(w.find(rule_ok("good"), mark)) >= 2, 10)
 
 
+class LargeGitValue(WatcherTest):
+    """Issue 13 item 1: a Git value over the 1 MiB IPC cap (under the 16 MiB
+    file limit) travels truncated with its length and SHA-256, and is compared
+    exactly; a baseline the git worker cannot send is that rule's unknown."""
+    BIG = 1100000
+    STAGING = "acme:redis:staging"
+
+    def test_git_value_over_a_mib_is_compared_exactly(self):
+        r = self.redis()
+        big = "A" * self.BIG
+        g = self.repo({"config/app.yaml": APP_YAML,
+                       "config/big.yaml": "big: %s\n" % big})
+        write_hash(r)
+        write_hash(r, {"big": big}, prefix=self.STAGING)
+        # a second, healthy rule on the same git and redis workers
+        rules = hash_rule("app") + hash_rule("big").replace(
+            "config/app.yaml", "config/big.yaml").replace(
+            "env: production", "env: staging")
+        w = self.watcher(self.config(r, rules.format(repo=g.path)))
+        w.wait_log(rule_ok("big"), 60, what="the big value equal to Git")
+        w.wait_log(rule_ok("app"), 60, what="the other rule OK")
+        mark = w.mark()
+        wait_until(lambda: len(w.find(rule_ok("big"), mark)) >= 3 and
+                   len(w.find(rule_ok("app"), mark)) >= 3, 30,
+                   what="three OK polls of each rule")
+        self.assertEqual(w.find(lambda l: "violation" in l.get("msg", "") or
+                                l.get("result") == "unknown", mark), [])
+        # one byte differs, at the end: same length, same prefix, other digest
+        mark = w.mark()
+        r.pipe([["HSET", self.STAGING + ":vartrack", "big", big[:-1] + "B"]])
+        d = w.wait_log(rule_drift("big"), 30, start=mark)
+        keys = {k["key"]: k for k in d["keys"]}
+        self.assertEqual(list(keys), ["big"])
+        self.assertEqual(keys["big"]["change"], "changed")
+        self.assertIn("(%d bytes)" % self.BIG, keys["big"]["expected"])
+        self.assertIn("(%d bytes)" % self.BIG, keys["big"]["actual"])
+        self.assertLess(len(keys["big"]["expected"]), 400)
+        # a different length is a drift too
+        mark = w.mark()
+        r.pipe([["HSET", self.STAGING + ":vartrack", "big", big + "A"]])
+        d = w.wait_log(lambda l: rule_drift("big")(l) and "(%d bytes)" % (
+            self.BIG + 1) in l["keys"][0]["actual"], 30, start=mark)
+        # equal again: OK
+        mark = w.mark()
+        r.pipe([["HSET", self.STAGING + ":vartrack", "big", big]])
+        w.wait_log(rule_ok("big"), 30, start=mark)
+        self.assertEqual(w.metric(
+            'vartrack_watcher_worker_restarts_total{worker="git"}'), 0)
+        self.assertEqual(w.stop(signal.SIGTERM), 0)     # 9: valgrind errors
+
+    def test_unservable_baseline_is_its_rules_unknown_only(self):
+        r = self.redis()
+        # a key over the 64 KiB key limit: the git worker cannot send it
+        g = self.repo({"config/app.yaml": APP_YAML,
+                       "config/bad.json": '{"%s": "v"}\n' % ("k" * 70000)})
+        write_hash(r)
+        rules = hash_rule("good") + hash_rule("bad").replace("config/app.yaml",
+                                                             "config/bad.json")
+        w = self.watcher(self.config(r, rules.format(repo=g.path)))
+        u = w.wait_log(lambda l: rule_unknown("bad")(l) and
+                       "worker is not running" not in l["reason"], 60,
+                       what="the bad rule unknown")
+        self.assertEqual(u["stage"], "baseline")
+        self.assertIn("a key of 70000 bytes exceeds the 65536-byte limit",
+                      u["reason"])
+        mark = w.mark()
+        wait_until(lambda: len(w.find(rule_ok("good"), mark)) >= 4 and
+                   len(w.find(rule_unknown("bad"), mark)) >= 2, 30,
+                   what="the good rule polling on, the bad one unknown")
+        self.assertEqual(w.find(lambda l: "violation" in l.get("msg", "")), [])
+        for kind in ("git", "redis"):
+            self.assertEqual(w.metric(
+                'vartrack_watcher_worker_restarts_total{worker="%s"}' % kind), 0)
+        self.assertEqual(w.stop(signal.SIGTERM), 0)
+
+
 class Config(WatcherTest):
     def test_malformed_config_reports_every_error_with_position(self):
         path = os.path.join(self.tmp, "bad.yaml")

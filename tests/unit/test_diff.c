@@ -322,6 +322,19 @@ big_value(size_t n, char fill)
 	return v;
 }
 
+static struct diff_trunc
+mark(const char *key, uint64_t full_len, const char *v, size_t vlen)
+{
+	struct diff_trunc t;
+
+	memset(&t, 0, sizeof(t));
+	t.key = key;
+	t.keylen = strlen(key);
+	t.full_len = full_len;
+	vtw_digest(v, vlen, t.digest);
+	return t;
+}
+
 Test(diff, truncated_value_compare)
 {
 	const size_t full = 300000, pre = 1024;
@@ -329,28 +342,27 @@ Test(diff, truncated_value_compare)
 	struct diff_result *r;
 	struct diff_trunc t[5];
 	char *v = big_value(full, 'a'), *w = big_value(full, 'a');
-	uint64_t dig = kv_fnv1a64(v, full);
 
 	fx_init(&f);
 	w[full - 1] = '#';	/* differs after the prefix */
 	/* equal: same length, same digest, prefix matches */
 	kvmap_put(f.exp, "eq", 2, v, full);
 	kvmap_put(f.act, "eq", 2, v, pre);
-	t[0] = (struct diff_trunc){ "eq", 2, full, dig };
+	t[0] = mark("eq", full, v, full);
 	/* same prefix, different tail: digest differs */
 	kvmap_put(f.exp, "tail", 4, w, full);
 	kvmap_put(f.act, "tail", 4, v, pre);
-	t[1] = (struct diff_trunc){ "tail", 4, full, dig };
+	t[1] = mark("tail", full, v, full);
 	/* same digest claimed but a different full length */
 	kvmap_put(f.exp, "len", 3, v, full - 1);
 	kvmap_put(f.act, "len", 3, v, pre);
-	t[2] = (struct diff_trunc){ "len", 3, full, dig };
+	t[2] = mark("len", full, v, full);
 	/* digest and length match but the prefix does not */
 	kvmap_put(f.exp, "pfx", 3, v, full);
 	kvmap_put(f.act, "pfx", 3, w + 1, pre);
-	t[3] = (struct diff_trunc){ "pfx", 3, full, dig };
+	t[3] = mark("pfx", full, v, full);
 	/* a marker for a key in neither map is ignored */
-	t[4] = (struct diff_trunc){ "nokey", 5, 1, 1 };
+	t[4] = mark("nokey", 1, "", 0);
 	f.in.trunc = t;
 	f.in.ntrunc = 5;
 	r = run(&f);
@@ -362,6 +374,93 @@ Test(diff, truncated_value_compare)
 	cr_assert_eq(r->changed[2].actual_len, pre);
 	cr_assert_eq(r->changed[2].actual_full_len, full);
 	cr_assert_eq(r->changed[2].expected_len, full);
+	cr_assert_not_null(r->changed[2].actual_digest);
+	diff_free(r);
+	fx_fini(&f);
+	free(v);
+	free(w);
+}
+
+/*
+ * The digest is SHA-256 of the whole value: a marker carrying the FNV-1a 64
+ * of the value (what the workers sent before) matches nothing, and two
+ * values of one length and prefix that differ in their last byte differ.
+ */
+Test(diff, truncated_digest_is_sha256)
+{
+	const size_t full = 300000;
+	char *v = big_value(full, 'a'), *w = big_value(full, 'a');
+	struct diff_trunc t, fnv;
+	uint64_t h = kv_fnv1a64(v, full);
+
+	w[full - 1] ^= 1;
+	t = mark("k", full, v, full);
+	cr_assert(diff_value_eq(v, full, NULL, v, 1000, &t));
+	cr_assert_not(diff_value_eq(w, full, NULL, v, 1000, &t));
+	cr_assert(diff_value_eq(v, 1000, &t, v, full, NULL));
+	cr_assert_not(diff_value_eq(v, 1000, &t, w, full, NULL));
+	memset(&fnv, 0, sizeof(fnv));
+	fnv.full_len = full;
+	memcpy(fnv.digest, &h, sizeof(h));
+	cr_assert_not(diff_value_eq(v, full, NULL, v, 1000, &fnv));
+	free(v);
+	free(w);
+}
+
+/* A Git value the git worker truncated (exp_trunc) against what was read. */
+Test(diff, truncated_expected_compare)
+{
+	const size_t full = 1100000, gpre = 262144, dpre = 262144;
+	struct fx f;
+	struct diff_result *r;
+	struct diff_trunc et[5], at[2];
+	char *v = big_value(full, 'A'), *w = big_value(full, 'A');
+
+	fx_init(&f);
+	w[full - 1] = '#';	/* one byte differs, at the end */
+	/* live value whole and equal */
+	kvmap_put(f.exp, "eq", 2, v, gpre);
+	kvmap_put(f.act, "eq", 2, v, full);
+	et[0] = mark("eq", full, v, full);
+	/* live value whole, last byte differs */
+	kvmap_put(f.exp, "tail", 4, v, gpre);
+	kvmap_put(f.act, "tail", 4, w, full);
+	et[1] = mark("tail", full, v, full);
+	/* live value whole and of the prefix's length: not equal */
+	kvmap_put(f.exp, "short", 5, v, gpre);
+	kvmap_put(f.act, "short", 5, v, gpre);
+	et[2] = mark("short", full, v, full);
+	/* both truncated, digests agree */
+	kvmap_put(f.exp, "both", 4, v, gpre - 1);
+	kvmap_put(f.act, "both", 4, v, dpre);
+	et[3] = mark("both", full, v, full);
+	at[0] = mark("both", full, v, full);
+	/* both truncated, same length and prefix, digests differ */
+	kvmap_put(f.exp, "both2", 5, v, gpre);
+	kvmap_put(f.act, "both2", 5, w, dpre);
+	et[4] = mark("both2", full, v, full);
+	at[1] = mark("both2", full, w, full);
+	f.in.exp_trunc = et;
+	f.in.nexp_trunc = 5;
+	f.in.trunc = at;
+	f.in.ntrunc = 2;
+	r = run(&f);
+	cr_assert_eq(r->nequal, 2);
+	cr_assert_eq(r->nchanged, 3);
+	cr_assert(key_is(&r->changed[0], "both2"));
+	cr_assert(key_is(&r->changed[1], "short"));
+	cr_assert(key_is(&r->changed[2], "tail"));
+	cr_assert_eq(r->changed[2].expected_len, gpre);
+	cr_assert_eq(r->changed[2].expected_full_len, full);
+	{
+		char *frag = fragment(r, NULL, 10);
+		char want[64];
+
+		snprintf(want, sizeof(want), "\u2026(%zu bytes)", full);
+		/* the expected value shows its full length */
+		cr_assert_not_null(strstr(frag, want), "%s", frag);
+		free(frag);
+	}
 	diff_free(r);
 	fx_fini(&f);
 	free(v);
@@ -385,10 +484,10 @@ Test(diff, truncated_value_in_log)
 	/* worker sent 300 bytes of a 500000-byte value */
 	kvmap_put(f.exp, "k", 1, exp_s, 300);
 	kvmap_put(f.act, "k", 1, act_s, 300);
-	t[0] = (struct diff_trunc){ "k", 1, 500000, 1 };
+	t[0] = mark("k", 500000, "", 0);
 	/* worker sent 5 bytes of a 400000-byte extra value */
 	kvmap_put(f.ext, "x", 1, "hello", 5);
-	t[1] = (struct diff_trunc){ "x", 1, 400000, 2 };
+	t[1] = mark("x", 400000, "", 0);
 	f.in.trunc = t;
 	f.in.ntrunc = 2;
 	r = run(&f);

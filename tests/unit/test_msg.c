@@ -45,7 +45,8 @@ expect_rejected(const struct ipc_msg *in, const char *want)
 /* ---- every type, round trip ---- */
 
 static const char *const files[] = { "a.yaml", "b.json" };
-static const struct ipc_pair pairs[] = { { "new", "old" }, { "k", "v\xc3\xa9" } };
+static const struct ipc_pair pairs[] = { { .key = "new", .val = "old" },
+    { .key = "k", .val = "v\xc3\xa9" } };
 
 /* one valid message of type t, for the round trips and the fuzzing */
 static void
@@ -75,7 +76,7 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 	vals[2].val.len = 2;
 	vals[2].truncated = 1;
 	vals[2].full_len = 999;
-	vals[2].digest = 0x1234567890abcdefULL;
+	memset(vals[2].digest, 0xab, sizeof(vals[2].digest));
 	switch (t) {
 	case IPC_HELLO:
 		m->u.hello.kind = "redis";
@@ -275,6 +276,102 @@ Test(msg, baseline_reply_roundtrip)
 	ipc_msg_release(&o);
 }
 
+/* a long Git value: prefix, full length and SHA-256 */
+Test(msg, baseline_reply_truncated_entry_roundtrip)
+{
+	struct ipc_msg m, o;
+	const struct ipc_baseline_reply *r = &o.u.baseline_reply;
+	unsigned char d[VTW_DIGEST_LEN];
+	struct ipc_pair p[2] = {
+		{ "small", "v", 0, 0, NULL },
+		{ "big", "AAAA", 1, 1100000, d },
+	};
+
+	vtw_digest("x", 1, d);
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_BASELINE_REPLY;
+	m.u.baseline_reply.rule_id = 1;
+	m.u.baseline_reply.status = IPC_BL_OK;
+	m.u.baseline_reply.commit = "c0ffee";
+	m.u.baseline_reply.error = "";
+	m.u.baseline_reply.entries = p;
+	m.u.baseline_reply.nentries = 2;
+	m.u.baseline_reply.last = 1;
+	m.u.baseline_reply.total = 2;
+	roundtrip(&m, &o);
+	cr_assert_eq(r->nentries, 2);
+	cr_assert_eq(r->entries[0].truncated, 0);
+	cr_assert_null(r->entries[0].digest);
+	cr_assert_eq(r->entries[1].truncated, 1);
+	cr_assert_str_eq(r->entries[1].val, "AAAA");
+	cr_assert_eq(r->entries[1].full_len, 1100000);
+	cr_assert_not_null(r->entries[1].digest);
+	cr_assert_eq(memcmp(r->entries[1].digest, d, sizeof(d)), 0);
+	ipc_msg_release(&o);
+
+	/* a full length that is no longer than what was sent */
+	p[1].full_len = 4;
+	expect_rejected(&m, "entry 1: truncated value");
+	/* a variables_map pair is never truncated */
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_BASELINE_REQUEST;
+	m.u.baseline_request.variables_map = &p[0];
+	m.u.baseline_request.nvariables_map = 1;
+	p[0].truncated = 1;
+	p[0].full_len = 99;
+	p[0].digest = d;
+	expect_rejected(&m, "pair 0: truncated");
+}
+
+/* a truncated value's digest is a SHA-256: 32 bytes, and only then */
+Test(msg, value_digest_must_be_sha256_sized)
+{
+	/* Envelope{type 9 (poll_reply), seq 1, poll_reply{values{key "k",
+	 * present, value "abc", truncated, full_len 9, digest <2 bytes>},
+	 * last}}, packed by hand: the encoder cannot send it */
+	static const unsigned char shortdig[] = {
+		0x08, 0x09, 0x10, 0x01, 0x92, 0x01, 0x16,
+		0x22, 0x12, 0x0a, 0x01, 'k', 0x10, 0x01, 0x1a, 0x03, 'a', 'b',
+		'c', 0x20, 0x01, 0x28, 0x09, 0x3a, 0x02, 0x00, 0x00,
+		0x38, 0x01,
+	};
+	/* the same value not truncated (truncated 0, no full_len) */
+	static const unsigned char wholedig[] = {
+		0x08, 0x09, 0x10, 0x01, 0x92, 0x01, 0x12,
+		0x22, 0x0e, 0x0a, 0x01, 'k', 0x10, 0x01, 0x1a, 0x03, 'a', 'b',
+		'c', 0x3a, 0x02, 0x00, 0x00,
+		0x38, 0x01,
+	};
+	struct ipc_msg o;
+	char err[256] = "";
+
+	cr_assert_eq(ipc_msg_decode(&o, shortdig, sizeof(shortdig), err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "truncated value with a digest of 2 bytes"),
+	    "%s", err);
+	cr_assert_eq(ipc_msg_decode(&o, wholedig, sizeof(wholedig), err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "whole value with a digest of 2 bytes"), "%s",
+	    err);
+}
+
+/* a long value's prefix is cut on a UTF-8 boundary */
+Test(msg, value_prefix_len)
+{
+	char *v = malloc(IPC_MAX_VALUE_BYTES + 8);
+
+	cr_assert_not_null(v);
+	memset(v, 'a', IPC_MAX_VALUE_BYTES + 8);
+	cr_assert_eq(ipc_value_prefix_len(v, 10), 10);
+	cr_assert_eq(ipc_value_prefix_len(v, IPC_MAX_VALUE_BYTES + 8),
+	    IPC_MAX_VALUE_BYTES);
+	/* U+20AC (3 bytes) straddling the cut */
+	memcpy(v + IPC_MAX_VALUE_BYTES - 1, "\xe2\x82\xac", 3);
+	cr_assert_eq(ipc_value_prefix_len(v, IPC_MAX_VALUE_BYTES + 8),
+	    IPC_MAX_VALUE_BYTES - 1);
+	free(v);
+}
+
 Test(msg, poll_request_roundtrip)
 {
 	struct ipc_msg m, o;
@@ -314,7 +411,8 @@ Test(msg, poll_reply_roundtrip)
 	cr_assert_eq(r->nextras, 1);
 	cr_assert_eq(r->extras[0].truncated, 1);
 	cr_assert_eq(r->extras[0].full_len, 999);
-	cr_assert_eq(r->extras[0].digest, 0x1234567890abcdefULL);
+	cr_assert_eq(r->extras[0].digest[0], 0xab);
+	cr_assert_eq(r->extras[0].digest[VTW_DIGEST_LEN - 1], 0xab);
 	cr_assert_eq(r->marker_present, 1);
 	cr_assert_eq(r->last, 1);
 	ipc_msg_release(&o);
@@ -401,7 +499,7 @@ Test(msg, per_type_caps)
 	m.u.conf_datasource.type = "a-type-name-longer-than-32-bytes!";
 	expect_rejected(&m, "datasource type");
 	{
-		struct ipc_pair empty = { "", "v" };
+		struct ipc_pair empty = { .key = "", .val = "v" };
 
 		sample(&m, IPC_BASELINE_REPLY);
 		m.u.baseline_reply.entries = &empty;

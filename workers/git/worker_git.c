@@ -232,36 +232,86 @@ send_reply(struct ipc_chan *chan, uint32_t rule_id,
 	return ipc_chan_send(chan, &m, 1);
 }
 
+/* What a long value travels as: a NUL-terminated copy of its prefix, and
+ * its SHA-256. */
+struct trunc_val {
+	char		*prefix;
+	unsigned char	 digest[VTW_DIGEST_LEN];
+};
+
+/*
+ * The baseline in chunks of at most IPC_CHUNK_BYTES (an entry bigger than
+ * what is left goes into the next chunk). A value over IPC_MAX_VALUE_BYTES
+ * travels as the datasource workers send theirs: a prefix, its full length
+ * and its SHA-256. -1 with err when the map cannot be sent (a key over
+ * IPC_MAX_KEY_BYTES: checked before anything is sent) or a send failed.
+ */
 static int
 send_map(struct ipc_chan *chan, uint32_t rule_id, const char *commit,
-    const struct kvmap *map)
+    const struct kvmap *map, char *err, size_t errlen)
 {
 	struct ipc_pair *ents;
-	size_t i, n = 0, cost = 0, total = kvmap_count(map);
+	struct trunc_val *tv = NULL;
+	size_t i, n = 0, ntrunc = 0, cost = 0, c, plen;
+	size_t total = kvmap_count(map);
+	int rc = -1;
 
-	if ((ents = calloc(total ? total : 1, sizeof(*ents))) == NULL)
-		fatal("calloc");
 	for (i = 0; i < total; i++) {
-		ents[n].key = map->ents[i].key;
-		ents[n].val = map->ents[i].val;
-		n++;
-		cost += ipc_value_cost(map->ents[i].keylen, map->ents[i].vallen);
-		if (cost >= IPC_CHUNK_BYTES && i + 1 < total) {
+		if (map->ents[i].keylen > IPC_MAX_KEY_BYTES) {
+			snprintf(err, errlen, "a key of %zu bytes exceeds the "
+			    "%d-byte limit", map->ents[i].keylen,
+			    IPC_MAX_KEY_BYTES);
+			return -1;
+		}
+		if (map->ents[i].vallen > IPC_MAX_VALUE_BYTES)
+			ntrunc++;
+	}
+	if ((ents = calloc(total ? total : 1, sizeof(*ents))) == NULL ||
+	    (ntrunc > 0 && (tv = calloc(ntrunc, sizeof(*tv))) == NULL))
+		fatal("calloc");
+	ntrunc = 0;
+	for (i = 0; i < total; i++) {
+		const struct kv_entry *e = &map->ents[i];
+		struct ipc_pair p = { e->key, e->val, 0, 0, NULL };
+
+		plen = e->vallen;
+		if (e->vallen > IPC_MAX_VALUE_BYTES) {
+			struct trunc_val *t = &tv[ntrunc++];
+
+			plen = ipc_value_prefix_len(e->val, e->vallen);
+			if ((t->prefix = strndup(e->val, plen)) == NULL)
+				fatal("strndup");
+			vtw_digest(e->val, e->vallen, t->digest);
+			p.val = t->prefix;
+			p.truncated = 1;
+			p.full_len = e->vallen;
+			p.digest = t->digest;
+		}
+		c = ipc_value_cost(e->keylen, plen) +
+		    (p.truncated ? VTW_DIGEST_LEN : 0);
+		if (n > 0 && cost + c > IPC_CHUNK_BYTES) {
 			if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL,
 			    ents, n, 0, total) == -1)
-				goto fail;
+				goto out;
 			n = 0;
 			cost = 0;
 		}
+		ents[n++] = p;
+		cost += c;
 	}
 	if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL, ents, n, 1,
 	    total) == -1)
-		goto fail;
+		goto out;
+	rc = 0;
+ out:
+	if (rc == -1)
+		snprintf(err, errlen, "cannot send the baseline of %zu keys",
+		    total);
+	for (i = 0; i < ntrunc; i++)
+		free(tv[i].prefix);
+	free(tv);
 	free(ents);
-	return 0;
- fail:
-	free(ents);
-	return -1;
+	return rc;
 }
 
 static int
@@ -359,7 +409,6 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 	struct kvmap *map = NULL;
 	git_oid oid;
 	char hex[GIT_OID_HEXSZ + 1] = "", err[1024] = "";
-	int rc;
 
 	if (m->type != IPC_BASELINE_REQUEST)
 		return -1;
@@ -383,9 +432,12 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 		goto fail;
 	log_debug("rule %u: baseline %s with %zu keys", r->rule_id, hex,
 	    kvmap_count(map));
-	rc = send_map(chan, r->rule_id, hex, map);
-	kvmap_free(map);
-	return rc;
+	if (send_map(chan, r->rule_id, hex, map, err, sizeof(err)) == 0) {
+		kvmap_free(map);
+		return 0;
+	}
+	/* chunks may have gone: the error reply ends the request all the
+	 * same (the supervisor drops what it received) */
  fail:
 	kvmap_free(map);
 	ipc_utf8_scrub(err);	/* it may quote a Git server */

@@ -196,10 +196,11 @@ ds_reply_add(struct ds_reply *rb, const char *key, size_t keylen,
 		if (vallen > IPC_MAX_VALUE_BYTES) {
 			v->val.len = IPC_MAX_VALUE_BYTES;
 			v->truncated = 1;
-			v->digest = kv_fnv1a64(val, vallen);
+			vtw_digest(val, vallen, v->digest);
 		}
 	}
-	rb->cost += ipc_value_cost(keylen, v->val.len);
+	rb->cost += ipc_value_cost(keylen, v->val.len) +
+	    (v->truncated ? VTW_DIGEST_LEN : 0);
 	return rb->cost >= IPC_CHUNK_BYTES;
 }
 

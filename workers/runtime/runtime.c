@@ -125,6 +125,13 @@ worker_main(const struct worker_ops *ops, int argc, char **argv)
 		fatalx("%s", err);
 	if (ops->init != NULL && ops->init() == -1)
 		fatalx("initialisation failed");
+	{
+		unsigned char d[VTW_DIGEST_LEN];
+
+		/* libcrypto reads its configuration on first use: do that
+		 * before the sandbox, not in the first long value's poll */
+		vtw_digest("", 0, d);
+	}
 	worker_privdrop(user, vtw_worker_syscalls);
 #ifdef VTW_TEST_HOOKS
 	worker_test_forbidden(ops->name);

@@ -76,7 +76,7 @@ struct zreq {
 	int		 done, rc;
 	char		*val;		/* at most IPC_MAX_VALUE_BYTES */
 	size_t		 vallen, full_len;
-	uint64_t	 digest;
+	unsigned char	 digest[VTW_DIGEST_LEN];	/* SHA-256 when truncated */
 	int		 truncated;
 	int32_t		 nchildren, datalen;
 	char		**kids;		/* children (listing) */
@@ -313,7 +313,7 @@ data_done(int rc, const char *value, int value_len, const struct Stat *st,
 		if (n > IPC_MAX_VALUE_BYTES) {
 			/* keep only what is sent: memory stays bounded */
 			q->truncated = 1;
-			q->digest = kv_fnv1a64(value, n);
+			vtw_digest(value, n, q->digest);
 			n = IPC_MAX_VALUE_BYTES;
 		}
 		if ((q->val = malloc(n + 1)) == NULL)
@@ -739,7 +739,7 @@ reply_add(struct ds_reply *rb, const char *key, size_t keylen,
 			v = &rb->vals[rb->nvals - 1];
 			v->truncated = 1;
 			v->full_len = q->full_len;
-			v->digest = q->digest;
+			memcpy(v->digest, q->digest, sizeof(v->digest));
 		}
 	}
 	if (full && ds_reply_flush(rb) == -1)
