@@ -128,3 +128,76 @@ class WrongType(WatcherTest):
         write_hash(r)
         mark2 = w.mark()
         w.wait_log(rule_ok("app"), 10, start=mark2, what="OK once the hash is back")
+
+
+def no_outage(test, w, mark, ds):
+    after = w.logs()[mark:]
+    test.assertEqual([l for l in after if "unreachable" in l.get("msg", "") or
+                      l.get("circuit") == "open"], [])
+    test.assertEqual(w.metric('vartrack_watcher_datasource_circuit_state'
+                              '{datasource="%s"}' % ds, -1), 0)
+
+
+class MongoWrongShape(WatcherTest):
+    def test_file_document_whose_data_is_not_a_document(self):
+        from test_mongo import mongo_config, write_file_document
+        m = self.mongo()
+        coll = m.client().vartrack.configs
+        g = self.repo({"config/app.yaml": APP_YAML})
+        write_file_document(coll, "config/app.yaml", FLAT)
+        rule = """  - name: files
+    platform: local
+    datasource: mongo
+    repo_url: %s
+    branch: main
+    file_name: config/app.yaml
+    tenant_id: acme
+    env: production
+    mongo_strategy: file
+""" % g.path
+        w = self.watcher(mongo_config(self, m, rule, ds_extra="    breaker_failures: 1\n"))
+        w.wait_log(rule_ok("files"), 20, what="first OK poll")
+        mark = w.mark()
+        write_file_document(coll, "config/app.yaml", "oops")
+
+        def wrongshape(l):
+            return rule_unknown("files")(l) and l.get("stage") == "data" and l.get(
+                "reason") == ("the document of file config/app.yaml in configs: data "
+                              "holds a string, rule expects a document")
+        wait_until(lambda: len(w.find(wrongshape, mark)) >= 3, 15,
+                   what="three polls unknown naming the document")
+        no_outage(self, w, mark, "mongo")
+        mark2 = w.mark()
+        write_file_document(coll, "config/app.yaml", FLAT)
+        w.wait_log(rule_ok("files"), 10, start=mark2, what="OK once data is back")
+
+
+class TestkvMalformed(WatcherTest):
+    def test_malformed_file_is_a_data_error(self):
+        from test_testkv import netstrings
+        d = os.path.join(self.tmp, "kv")
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        path = os.path.join(d, "acme.production.kv")
+
+        def write(data):
+            with open(path + ".tmp", "wb") as f:
+                f.write(data)
+            os.chmod(path + ".tmp", 0o644)
+            os.replace(path + ".tmp", path)
+        write(netstrings(FLAT))
+        g = self.repo({"config/app.yaml": APP_YAML})
+        ds = "  - name: testkv\n    type: testkv\n    dir: %s\n    breaker_failures: 1\n" % d
+        rule = ("  - name: kv\n    platform: local\n    datasource: testkv\n"
+                "    repo_url: %s\n    file_name: config/app.yaml\n"
+                "    tenant_id: acme\n    env: production\n" % g.path)
+        from harness import watcher_config
+        w = self.watcher(watcher_config(self.tmp, ds, rule))
+        w.wait_log(rule_ok("kv"), 15, what="first OK poll")
+        mark = w.mark()
+        write(b"3:abc,oops")
+        wait_until(lambda: len(w.find(lambda l: rule_unknown("kv")(l) and
+                                      l.get("stage") == "data" and
+                                      "malformed pair at byte 6" in l.get("reason", ""),
+                                      mark)) >= 3, 15, what="three data-error polls")
+        no_outage(self, w, mark, "testkv")
