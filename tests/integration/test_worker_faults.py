@@ -65,6 +65,7 @@ class HungWorker(WatcherTest):
         self.assertEqual(self.w.metric(RESTARTS, -1), 0)
         self.assertEqual(self.w.find(lambda l: "protocol violation" in l.get("msg", ""),
                                      mark), [])
+        self.assertEqual(self.w.stop(), 0)
 
     def test_sigstop_worker_is_killed_and_restarted(self):
         mark = self._stop_worker()
@@ -81,6 +82,7 @@ class HungWorker(WatcherTest):
         wait_until(lambda: self.w.metric(UP, -1) == 1, 5)
         wait_until(lambda: self.w.http("/health/readiness")[0] == 200, 5)
         self.assertEqual(self.w.metric(RESTARTS, -1), 1)
+        self.assertEqual(self.w.stop(), 0)
 
 
 class WrongType(WatcherTest):
@@ -128,6 +130,7 @@ class WrongType(WatcherTest):
         write_hash(r)
         mark2 = w.mark()
         w.wait_log(rule_ok("app"), 10, start=mark2, what="OK once the hash is back")
+        self.assertEqual(w.stop(), 0)
 
 
 def no_outage(test, w, mark, ds):
@@ -156,7 +159,7 @@ class MongoWrongShape(WatcherTest):
     mongo_strategy: file
 """ % g.path
         w = self.watcher(mongo_config(self, m, rule, ds_extra="    breaker_failures: 1\n"))
-        w.wait_log(rule_ok("files"), 20, what="first OK poll")
+        w.wait_log(rule_ok("files"), 60, what="first OK poll")
         mark = w.mark()
         write_file_document(coll, "config/app.yaml", "oops")
 
@@ -170,6 +173,7 @@ class MongoWrongShape(WatcherTest):
         mark2 = w.mark()
         write_file_document(coll, "config/app.yaml", FLAT)
         w.wait_log(rule_ok("files"), 10, start=mark2, what="OK once data is back")
+        self.assertEqual(w.stop(), 0)
 
 
 class TestkvMalformed(WatcherTest):
@@ -201,3 +205,4 @@ class TestkvMalformed(WatcherTest):
                                       "malformed pair at byte 6" in l.get("reason", ""),
                                       mark)) >= 3, 15, what="three data-error polls")
         no_outage(self, w, mark, "testkv")
+        self.assertEqual(w.stop(), 0)
