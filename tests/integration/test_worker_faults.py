@@ -91,18 +91,9 @@ class WrongType(WatcherTest):
         g = self.repo({"config/app.yaml": APP_YAML})
         write_hash(r)
         r.pipe([["HSET", PREFIX + ":other"] + [x for kv in FLAT.items() for x in kv]])
-        other = """  - name: other
-    platform: local
-    datasource: redis
-    repo_url: {repo}
-    branch: main
-    file_name: config/app.yaml
-    tenant_id: acme
-    env: production
-    redis_data_structure: HASH
-    redis_hash_key: other
-"""
-        rules = hash_rule().format(repo=g.path) + other.format(repo=g.path)
+        # a second rule on the same datasource, its own hash
+        rules = (hash_rule().format(repo=g.path) +
+                 hash_rule("other", "    redis_hash_key: other\n").format(repo=g.path))
         ds = redis_datasource(r, extra="    breaker_failures: 1\n")
         w = self.watcher(self.config(r, rules).replace(redis_datasource(r), ds))
         w.wait_log(rule_ok("app"), 15, what="first OK poll of app")
