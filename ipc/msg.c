@@ -26,6 +26,8 @@ _Static_assert((int)IPC_BL_ERROR == (int)VTW__IPC__BASELINE_STATUS__BASELINE_ERR
     "enum ipc_baseline_status");
 _Static_assert((int)IPC_POLL_UNKNOWN == (int)VTW__IPC__POLL_STATUS__POLL_UNKNOWN,
     "enum ipc_poll_status");
+_Static_assert((int)IPC_POLL_DATA_ERROR ==
+    (int)VTW__IPC__POLL_STATUS__POLL_DATA_ERROR, "enum ipc_poll_status");
 
 /* Encoder scratch: the payload being built, and arrays freed once packed. */
 struct enc {

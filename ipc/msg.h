@@ -48,7 +48,11 @@ struct ipc_value {
 };
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
-enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1 };
+/* UNKNOWN: the datasource could not be read (connection, timeout, auth);
+ * DATA_ERROR: it answered, the rule's data is not of the expected type or
+ * shape (error names the key) */
+enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1,
+	IPC_POLL_DATA_ERROR = 2 };
 
 struct ipc_hello {
 	const char	*kind;

@@ -3,7 +3,8 @@
  *   GET /metrics            Prometheus text format 0.0.4
  *   GET /health/liveness    200 while the event loop runs (also /healthz)
  *   GET /health/readiness   200 when the config is loaded and every worker
- *                           is up; 503 with a JSON reason otherwise
+ *                           is up and answering; 503 with a JSON reason
+ *                           otherwise
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,10 @@ http_cb(struct evhttp_request *req, void *arg)
 		} else if (!sup_workers_all_running(sup, &why)) {
 			jbuf_printf(&b, "{\"status\":\"NOT_READY\",\"detail\":"
 			    "\"worker %s is not running\"}\n", why);
+			reply(req, 503, "application/json", b.p, b.len);
+		} else if ((why = sup_workers_hung(sup)) != NULL) {
+			jbuf_printf(&b, "{\"status\":\"NOT_READY\",\"detail\":"
+			    "\"worker %s is not answering\"}\n", why);
 			reply(req, 503, "application/json", b.p, b.len);
 		} else if (sup->nself_heal > 0 && sup->orch_up != 1) {
 			jbuf_printf(&b, "{\"status\":\"NOT_READY\",\"detail\":"

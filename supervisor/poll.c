@@ -354,6 +354,10 @@ rule_send_read(struct sup_rule *r)
 		rule_unknown(r, "read", "datasource worker is not running");
 		return;
 	}
+	if (w->hung) {
+		rule_unknown(r, "read", "worker not answering");
+		return;
+	}
 	if ((keys = calloc(total ? total : 1, sizeof(*keys))) == NULL)
 		fatal("calloc");
 	r->phase = RP_READ;
@@ -426,6 +430,10 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (git->state != WS_RUNNING) {
 		rule_unknown(r, "baseline", "git worker is not running");
+		return;
+	}
+	if (git->hung) {
+		rule_unknown(r, "baseline", "worker not answering");
 		return;
 	}
 	if (cr->nvariables_map > 0) {
@@ -677,6 +685,16 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		ds_outcome(r, 0);
 		rule_unknown(r, "read", p->error[0] ? p->error :
 		    "datasource read failed");
+		return 0;
+	}
+	if (p->status == IPC_POLL_DATA_ERROR) {
+		/* the datasource answered: this rule's data is at fault, not
+		 * the datasource (its breaker counts a success) */
+		if (!p->last)
+			return -1;
+		ds_outcome(r, 1);
+		rule_unknown(r, "data", p->error[0] ? p->error :
+		    "the datasource holds data of another type");
 		return 0;
 	}
 	total = kvmap_count(r->baseline);

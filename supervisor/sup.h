@@ -17,6 +17,7 @@
 #include "kinds.h"
 #include "kvmap.h"
 #include "breaker.h"
+#include "deadline.h"
 #include "diff.h"
 #include "heal.h"
 #include "metrics.h"
@@ -25,7 +26,9 @@
 #define WORKER_RESTART_BACKOFF_MAX_MS	60000
 #define WORKER_HEALTHY_RESET_MS		60000	/* running this long resets backoff */
 #define WORKER_HELLO_TIMEOUT_MS		10000
-#define WORKER_REQUEST_TIMEOUT_MS	120000	/* one request, then kill */
+/* a request's wait: deadline.h; a worker that let one pass is hung (not
+ * up, not ready) and killed if it still has not answered this much later */
+#define WORKER_HUNG_KILL_MS		10000
 #define SUP_SHUTDOWN_GRACE_MS		3000
 #define SUP_MAX_BASELINE_KEYS		5000000
 
@@ -48,7 +51,9 @@ struct sup;
 struct sup_req {
 	struct sup_req	*next;
 	unsigned int	 rule_id;
-	uint64_t	 deadline_ms;
+	uint64_t	 bound_ms;	/* deadline.h */
+	uint64_t	 deadline_ms;	/* while at the head of the queue */
+	int		 abandoned;	/* given up on: its reply is dropped */
 };
 
 struct sup_worker {
@@ -65,6 +70,8 @@ struct sup_worker {
 	unsigned int		 backoff_ms;
 	uint64_t		 last_seq;	/* of the last message received */
 	struct sup_req		*reqs;		/* requests awaiting a reply */
+	int			 hung;		/* a request's deadline passed */
+	uint64_t		 hung_kill_ms;	/* then killed at this time */
 };
 
 enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
@@ -156,6 +163,8 @@ void	sup_workers_stop(struct sup *, int graceful);
 void	sup_workers_reap(struct sup *);
 void	sup_workers_tick(struct sup *);
 int	sup_workers_all_running(const struct sup *, const char **why);
+/* the first worker that let a request's deadline pass, or NULL */
+const char *sup_workers_hung(const struct sup *);
 int	sup_worker_send(struct sup_worker *, struct ipc_msg *, unsigned int rule_id,
 	    int expect_reply);
 void	sup_worker_violation(struct sup_worker *, const char *fmt, ...)

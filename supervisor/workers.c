@@ -103,6 +103,7 @@ sup_worker_close(struct sup_worker *w)
 	}
 	ipc_chan_close(&w->chan);
 	sup_worker_free_reqs(w);
+	w->hung = 0;
 }
 
 static void
@@ -158,6 +159,7 @@ sup_worker_spawn(struct sup_worker *w)
 	w->last_seq = 0;
 	w->state = WS_STARTING;
 	w->kill_sent = 0;
+	w->hung = 0;
 	w->started_ms = now_ms();
 	w->hello_deadline_ms = w->started_ms + WORKER_HELLO_TIMEOUT_MS;
 	w->ev_recv = event_new(sup->base, w->chan.recvfd, EV_READ | EV_PERSIST,
@@ -257,6 +259,17 @@ sup_workers_all_running(const struct sup *sup, const char **why)
 	return 1;
 }
 
+const char *
+sup_workers_hung(const struct sup *sup)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nworkers; i++)
+		if (sup->workers[i].needed && sup->workers[i].hung)
+			return sup->workers[i].name;
+	return NULL;
+}
+
 /* Kill a misbehaving worker; SIGCHLD brings the restart. */
 void
 sup_worker_violation(struct sup_worker *w, const char *fmt, ...)
@@ -279,12 +292,27 @@ sup_worker_violation(struct sup_worker *w, const char *fmt, ...)
 	sup_rule_worker_lost(w->sup, w, "worker misbehaved");
 }
 
+/* How long to wait for the reply to m (deadline.h). */
+static uint64_t
+sup_request_bound(const struct sup_worker *w, const struct ipc_msg *m)
+{
+	const struct conf_datasource *d;
+
+	if (m->type == IPC_POLL_REQUEST && (d = conf_datasource_byname(
+	    w->sup->conf, m->u.poll_request.datasource)) != NULL)
+		return deadline_poll_ms(d->connect_timeout_ms,
+		    d->command_timeout_ms, m->u.poll_request.total);
+	return deadline_baseline_ms();
+}
+
 int
 sup_worker_send(struct sup_worker *w, struct ipc_msg *m, unsigned int rule_id,
     int expect_reply)
 {
 	struct sup_req *q, **tail;
 
+	if (w->hung)
+		return -1;	/* nothing more until it answers or is gone */
 	if (w->state != WS_RUNNING && !(w->state == WS_STARTING &&
 	    (m->type == IPC_CONF_PLATFORM || m->type == IPC_CONF_DATASOURCE ||
 	    m->type == IPC_CONF_GIT || m->type == IPC_CONF_DONE)))
@@ -300,7 +328,8 @@ sup_worker_send(struct sup_worker *w, struct ipc_msg *m, unsigned int rule_id,
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			fatal("calloc");
 		q->rule_id = rule_id;
-		q->deadline_ms = now_ms() + WORKER_REQUEST_TIMEOUT_MS;
+		q->bound_ms = sup_request_bound(w, m);
+		q->deadline_ms = now_ms() + q->bound_ms;
 		for (tail = &w->reqs; *tail != NULL; tail = &(*tail)->next)
 			;
 		*tail = q;
@@ -398,12 +427,38 @@ sup_worker_match(struct sup_worker *w, unsigned int rule_id)
 		;
 	while (q != NULL && (skip = w->reqs) != q) {
 		w->reqs = skip->next;
-		log_warnx("worker %s: no reply for rule %u before the reply "
-		    "for rule %u", w->name, skip->rule_id, rule_id);
-		sup_rule_no_reply(w->sup, w, skip->rule_id);
+		/* an abandoned request's rule is unknown already */
+		if (!skip->abandoned) {
+			log_warnx("worker %s: no reply for rule %u before the "
+			    "reply for rule %u", w->name, skip->rule_id,
+			    rule_id);
+			sup_rule_no_reply(w->sup, w, skip->rule_id);
+		}
 		free(skip);
 	}
 	return q;
+}
+
+/* The head request is answered: the next one's wait starts now. */
+static void
+sup_worker_pop_req(struct sup_worker *w)
+{
+	struct sup_req *q = w->reqs;
+	const char *lbl[] = { w->name };
+
+	w->reqs = q->next;
+	free(q);
+	if (w->reqs != NULL) {
+		w->reqs->deadline_ms = now_ms() + w->reqs->bound_ms;
+		if (w->reqs->abandoned)
+			return;
+	}
+	if (w->hung) {
+		w->hung = 0;
+		metrics_set(w->sup->metrics, METRIC_WORKER_UP, lbl, 1);
+		log_fields(LOG_LVL_INFO, NULL, "worker %s (pid %d) answers "
+		    "again", w->name, (int)w->pid);
+	}
 }
 
 static void
@@ -475,6 +530,13 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 		    ipc_msg_type_name(m->type), rule_id);
 		return;
 	}
+	if (q->abandoned) {
+		/* a late reply to a request given up on: its rule has moved
+		 * on, the reply is dropped; the worker answers again */
+		if (last)
+			sup_worker_pop_req(w);
+		return;
+	}
 	if ((m->type == IPC_BASELINE_REPLY &&
 	    sup_rule_baseline_reply(w->sup, &m->u.baseline_reply) == -1) ||
 	    (m->type == IPC_POLL_REPLY &&
@@ -483,11 +545,10 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 		    ipc_msg_type_name(m->type), rule_id);
 		return;
 	}
-	if (last) {
-		w->reqs = q->next;
-		free(q);
-	} else
-		q->deadline_ms = now_ms() + WORKER_REQUEST_TIMEOUT_MS;
+	if (last)
+		sup_worker_pop_req(w);
+	else
+		q->deadline_ms = now_ms() + q->bound_ms;
 	return;
  bad:
 	sup_worker_violation(w, "unexpected %s", ipc_msg_type_name(m->type));
@@ -609,6 +670,39 @@ sup_workers_reap(struct sup *sup)
 	}
 }
 
+/*
+ * A request's deadline passed: every request out to w is given up on (their
+ * rules are unknown now, "worker not answering"), nothing more is sent to
+ * it, it is not up (worker_up 0) nor ready; if it has not answered
+ * WORKER_HUNG_KILL_MS later, it is killed and restarted. A late reply is
+ * dropped and the worker is up again (a SIGSTOPped worker SIGCONTed).
+ */
+static void
+sup_worker_hung(struct sup_worker *w, uint64_t now)
+{
+	struct sup *sup = w->sup;
+	struct sup_req *q;
+	const char *lbl[] = { w->name };
+	char why[128], fields[160];
+	unsigned int id = w->reqs->rule_id;
+
+	snprintf(why, sizeof(why), "worker not answering (no reply within "
+	    "%llu ms)", (unsigned long long)w->reqs->bound_ms);
+	snprintf(fields, sizeof(fields), ",\"worker\":\"%s\",\"pid\":%d",
+	    w->name, (int)w->pid);
+	log_fields(LOG_LVL_WARN, fields, "worker %s (pid %d) not answering: no "
+	    "reply for rule %s within %llu ms; killed in %d ms unless it "
+	    "answers", w->name, (int)w->pid, id < sup->nrules ?
+	    sup->rules[id].conf->name : "?",
+	    (unsigned long long)w->reqs->bound_ms, WORKER_HUNG_KILL_MS);
+	w->hung = 1;
+	w->hung_kill_ms = now + WORKER_HUNG_KILL_MS;
+	for (q = w->reqs; q != NULL; q = q->next)
+		q->abandoned = 1;
+	metrics_set(sup->metrics, METRIC_WORKER_UP, lbl, 0);
+	sup_rule_worker_lost(sup, w, why);
+}
+
 /* Once a second: handshake and request deadlines. */
 void
 sup_workers_tick(struct sup *sup)
@@ -622,10 +716,15 @@ sup_workers_tick(struct sup *sup)
 		if (w->state == WS_STARTING && now > w->hello_deadline_ms)
 			sup_worker_violation(w, "no hello within %d ms",
 			    WORKER_HELLO_TIMEOUT_MS);
-		else if (w->state == WS_RUNNING && w->reqs != NULL &&
-		    now > w->reqs->deadline_ms)
-			sup_worker_violation(w, "no reply for rule %u within "
-			    "%d ms", w->reqs->rule_id,
-			    WORKER_REQUEST_TIMEOUT_MS);
+		else if (w->state == WS_RUNNING && w->hung && !w->kill_sent &&
+		    now >= w->hung_kill_ms) {
+			log_warnx("worker %s (pid %d) still not answering "
+			    "after %d ms more; restarting it", w->name,
+			    (int)w->pid, WORKER_HUNG_KILL_MS);
+			w->kill_sent = 1;
+			kill(w->pid, SIGKILL);	/* SIGCHLD brings the restart */
+		} else if (w->state == WS_RUNNING && !w->hung &&
+		    w->reqs != NULL && now > w->reqs->deadline_ms)
+			sup_worker_hung(w, now);
 	}
 }

@@ -418,6 +418,27 @@ Test(msg, poll_reply_roundtrip)
 	ipc_msg_release(&o);
 }
 
+/* a data error (the datasource answered, the rule's data is at fault)
+ * travels as its own status, with its error */
+Test(msg, poll_reply_data_error_roundtrip)
+{
+	struct ipc_msg m, o;
+
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_POLL_REPLY;
+	m.seq = 9;
+	m.u.poll_reply.rule_id = 2;
+	m.u.poll_reply.status = IPC_POLL_DATA_ERROR;
+	m.u.poll_reply.error = "key a:vartrack holds a string, rule expects a hash";
+	m.u.poll_reply.last = 1;
+	roundtrip(&m, &o);
+	cr_assert_eq(o.u.poll_reply.status, IPC_POLL_DATA_ERROR);
+	cr_assert_str_eq(o.u.poll_reply.error, m.u.poll_reply.error);
+	ipc_msg_release(&o);
+	m.u.poll_reply.status = (enum ipc_poll_status)3;
+	expect_rejected(&m, "out of range");
+}
+
 /* ---- envelope and per-type checks ---- */
 
 Test(msg, rejects_garbage_and_bad_envelopes)

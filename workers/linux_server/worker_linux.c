@@ -63,6 +63,8 @@ enum rd_status {
 	RD_OK,		/* buf holds the file */
 	RD_MISSING,	/* no such file: every key missing */
 	RD_FAIL,	/* unknown; err set */
+	RD_DATA,	/* there, but not the rule's data (not a regular
+			 * file, over the size cap): a data error; err set */
 	RD_TRANSPORT	/* unknown, and the connection is broken; err set */
 };
 
@@ -596,14 +598,14 @@ read_sftp(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 	    !LIBSSH2_SFTP_S_ISREG(st.permissions)) {
 		snprintf(err, errlen, "%s on %s:%d is not a regular file", path,
 		    d->host, d->port);
-		return RD_FAIL;
+		return RD_DATA;
 	}
 	if ((st.flags & LIBSSH2_SFTP_ATTR_SIZE) &&
 	    st.filesize > d->max_file_bytes) {
 		snprintf(err, errlen, "%s on %s:%d: file larger than %llu bytes",
 		    path, d->host, d->port,
 		    (unsigned long long)d->max_file_bytes);
-		return RD_FAIL;
+		return RD_DATA;
 	}
 	h = libssh2_sftp_open_ex(d->sftp, path, (unsigned int)strlen(path),
 	    LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
@@ -639,7 +641,7 @@ read_sftp(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 			snprintf(err, errlen, "%s on %s:%d: file larger than "
 			    "%llu bytes", path, d->host, d->port,
 			    (unsigned long long)d->max_file_bytes);
-			return RD_FAIL;
+			return RD_DATA;
 		}
 	}
 	if (libssh2_sftp_close_handle(h) != 0 &&
@@ -680,7 +682,7 @@ read_local(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a regular file", path);
 		close(fd);
-		return RD_FAIL;
+		return RD_DATA;
 	}
 	if ((uint64_t)st.st_size > d->max_file_bytes)
 		goto toobig;
@@ -721,7 +723,7 @@ read_local(struct lx_ds *d, const char *path, char **out, size_t *outlen,
 	close(fd);
 	snprintf(err, errlen, "%s: file larger than %llu bytes", path,
 	    (unsigned long long)d->max_file_bytes);
-	return RD_FAIL;
+	return RD_DATA;
 }
 
 static enum rd_status
@@ -812,6 +814,10 @@ lx_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	s = read_file(d, p->target, &buf, &len, err, errlen);
 	if (s == RD_FAIL || s == RD_TRANSPORT)
 		goto done;
+	if (s == RD_DATA) {
+		rc = DS_POLL_DATA_ERROR;
+		goto done;
+	}
 	if ((got = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	if (s == RD_OK) {
@@ -829,6 +835,7 @@ lx_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 			break;
 		case LP_TOO_BIG:
 			snprintf(err, errlen, "%s: %s", p->target, perr);
+			rc = DS_POLL_DATA_ERROR;
 			goto done;
 		case LP_NOMEM:
 			fatal("parse %s: out of memory", p->target);

@@ -543,7 +543,37 @@ read_document(struct mongo_ds *d, const struct mongo_req *q,
 	return rc;
 }
 
-/* FILE: merge the `data` sub-documents of the files, in file order. */
+/* "a string", "an array"...: what a BSON field holds, for messages */
+static const char *
+bson_type_phrase(bson_type_t t)
+{
+	switch (t) {
+	case BSON_TYPE_UTF8:
+		return "a string";
+	case BSON_TYPE_ARRAY:
+		return "an array";
+	case BSON_TYPE_DOUBLE:
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64:
+	case BSON_TYPE_DECIMAL128:
+		return "a number";
+	case BSON_TYPE_BOOL:
+		return "a boolean";
+	case BSON_TYPE_NULL:
+		return "null";
+	case BSON_TYPE_BINARY:
+		return "binary data";
+	default:
+		return "a value of another type";
+	}
+}
+
+/*
+ * FILE: merge the `data` sub-documents of the files, in file order. A
+ * file's document whose `data` is not a document (somebody replaced it by
+ * a string) is a data error: the rule is unknown, naming the document, and
+ * the datasource is not down.
+ */
 static int
 read_file(struct mongo_ds *d, const struct mongo_req *q,
     mongoc_collection_t *coll, struct ds_reply *rb, char *err, size_t errlen)
@@ -585,9 +615,18 @@ read_file(struct mongo_ds *d, const struct mongo_req *q,
 	if (failed)
 		goto out;
 	for (i = 0; i < q->sc.nfiles; i++) {
+		if (fdocs[i] != NULL &&
+		    bson_iter_init_find(&it, fdocs[i], "data") &&
+		    !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+			snprintf(err, errlen, "the document of file %s in %s: "
+			    "data holds %s, rule expects a document",
+			    q->sc.files[i], q->p->target,
+			    bson_type_phrase(bson_iter_type(&it)));
+			rc = DS_POLL_DATA_ERROR;
+			goto out;
+		}
 		if (fdocs[i] == NULL ||
 		    !bson_iter_init_find(&it, fdocs[i], "data") ||
-		    !BSON_ITER_HOLDS_DOCUMENT(&it) ||
 		    !bson_iter_recurse(&it, &di))
 			continue;
 		/* field names hold literal dots: iterate, never look up a

@@ -34,6 +34,7 @@ struct redis_ds {
 	int		 port, db;
 	struct timeval	 conn_tv, cmd_tv;
 	redisContext	*ctx;
+	int		 wrongtype;	/* the last read met a WRONGTYPE reply */
 };
 
 static void
@@ -166,7 +167,7 @@ read_batched(struct redis_ds *d, struct ds_reply *rb, const char *cmd,
 	size_t *argvlen = NULL, i, j, nb, base, n, start;
 	redisReply **replies = NULL;
 	void *rp;
-	int rc = -1, extra = target ? 2 : 1;
+	int rc = -1, extra = target ? 2 : 1, bad = 0;
 
 	nb = (nkeys + REDIS_BATCH_KEYS - 1) / REDIS_BATCH_KEYS;
 	argv = calloc(REDIS_BATCH_KEYS + 2, sizeof(*argv));
@@ -194,24 +195,33 @@ read_batched(struct redis_ds *d, struct ds_reply *rb, const char *cmd,
 			goto out;
 		}
 	}
+	d->wrongtype = 0;
 	for (i = 0; i < nb; i++) {
 		if (redisGetReply(d->ctx, &rp) != REDIS_OK) {
 			snprintf(err, errlen, "%s: %s", cmd, d->ctx->errstr);
 			goto out;
 		}
 		replies[i] = rp;
+		if (bad)
+			continue;	/* failed: read the rest, keep in step */
 		if (replies[i]->type == REDIS_REPLY_ERROR) {
+			/* the server answered: WRONGTYPE is the rule's data */
+			if (strncmp(replies[i]->str, "WRONGTYPE", 9) == 0)
+				d->wrongtype = 1;
 			snprintf(err, errlen, "%s: %s", cmd, replies[i]->str);
-			goto out;
+			bad = 1;
+			continue;
 		}
 		n = nkeys - i * REDIS_BATCH_KEYS < REDIS_BATCH_KEYS ?
 		    nkeys - i * REDIS_BATCH_KEYS : REDIS_BATCH_KEYS;
 		if (replies[i]->type != REDIS_REPLY_ARRAY ||
 		    replies[i]->elements != n) {
 			snprintf(err, errlen, "%s: unexpected reply", cmd);
-			goto out;
+			bad = 1;
 		}
 	}
+	if (bad)
+		goto out;
 	/* hand values over, flushing chunks while the replies are alive */
 	start = 0;
 	for (i = 0; i < nb; i++) {
@@ -534,6 +544,35 @@ read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	return rc;
 }
 
+/*
+ * A rule's key holds another type than the rule's structure (somebody
+ * replaced the hash by a string): Redis answered, so this is the rule's
+ * data, not an outage. The rule is unknown with the key and both types;
+ * its values are not reported missing key by key, because the
+ * orchestrator's own HSET fails on that key too (a self-heal cannot repair
+ * it). Returns DS_POLL_DATA_ERROR, or -1 when TYPE itself fails.
+ */
+static int
+wrongtype_error(struct redis_ds *d, const char *key, const char *expects,
+    char *err, size_t errlen)
+{
+	redisReply *r = redisCommand(d->ctx, "TYPE %s", key);
+
+	d->wrongtype = 0;
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		snprintf(err, errlen, "TYPE: %s", r ? (r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
+		    d->ctx->errstr);
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	snprintf(err, errlen, "key %s holds a %s, rule expects a %s", key,
+	    r->str, expects);
+	freeReplyObject(r);
+	return DS_POLL_DATA_ERROR;
+}
+
 static int
 redis_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
     size_t errlen)
@@ -574,6 +613,8 @@ redis_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	rc = 0;
 	goto done;
  fail:
+	if (d->ctx != NULL && d->ctx->err == 0 && d->wrongtype)
+		rc = wrongtype_error(d, p->target, "hash", err, errlen);
 	if (d->ctx != NULL && d->ctx->err)
 		ds_disconnect(d);
  done:

@@ -232,18 +232,30 @@ ds_reply_finish(struct ds_reply *rb)
 	return rc;
 }
 
-int
-ds_reply_unknown(struct ds_reply *rb, const char *err)
+static int
+reply_error(struct ds_reply *rb, enum ipc_poll_status st, const char *err)
 {
 	int rc;
 
 	rb->nvals = 0;
 	rb->extras_mode = 0;
-	rc = send_chunk(rb, 1, IPC_POLL_UNKNOWN, err);
+	rc = send_chunk(rb, 1, st, err);
 	free(rb->vals);
 	rb->vals = NULL;
 	rb->cap = 0;
 	return rc;
+}
+
+int
+ds_reply_unknown(struct ds_reply *rb, const char *err)
+{
+	return reply_error(rb, IPC_POLL_UNKNOWN, err);
+}
+
+int
+ds_reply_data_error(struct ds_reply *rb, const char *err)
+{
+	return reply_error(rb, IPC_POLL_DATA_ERROR, err);
 }
 
 void
@@ -252,7 +264,10 @@ ds_reply_end(struct ds_reply *rb, int rc, const char *err)
 	if (rb->ended)
 		return;
 	rb->ended = 1;
-	if (rc == -1 && !rb->failed) {
+	if (rc == DS_POLL_DATA_ERROR && !rb->failed) {
+		log_warnx("rule %u: data error: %s", rb->rule_id, err);
+		ds_reply_data_error(rb, err);
+	} else if (rc == -1 && !rb->failed) {
 		log_warnx("rule %u: read failed: %s", rb->rule_id, err);
 		ds_reply_unknown(rb, err);
 	} else

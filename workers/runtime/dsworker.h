@@ -83,9 +83,21 @@ int	ds_reply_extras(struct ds_reply *);
 int	ds_reply_finish(struct ds_reply *);
 /* Drop whatever is buffered and send the last chunk as UNKNOWN with err. */
 int	ds_reply_unknown(struct ds_reply *, const char *err);
+/* The same as DATA_ERROR: the datasource answered, the rule's data is not
+ * of the type or shape the rule expects (err names the key). */
+int	ds_reply_data_error(struct ds_reply *, const char *err);
+/*
+ * What a kind's poll() returns besides 0: -1 when the datasource could not
+ * be read (connection, timeout, authentication: its circuit breaker counts
+ * it), DS_POLL_DATA_ERROR when it answered but the rule's data cannot be
+ * compared (a key of another type, a document of the wrong shape: that
+ * rule is unknown, the datasource is not down).
+ */
+#define DS_POLL_DATA_ERROR	(-2)
 /* The end of a poll: rc 0 -> ds_reply_finish; rc -1 -> logged ("rule N:
- * read failed: err") and ds_reply_unknown (unless a send already failed).
- * Once per reply: later calls do nothing. */
+ * read failed: err") and ds_reply_unknown; rc DS_POLL_DATA_ERROR -> logged
+ * ("rule N: data error: err") and ds_reply_data_error (unless a send
+ * already failed). Once per reply: later calls do nothing. */
 void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 
 /* A datasource kind's worker. */
@@ -102,6 +114,7 @@ struct dsw_kind {
 	void		(*close)(void *priv);
 	/* One complete poll request of a datasource opened by open(): 0,
 	 * or -1 with err; the runtime then ends the reply (ds_reply_end).
+	 * DS_POLL_DATA_ERROR with err for a data error (see above).
 	 * Values still buffered in rb must stay valid until then: flush
 	 * them, or end the reply itself before freeing what they point
 	 * into. */

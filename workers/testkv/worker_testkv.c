@@ -4,8 +4,10 @@
  * dir holding key/value pairs as netstrings ("3:key,5:value," ...: any
  * bytes), later pairs winning. The worker reads it whole (at most the
  * scope's max_file_bytes), reports each requested key's value and every
- * other key as an extra. A missing or unreadable file, or a malformed one,
- * makes the poll unknown, as an unreachable server does.
+ * other key as an extra. A missing or unreadable file makes the poll
+ * unknown, as an unreachable server does (its breaker counts it); a file
+ * that is there but not a regular one, too big or malformed is a data
+ * error: that rule is unknown, the datasource is not down.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +59,8 @@ testkv_close(void *priv)
 	free(d);
 }
 
-/* The whole file, NUL-terminated; -1 with err. */
+/* The whole file, NUL-terminated; -1 with err, DS_POLL_DATA_ERROR when it
+ * is there but not a regular file or too big. */
 static int
 read_file(const char *path, size_t cap, char **out, size_t *outlen,
     char *err, size_t errlen)
@@ -66,7 +69,7 @@ read_file(const char *path, size_t cap, char **out, size_t *outlen,
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
-	int fd;
+	int fd, rc = -1;
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
@@ -77,10 +80,12 @@ read_file(const char *path, size_t cap, char **out, size_t *outlen,
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a regular file", path);
+		rc = DS_POLL_DATA_ERROR;
 		goto fail;
 	}
 	if ((uint64_t)st.st_size > cap) {
 		snprintf(err, errlen, "%s is larger than %zu bytes", path, cap);
+		rc = DS_POLL_DATA_ERROR;
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
@@ -104,7 +109,7 @@ read_file(const char *path, size_t cap, char **out, size_t *outlen,
  fail:
 	close(fd);
 	free(buf);
-	return -1;
+	return rc;
 }
 
 /* One netstring at *p ("<len>:<bytes>,"); -1 when malformed. */
@@ -173,13 +178,16 @@ testkv_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		snprintf(err, errlen, "target is not below %s", d->dir);
 		goto cleanup;
 	}
-	if (read_file(p->target, scope.max_file_bytes, &buf, &len, err,
-	    errlen) == -1)
+	if ((rc = read_file(p->target, scope.max_file_bytes, &buf, &len, err,
+	    errlen)) != 0)
 		goto cleanup;
+	rc = -1;
 	if ((have = kvmap_new()) == NULL)
 		fatal("kvmap_new");
-	if (parse_pairs(have, buf, len, p->target, err, errlen) == -1)
+	if (parse_pairs(have, buf, len, p->target, err, errlen) == -1) {
+		rc = DS_POLL_DATA_ERROR;	/* the rule's data, not an outage */
 		goto cleanup;
+	}
 	for (i = 0; i < p->nkeys; i++) {
 		e = kvmap_get(have, p->keys[i], p->keylens[i]);
 		ds_reply_add(rb, p->keys[i], p->keylens[i], e != NULL,

@@ -1004,6 +1004,7 @@ zk_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	if (pp->target[0] != '\0' && (pp->target[0] != '/' ||
 	    pp->target[strlen(pp->target) - 1] == '/')) {
 		snprintf(err, errlen, "invalid znode root '%s'", pp->target);
+		rc = DS_POLL_DATA_ERROR;	/* the rule's, not the server's */
 		goto done;
 	}
 	if (ds_connect(d, err, errlen) == -1)
