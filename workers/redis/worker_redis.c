@@ -33,7 +33,9 @@ struct redis_ds {
 	char		*host, *password;
 	int		 port, db;
 	struct timeval	 conn_tv, cmd_tv;
+	uint32_t	 cmd_ms;
 	redisContext	*ctx;
+	char		 errbuf[64];
 };
 
 static void
@@ -61,8 +63,8 @@ redis_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	d->db = (int)st.db;
 	ms_to_tv(c->connect_timeout_ms ? c->connect_timeout_ms : 5000,
 	    &d->conn_tv);
-	ms_to_tv(c->command_timeout_ms ? c->command_timeout_ms : 5000,
-	    &d->cmd_tv);
+	d->cmd_ms = c->command_timeout_ms ? c->command_timeout_ms : 5000;
+	ms_to_tv(d->cmd_ms, &d->cmd_tv);
 	*priv = d;
 	rc = 0;
  cleanup:
@@ -89,7 +91,22 @@ redis_close(void *priv)
 	free(d);
 }
 
-/* Connect (once; reused across polls). -1 with err on failure. */
+/* The context's error; hiredis reports a read timeout as EAGAIN's text. */
+static const char *
+ctx_err(struct redis_ds *d)
+{
+	if (d->ctx->err == REDIS_ERR_IO &&
+	    strcmp(d->ctx->errstr, strerror(EAGAIN)) == 0) {
+		snprintf(d->errbuf, sizeof(d->errbuf), "timeout after %lu ms",
+		    (unsigned long)d->cmd_ms);
+		return d->errbuf;
+	}
+	return d->ctx->errstr;
+}
+
+/* Connect (once; reused across polls): connected once the server has
+ * answered a PING (a stopped server still accepts TCP in the kernel's
+ * backlog). -1 with err on failure. */
 static int
 ds_connect(struct redis_ds *d, char *err, size_t errlen)
 {
@@ -110,7 +127,7 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		goto fail;
 	}
 	if (redisSetTimeout(d->ctx, d->cmd_tv) != REDIS_OK) {
-		snprintf(err, errlen, "set timeout: %s", d->ctx->errstr);
+		snprintf(err, errlen, "set timeout: %s", ctx_err(d));
 		goto fail;
 	}
 	if (d->password != NULL) {
@@ -118,7 +135,7 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			/* the server's message never contains the password */
 			snprintf(err, errlen, "AUTH failed: %s",
-			    r ? r->str : d->ctx->errstr);
+			    r ? r->str : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto fail;
@@ -129,13 +146,23 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		r = redisCommand(d->ctx, "SELECT %d", d->db);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			snprintf(err, errlen, "SELECT %d failed: %s", d->db,
-			    r ? r->str : d->ctx->errstr);
+			    r ? r->str : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto fail;
 		}
 		freeReplyObject(r);
 	}
+	r = redisCommand(d->ctx, "PING");
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		snprintf(err, errlen, "connect %s:%d: PING: %s", d->host,
+		    d->port, r == NULL ? ctx_err(d) : r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		if (r)
+			freeReplyObject(r);
+		goto fail;
+	}
+	freeReplyObject(r);
 	log_info("connected to %s:%d db %d", d->host, d->port, d->db);
 	return 0;
  fail:
@@ -190,13 +217,13 @@ read_batched(struct redis_ds *d, struct ds_reply *rb, const char *cmd,
 		}
 		if (redisAppendCommandArgv(d->ctx, (int)(n + extra), argv,
 		    argvlen) != REDIS_OK) {
-			snprintf(err, errlen, "%s: %s", cmd, d->ctx->errstr);
+			snprintf(err, errlen, "%s: %s", cmd, ctx_err(d));
 			goto out;
 		}
 	}
 	for (i = 0; i < nb; i++) {
 		if (redisGetReply(d->ctx, &rp) != REDIS_OK) {
-			snprintf(err, errlen, "%s: %s", cmd, d->ctx->errstr);
+			snprintf(err, errlen, "%s: %s", cmd, ctx_err(d));
 			goto out;
 		}
 		replies[i] = rp;
@@ -259,7 +286,7 @@ exists(struct redis_ds *d, const char *key, int *out, char *err, size_t errlen)
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(err, errlen, "EXISTS: %s",
 		    r ? (r->type == REDIS_REPLY_ERROR ? r->str :
-		    "unexpected reply") : d->ctx->errstr);
+		    "unexpected reply") : ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -284,7 +311,7 @@ hash_extras(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	r = redisCommand(d->ctx, "HLEN %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(err, errlen, "HLEN: %s", r ? "unexpected reply" :
-		    d->ctx->errstr);
+		    ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -297,7 +324,7 @@ hash_extras(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	r = redisCommand(d->ctx, "HKEYS %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, errlen, "HKEYS: %s", r ? "unexpected reply" :
-		    d->ctx->errstr);
+		    ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -378,7 +405,7 @@ string_extras(struct redis_ds *d, const struct ds_poll *p,
 		    r->element[1]->type != REDIS_REPLY_ARRAY ||
 		    r->element[0]->len >= sizeof(cursor)) {
 			snprintf(err, errlen, "SCAN: %s", r ? "unexpected reply"
-			    : d->ctx->errstr);
+			    : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto out;
@@ -447,7 +474,7 @@ read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 			/* report every key missing: the value is not ours */
 			goto missing;
 		}
-		snprintf(err, errlen, "STRLEN: %s", d->ctx->errstr);
+		snprintf(err, errlen, "STRLEN: %s", ctx_err(d));
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_INTEGER &&
@@ -460,7 +487,7 @@ read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	freeReplyObject(r);
 	r = redisCommand(d->ctx, "GET %s", p->target);
 	if (r == NULL) {
-		snprintf(err, errlen, "GET: %s", d->ctx->errstr);
+		snprintf(err, errlen, "GET: %s", ctx_err(d));
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_STRING)
