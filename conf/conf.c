@@ -20,6 +20,7 @@
 #include "conf_int.h"
 #include "kinds.h"
 #include "log.h"
+#include "redact.h"
 
 
 /* Allocation */
@@ -118,10 +119,19 @@ static void
 conf_vadd(char ***v, size_t *n, const char *file, struct conf_mark m,
     const char *fmt, va_list ap)
 {
-	char *msg, *line;
-	size_t len;
+	char *msg, *line, *red;
+	size_t len, rlen;
 
 	msg = conf_vfmt(fmt, ap);
+	/* a message quoting a URL never shows its userinfo (redact.h) */
+	switch (redact_url_userinfo(msg, strlen(msg), 0, &red, &rlen)) {
+	case -1:
+		fatalx("%s: out of memory", __func__);
+	case 1:
+		free(msg);
+		msg = red;
+		break;
+	}
 	len = strlen(file) + strlen(msg) + 64;
 	line = conf_xcalloc(1, len);
 	snprintf(line, len, "%s:%d:%d: %s", file, m.line, m.col, msg);
