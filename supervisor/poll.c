@@ -532,9 +532,10 @@ rule_report(struct sup_rule *r)
 		red.nsensitive = r->conf->nsensitive_keys;
 		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
 		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s differs from Git "
-		    "(%zu changed, %zu missing, %zu extra; %zu keys in Git)",
-		    r->conf->name, res->nchanged, res->nmissing, res->nextra,
-		    kvmap_count(r->baseline));
+		    "(%zu changed, %zu missing, %s%zu extra; %zu keys in Git)",
+		    r->conf->name, res->nchanged, res->nmissing,
+		    res->nextra >= IPC_MAX_EXTRAS ? "at least " : "",
+		    res->nextra, kvmap_count(r->baseline));
 		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
 		r->last_state = 2;
 		sup_rule_heal_drift(r, res);	/* self_heal: true only */

@@ -168,3 +168,25 @@ class RedisMessages(WatcherTest):
         text = u.get("error", "") + u.get("msg", "")
         self.assertIn("timeout after 400 ms", text, u)
         self.assertNotIn("Resource temporarily unavailable", text)
+
+    def test_extras_at_the_cap_say_at_least(self):
+        w = self.watcher(self.config(self.r, hash_rule().format(repo=self.g.path)))
+        w.wait_log(rule_ok("app"), 15)
+        mark = w.mark()
+        cmd = ["HSET", PREFIX + ":vartrack"]
+        for i in range(100005):
+            cmd += ["x%d" % i, "v"]
+        self.r.pipe([cmd])
+        d = w.wait_log(lambda l: l.get("result") == "drift", 30, start=mark)
+        self.assertEqual(d["extra"], 100000)
+        self.assertIn("at least 100000 extra", d["msg"])
+
+    def test_url_userinfo_is_redacted_whatever_the_key(self):
+        w = self.watcher(self.config(self.r, hash_rule().format(repo=self.g.path)))
+        w.wait_log(rule_ok("app"), 15)
+        mark = w.mark()
+        self.r.cli("HSET", PREFIX + ":vartrack", "db.dsn", "postgres://user:pw@host/db")
+        d = w.wait_log(lambda l: l.get("result") == "drift", 10, start=mark)
+        self.assertEqual([(k["key"], k["actual"]) for k in d["keys"]],
+                         [("db.dsn", "postgres://<redacted>@host/db")])
+        self.assertFalse([l for l in w.raw if "user:pw" in l])

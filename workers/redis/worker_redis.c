@@ -27,7 +27,7 @@
 #define REDIS_BATCH_KEYS	1000
 #define REDIS_SCAN_COUNT	1000
 #define REDIS_MAX_JSON_BYTES	(64u * 1024 * 1024)
-#define REDIS_MAX_EXTRAS	100000
+#define REDIS_MAX_EXTRAS	IPC_MAX_EXTRAS
 
 struct redis_ds {
 	char		*host, *password;
