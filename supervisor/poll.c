@@ -337,6 +337,7 @@ rule_send_read(struct sup_rule *r)
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_POLL_REQUEST;
 		m.u.poll_request.rule_id = r->conf->id;
+		m.u.poll_request.rule = r->conf->name;
 		m.u.poll_request.datasource = r->ds->name;
 		m.u.poll_request.target = r->layout->target;
 		m.u.poll_request.marker = r->layout->marker;

@@ -190,3 +190,12 @@ class RedisMessages(WatcherTest):
         self.assertEqual([(k["key"], k["actual"]) for k in d["keys"]],
                          [("db.dsn", "postgres://<redacted>@host/db")])
         self.assertFalse([l for l in w.raw if "user:pw" in l])
+
+    def test_worker_messages_name_the_rule(self):
+        w = self.watcher(self.conf())
+        w.wait_log(rule_ok("app"), 15)
+        mark = w.mark()
+        self.freeze()
+        l = w.wait_log(lambda l: l.get("proc") == "worker/redis" and
+                       "read failed" in l.get("msg", ""), 15, start=mark)
+        self.assertTrue(l["msg"].startswith("rule app: read failed: "), l)
