@@ -21,6 +21,7 @@
 #include "conf_int.h"
 #include "kinds.h"
 #include "log.h"
+#include "redact.h"
 
 
 /* Allocation */
@@ -119,10 +120,19 @@ static void
 conf_vadd(char ***v, size_t *n, const char *file, struct conf_mark m,
     const char *fmt, va_list ap)
 {
-	char *msg, *line;
-	size_t len;
+	char *msg, *line, *red;
+	size_t len, rlen;
 
 	msg = conf_vfmt(fmt, ap);
+	/* a message quoting a URL never shows its userinfo (redact.h) */
+	switch (redact_url_userinfo(msg, strlen(msg), 0, &red, &rlen)) {
+	case -1:
+		fatalx("%s: out of memory", __func__);
+	case 1:
+		free(msg);
+		msg = red;
+		break;
+	}
 	len = strlen(file) + strlen(msg) + 64;
 	line = conf_xcalloc(1, len);
 	snprintf(line, len, "%s:%d:%d: %s", file, m.line, m.col, msg);
@@ -678,6 +688,7 @@ struct msgpos {
 	char	*msg;
 	long	 line, col;
 	size_t	 idx;
+	int	 kind;		/* enum conf_msg_kind; conf_errors_foreach */
 };
 
 static int
@@ -689,15 +700,33 @@ msgpos_cmp(const void *a, const void *b)
 		return x->line < y->line ? -1 : 1;
 	if (x->col != y->col)
 		return x->col < y->col ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The place "name:line:col:" msg starts with; LONG_MAX when none. */
+static void
+msg_place(struct msgpos *mp, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *m = mp->msg;
+	char *end;
+
+	mp->line = mp->col = LONG_MAX;
+	if (strncmp(m, name, nl) != 0 || m[nl] != ':' ||
+	    !isdigit((unsigned char)m[nl + 1]))
+		return;
+	mp->line = strtol(m + nl + 1, &end, 10);
+	if (*end == ':' && isdigit((unsigned char)end[1]))
+		mp->col = strtol(end + 1, NULL, 10);
 }
 
 static void
 sort_msgs(char **v, size_t n, const char *name)
 {
 	struct msgpos *mp;
-	size_t i, nl = strlen(name);
-	char *end;
+	size_t i;
 
 	if (n < 2)
 		return;
@@ -705,17 +734,36 @@ sort_msgs(char **v, size_t n, const char *name)
 	for (i = 0; i < n; i++) {
 		mp[i].msg = v[i];
 		mp[i].idx = i;
-		mp[i].line = mp[i].col = LONG_MAX;
-		if (strncmp(v[i], name, nl) != 0 || v[i][nl] != ':' ||
-		    !isdigit((unsigned char)v[i][nl + 1]))
-			continue;
-		mp[i].line = strtol(v[i] + nl + 1, &end, 10);
-		if (*end == ':' && isdigit((unsigned char)end[1]))
-			mp[i].col = strtol(end + 1, NULL, 10);
+		msg_place(&mp[i], name);
 	}
 	qsort(mp, n, sizeof(*mp), msgpos_cmp);
 	for (i = 0; i < n; i++)
 		v[i] = mp[i].msg;
+	free(mp);
+}
+
+void
+conf_errors_foreach(const struct conf_errors *e, const char *name,
+    void (*cb)(enum conf_msg_kind, const char *, void *), void *arg)
+{
+	char **const lists[3] = { e->msgs, e->warnings, e->infos };
+	const size_t counts[3] = { e->n, e->nwarnings, e->ninfos };
+	struct msgpos *mp;
+	size_t i, k, n = 0, total = e->n + e->nwarnings + e->ninfos;
+
+	if (total == 0)
+		return;
+	mp = conf_xcalloc(total, sizeof(*mp));
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < counts[k]; i++, n++) {
+			mp[n].msg = lists[k][i];
+			mp[n].idx = n;
+			mp[n].kind = (int)k;
+			msg_place(&mp[n], name);
+		}
+	qsort(mp, total, sizeof(*mp), msgpos_cmp);
+	for (i = 0; i < total; i++)
+		cb((enum conf_msg_kind)mp[i].kind, mp[i].msg, arg);
 	free(mp);
 }
 

@@ -204,6 +204,12 @@ void	conf_free(struct vtw_conf *);
 int	conf_check_host(const struct vtw_conf *, char *err, size_t errlen);
 void	conf_errors_free(struct conf_errors *);
 
+/* Every message of the three lists in file order (by name:line:col, the
+ * unplaced ones last; at one place errors first), each with its kind. */
+enum conf_msg_kind { CONF_MSG_ERROR, CONF_MSG_WARNING, CONF_MSG_INFO };
+void	conf_errors_foreach(const struct conf_errors *, const char *name,
+	    void (*)(enum conf_msg_kind, const char *, void *), void *);
+
 /* Go-style durations: "500ms", "2s", "5m", "1h", "1m30s". 0 ok, -1 bad. */
 int	conf_parse_duration(const char *, uint64_t *ms);
 /* The inverse, Go style ("250ms", "1m30.5s", "0s"); always NUL-terminates,

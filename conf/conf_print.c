@@ -13,14 +13,25 @@
 #include "conf_keys.h"
 #include "kinds.h"
 #include "log.h"
+#include "redact.h"
 
 /* A YAML double-quoted scalar; only characters YAML may not carry raw are
- * escaped (the input of conf_load() is valid UTF-8, so is this). */
+ * escaped (the input of conf_load() is valid UTF-8, so is this). The
+ * userinfo of a URL in it is "<redacted>" (redact.h rule 5). */
 static void
 yq(struct jbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	char esc[16];
+	char esc[16], *red = NULL;
+	size_t rlen;
+
+	switch (redact_url_userinfo(s, strlen(s), 0, &red, &rlen)) {
+	case -1:
+		fatalx("%s: out of memory", __func__);
+	case 1:
+		p = (const unsigned char *)red;
+		break;
+	}
 
 	jbuf_raw(b, "\"", 1);
 	for (; *p != '\0'; p++) {
@@ -56,6 +67,7 @@ yq(struct jbuf *b, const char *s)
 			jbuf_raw(b, (const char *)p, 1);
 	}
 	jbuf_raw(b, "\"", 1);
+	free(red);
 }
 
 void

@@ -13,6 +13,9 @@
 /* Longest value sent whole; longer ones are truncated with length + digest. */
 #define IPC_MAX_VALUE_BYTES	(256 * 1024)
 #define IPC_MAX_KEY_BYTES	(64 * 1024)
+/* extra keys a worker reports per poll, at most: at the cap the supervisor
+ * says "at least" */
+#define IPC_MAX_EXTRAS		100000
 
 enum ipc_msg_type {
 	IPC_NONE = 0,

@@ -490,6 +490,7 @@ enc_poll_request(Envelope *env, struct enc *e, const struct ipc_msg *m)
 
 	vtw__ipc__poll_request__init(pb);
 	pb->rule_id = r->rule_id;
+	pb->rule = ipc_pb_str(r->rule);
 	pb->datasource = ipc_pb_str(r->datasource);
 	pb->target = ipc_pb_str(r->target);
 	pb->marker = ipc_pb_str(r->marker);
@@ -533,6 +534,7 @@ dec_poll_request(struct ipc_msg *m, const Envelope *env, char *err,
 		}
 	}
 	r->rule_id = pb->rule_id;
+	r->rule = pb->rule;
 	r->datasource = pb->datasource;
 	r->target = pb->target;
 	r->marker = pb->marker;

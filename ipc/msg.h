@@ -106,6 +106,7 @@ struct ipc_baseline_reply {
 
 struct ipc_poll_request {
 	uint32_t		 rule_id;
+	const char		*rule;		/* its name, for messages */
 	const char		*datasource;
 	const char		*target, *marker;
 	int			 detect_extra;

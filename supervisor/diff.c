@@ -295,19 +295,36 @@ diff_ndrifted(const struct diff_result *r)
 
 /* ---- log fragment ------------------------------------------------------- */
 
-/* A value: at most DIFF_LOG_VALUE_MAX bytes, then "…(full_len bytes)". */
+/* A value: at most DIFF_LOG_VALUE_MAX bytes, then "…(full_len bytes)";
+ * URL userinfo redacted (redact.h rule 5). */
 static void
 put_value(struct jbuf *b, const char *p, size_t len, uint64_t full_len)
 {
-	size_t show;
+	char *red = NULL;
+	size_t show, orig = len, rlen;
+	int rc;
 
-	if (full_len <= len) {
-		jbuf_str(b, p, len, DIFF_LOG_VALUE_MAX);
+	rc = redact_url_userinfo(p, len, full_len > len, &red, &rlen);
+	if (rc == -1) {
+		jbuf_cat(b, "\"" REDACT_PLACEHOLDER "\"");
 		return;
 	}
-	/* the worker truncated it: show a prefix, report the full length */
+	if (rc == 1) {
+		p = red;
+		len = rlen;
+	}
+	if (full_len <= orig && len <= DIFF_LOG_VALUE_MAX) {
+		jbuf_str(b, p, len, len);
+		free(red);
+		return;
+	}
+	if (full_len < orig)
+		full_len = orig;
+	/* the worker truncated it, or it is long: show a prefix, report
+	 * the full length */
 	show = len < DIFF_LOG_VALUE_MAX ? len : DIFF_LOG_VALUE_MAX;
 	jbuf_str(b, p, show, show);
+	free(red);
 	if (b->oom || b->len == 0)
 		return;
 	b->len--;		/* reopen the string: drop the closing quote */
@@ -353,7 +370,7 @@ put_entry(struct jbuf *b, const struct diff_entry *de,
 	}
 	if (de->error != NULL) {
 		jbuf_cat(b, ",\"error\":");
-		jbuf_str(b, de->error, de->error_len, DIFF_LOG_VALUE_MAX);
+		put_value(b, de->error, de->error_len, de->error_len);
 	}
 	jbuf_raw(b, "}", 1);
 }

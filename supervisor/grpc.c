@@ -541,6 +541,30 @@ elapsed_ms(const struct timespec *start)
 	return ms < 0 ? 0 : (uint64_t)ms;
 }
 
+/*
+ * A plaintext call that got no HTTP response, only a connection that ended
+ * or bytes nghttp2 could not frame, is what a TLS port answers (an alert,
+ * 0x15 0x03, or a handshake record, 0x16 0x03, then the close): say so.
+ */
+static const char *
+grpc_plaintext_hint(int tls, CURLcode rc, long http_status)
+{
+	if (tls || http_status != 0)
+		return "";
+	switch (rc) {
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return " (the server may want TLS: set watcher.tls.ca_file or "
+		    "TLS_CA_FILE)";
+	default:
+		return "";
+	}
+}
+
 /* Fills res from a finished transfer (rc = curl's result). */
 static void
 grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
@@ -577,6 +601,8 @@ grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 		} else {
 			hint = curlc_tls_hint(&r->c->tlsm, r->c->tls, rc,
 			    http);
+			if (*hint == '\0')
+				hint = grpc_plaintext_hint(r->c->tls, rc, http);
 			res->grpc_status = GRPC_STATUS_UNAVAILABLE;
 			snprintf(r->errtext, sizeof(r->errtext), "transport "
 			    "error: %s%s", curlc_errtext(terr, sizeof(terr),

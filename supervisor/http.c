@@ -6,6 +6,7 @@
  *                           is up and answering; 503 with a JSON reason
  *                           otherwise
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,8 +123,11 @@ sup_http_start(struct sup *sup, const char *addr, char *err, size_t errlen)
 	evhttp_set_max_headers_size(sup->http, 16384);
 	evhttp_set_max_body_size(sup->http, 4096);
 	evhttp_set_gencb(sup->http, http_cb, sup);
+	errno = 0;	/* a name that does not resolve leaves it 0 */
 	if (evhttp_bind_socket(sup->http, host, (ev_uint16_t)port) != 0) {
-		snprintf(err, errlen, "cannot listen on %s", addr);
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
+		    errno != 0 ? strerror(errno) : "the host does not resolve "
+		    "to a local address");
 		evhttp_free(sup->http);
 		sup->http = NULL;
 		return -1;

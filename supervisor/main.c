@@ -47,16 +47,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: vartrack-watcher [-nv] [-f FILE]\n"
+"usage: vartrack-watcher [-nv] [-f FILE] | -V | -h\n"
 "\n"
 "Polls every configured datasource, compares live values key by key with the\n"
 "Git baseline, logs and counts drift (Prometheus metrics on ADMIN_ADDR).\n"
 "\n"
-"  -f FILE   configuration file (default: $CONFIG_PATH, else %s)\n"
-"  -n        check the configuration and exit (0 when valid)\n"
-"  -v        with -n: print the canonical configuration\n"
-"  -V        print the version and exit\n"
-"  -h        this help\n"
+"  -f FILE        configuration file (default: $CONFIG_PATH, else\n"
+"                 %s)\n"
+"  -n             check the configuration and exit (0 when valid)\n"
+"  -v             with -n: print the canonical configuration\n"
+"  -V, --version  print the version and exit\n"
+"  -h, --help     this help\n"
 "\n"
 "Environment (overrides the file): CONFIG_PATH, POLL_INTERVAL, ADMIN_ADDR,\n"
 "LOG_LEVEL, ORCHESTRATOR_ADDR, HEAL_TIMEOUT, APP_ENV, TLS_CA_FILE,\n"
@@ -65,41 +66,73 @@ usage(FILE *f)
 	    CONF_DEFAULT_PATH);
 }
 
-static void
-print_conf_messages(const struct conf_errors *e, int as_log)
-{
-	size_t i;
+struct conf_msgs_out {
+	const char	*path;
+	int		 as_log;
+	size_t		 nwarnings;
+};
 
-	for (i = 0; i < e->ninfos; i++)
-		if (as_log)
-			log_info("%s", e->infos[i]);
+/*
+ * One message. On stderr (-n, a failed load) warnings and infos are
+ * labelled as compilers do ("FILE:LINE:COL: warning: ..."); errors keep
+ * the plain "FILE:LINE:COL: ..." form. In the log the level says it.
+ */
+static void
+conf_msg_out(enum conf_msg_kind k, const char *msg, void *arg)
+{
+	struct conf_msgs_out *o = arg;
+	const char *label = k == CONF_MSG_WARNING ? "warning" : "info";
+	const char *rest;
+	size_t pl = strlen(o->path);
+
+	if (k == CONF_MSG_WARNING)
+		o->nwarnings++;
+	if (o->as_log && k != CONF_MSG_ERROR) {
+		if (k == CONF_MSG_WARNING)
+			log_warnx("%s", msg);
 		else
-			fprintf(stderr, "%s\n", e->infos[i]);
-	for (i = 0; i < e->nwarnings; i++)
-		if (as_log)
-			log_warnx("%s", e->warnings[i]);
-		else
-			fprintf(stderr, "%s\n", e->warnings[i]);
-	for (i = 0; i < e->n; i++)
-		fprintf(stderr, "%s\n", e->msgs[i]);
+			log_info("%s", msg);
+		return;
+	}
+	if (k == CONF_MSG_ERROR)
+		fprintf(stderr, "%s\n", msg);
+	else if (strncmp(msg, o->path, pl) == 0 && msg[pl] == ':' &&
+	    (rest = strstr(msg + pl, ": ")) != NULL)
+		fprintf(stderr, "%.*s: %s: %s\n", (int)(rest - msg), msg, label,
+		    rest + 2);
+	else
+		fprintf(stderr, "%s: %s\n", label, msg);
+}
+
+/* Every message in file order; returns the number of warnings. */
+static size_t
+print_conf_messages(const struct conf_errors *e, const char *path, int as_log)
+{
+	struct conf_msgs_out o = { path, as_log, 0 };
+
+	conf_errors_foreach(e, path, conf_msg_out, &o);
+	return o.nwarnings;
 }
 
 static struct vtw_conf *
-load_conf(const char *path, int as_log)
+load_conf(const char *path, int as_log, size_t *nwarnings)
 {
 	struct vtw_conf *c = NULL;
 	struct conf_errors e;
 	char err[512];
+	size_t nw;
 
 	memset(&e, 0, sizeof(e));
 	if (conf_load(&c, path, &e) == -1) {
-		print_conf_messages(&e, 0);
-		fprintf(stderr, "%s: %zu error%s\n", path, e.n,
-		    e.n == 1 ? "" : "s");
+		nw = print_conf_messages(&e, path, 0);
+		fprintf(stderr, "%s: %zu error%s, %zu warning%s\n", path, e.n,
+		    e.n == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
 		conf_errors_free(&e);
 		return NULL;
 	}
-	print_conf_messages(&e, as_log);
+	nw = print_conf_messages(&e, path, as_log);
+	if (nwarnings != NULL)
+		*nwarnings = nw;
 	conf_errors_free(&e);
 	if (conf_check_host(c, err, sizeof(err)) == -1) {
 		if (as_log)
@@ -256,7 +289,7 @@ sup_reload(struct sup *sup)
 	size_t i;
 
 	log_info("received SIGHUP, reloading %s", sup->conf_path);
-	if ((nc = load_conf(sup->conf_path, 1)) == NULL) {
+	if ((nc = load_conf(sup->conf_path, 1, NULL)) == NULL) {
 		log_warnx("reload failed; keeping the running configuration");
 		return;
 	}
@@ -326,6 +359,24 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 		    metrics_desc[id].name);
 }
 
+static const struct option long_opts[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 },
+};
+
+/* The run directory goes on every exit, a fatal one included (workers
+ * exec, so only the supervisor that made it runs this). */
+static char	run_dir_made[PATH_MAX];
+static pid_t	run_dir_owner;
+
+static void
+run_dir_remove(void)
+{
+	if (run_dir_made[0] != '\0' && getpid() == run_dir_owner)
+		rmdir(run_dir_made);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -333,6 +384,7 @@ main(int argc, char **argv)
 	const char *path = NULL, *lvl;
 	char err[512];
 	int ch, check = 0, verbose = 0, level = LOG_LVL_INFO;
+	size_t nwarnings = 0;
 	struct timeval tick = { SUP_TICK_MS / 1000, 0 };
 
 	/*
@@ -348,7 +400,7 @@ main(int argc, char **argv)
 	if ((lvl = getenv("LOG_LEVEL")) != NULL && log_level_parse(lvl) >= 0)
 		level = log_level_parse(lvl);
 	log_init("supervisor", level);
-	while ((ch = getopt(argc, argv, "f:nvVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:nvVh", long_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -377,14 +429,15 @@ main(int argc, char **argv)
 	if (path == NULL && (path = getenv("CONFIG_PATH")) == NULL)
 		path = CONF_DEFAULT_PATH;
 	sup.conf_path = path;
-	if ((sup.conf = load_conf(path, !check)) == NULL)
+	if ((sup.conf = load_conf(path, !check, &nwarnings)) == NULL)
 		return 1;
 	if (check) {
 		if (verbose)
 			conf_print(stdout, sup.conf);
 		fprintf(stderr, "%s: configuration OK (%zu platforms, %zu "
-		    "datasources, %zu rules)\n", path, sup.conf->nplatforms,
-		    sup.conf->ndatasources, sup.conf->nrules);
+		    "datasources, %zu rules), %zu warning%s\n", path,
+		    sup.conf->nplatforms, sup.conf->ndatasources,
+		    sup.conf->nrules, nwarnings, nwarnings == 1 ? "" : "s");
 		conf_free(sup.conf);
 		return 0;
 	}
@@ -398,6 +451,9 @@ main(int argc, char **argv)
 	    getenv("RUNTIME_DIRECTORY") ? getenv("RUNTIME_DIRECTORY") : "/tmp");
 	if (mkdtemp(sup.run_dir) == NULL)
 		fatal("mkdtemp %s", sup.run_dir);
+	snprintf(run_dir_made, sizeof(run_dir_made), "%s", sup.run_dir);
+	run_dir_owner = getpid();
+	atexit(run_dir_remove);
 	if (prepare_cache_dir(sup.conf) == -1)
 		log_warnx("git baselines will fail until the cache directory "
 		    "is usable");

@@ -32,7 +32,7 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		LABELS("datasource"), NULL, 0 },
 	[METRIC_HEAL_TOTAL] = {
 		"vartrack_watcher_heal_total", METRIC_COUNTER,
-		"Self-heal calls triggered.",
+		"Self-heal calls the orchestrator accepted.",
 		LABELS("datasource"), NULL, 0 },
 	[METRIC_HEAL_ERRORS_TOTAL] = {
 		"vartrack_watcher_heal_errors_total", METRIC_COUNTER,

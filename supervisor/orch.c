@@ -145,10 +145,10 @@ sup_orch_start(struct sup *sup, char *err, size_t errlen)
 	sup->heal_params.flap_holdoff_ms = c->flap_holdoff_ms;
 	breaker_init(&sup->orch_breaker, c->breaker_failures,
 	    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
-	orch_breaker_gauge(sup);
 	sup->orch_up = -1;
 	if (sup->nself_heal == 0)
-		return 0;	/* no client, no TLS library state, no Ping */
+		return 0;	/* no client, no TLS state, no Ping, no gauge */
+	orch_breaker_gauge(sup);
 	if (grpc_load(c->worker_dir ? c->worker_dir : sup->self_dir, err,
 	    errlen) == -1)
 		return -1;
@@ -171,6 +171,14 @@ sup_orch_start(struct sup *sup, char *err, size_t errlen)
 void
 sup_orch_stop(struct sup *sup)
 {
+	const char *l[] = { sup->conf->orchestrator_addr };
+
+	/* a reload may turn self-heal off: its series go with the client */
+	if (sup->grpc != NULL) {
+		metrics_remove_series(sup->metrics, METRIC_ORCH_CIRCUIT_STATE,
+		    l);
+		metrics_remove_series(sup->metrics, METRIC_ORCH_UP, l);
+	}
 	if (sup->ev_ping != NULL)
 		event_free(sup->ev_ping);
 	sup->ev_ping = NULL;
@@ -235,7 +243,7 @@ heal_done(const struct grpc_result *res, void *arg)
 	char task[GRPC_SYNC_TASK_ID_MAX + 1], status[GRPC_SYNC_TASK_ID_MAX + 1];
 	char err[512];
 	struct jbuf f;
-	int ok, retryable, changed;
+	int ok, retryable, changed, code;
 	const char *dl[1];
 
 	if (r == NULL) {
@@ -245,7 +253,13 @@ heal_done(const struct grpc_result *res, void *arg)
 	dl[0] = r->ds->name;
 	ok = G->sync_decode(res, task, sizeof(task), status, sizeof(status),
 	    err, sizeof(err)) == 0;
-	retryable = ok ? 0 : status_retryable(res);
+	/* a reply that does not decode is INTERNAL, retried (as grpc-go and
+	 * grpc-java have it), not the OK the server sent with it */
+	code = res->grpc_status;
+	if (!ok && res->error == NULL)
+		code = GRPC_STATUS_INTERNAL;
+	retryable = ok ? 0 : code == GRPC_STATUS_INTERNAL ? 1 :
+	    status_retryable(res);
 	jbuf_init(&f);
 	jbuf_field(&f, "rule", r->conf->name);
 	jbuf_field(&f, "datasource", r->ds->name);
@@ -260,7 +274,7 @@ heal_done(const struct grpc_result *res, void *arg)
 		metrics_inc(sup->metrics, METRIC_HEAL_TOTAL, dl, 1);
 		changed = breaker_success(&sup->orch_breaker);
 	} else {
-		jbuf_field(&f, "grpc_status", G->status_name(res->grpc_status));
+		jbuf_field(&f, "grpc_status", G->status_name(code));
 		jbuf_field(&f, "error", err);
 		jbuf_field(&f, "result", "heal_failed");
 		jbuf_field(&f, "retry", retryable ? "yes" : "no");

@@ -378,6 +378,7 @@ rule_send_read(struct sup_rule *r)
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_POLL_REQUEST;
 		m.u.poll_request.rule_id = r->conf->id;
+		m.u.poll_request.rule = r->conf->name;
 		m.u.poll_request.datasource = r->ds->name;
 		m.u.poll_request.target = r->layout->target;
 		m.u.poll_request.marker = r->layout->marker;
@@ -597,9 +598,10 @@ rule_report(struct sup_rule *r)
 		red.nsensitive = r->conf->nsensitive_keys;
 		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
 		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s differs from Git "
-		    "(%zu changed, %zu missing, %zu extra; %zu keys in Git)",
-		    r->conf->name, res->nchanged, res->nmissing, res->nextra,
-		    kvmap_count(r->baseline));
+		    "(%zu changed, %zu missing, %s%zu extra; %zu keys in Git)",
+		    r->conf->name, res->nchanged, res->nmissing,
+		    res->nextra >= IPC_MAX_EXTRAS ? "at least " : "",
+		    res->nextra, kvmap_count(r->baseline));
 		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
 		r->last_state = 2;
 		sup_rule_heal_drift(r, res);	/* self_heal: true only */

@@ -209,3 +209,87 @@ redact_key_is_secret(const char *key, size_t keylen,
 		    nsensitive);
 	return 0;
 }
+
+/* ---- values: the userinfo of URL-shaped parts (rule 5) ------------------ */
+
+static int
+is_scheme_char(char c)
+{
+	return is_alnum(c) || c == '+' || c == '-' || c == '.';
+}
+
+/* Where the authority that starts at v[i] ends: a '/', '?', '#', space,
+ * control byte or quote, else len. */
+static size_t
+authority_end(const char *v, size_t len, size_t i)
+{
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c == '/' || c == '?' || c == '#' || c <= 0x20 ||
+		    c == 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' ||
+		    c == '`')
+			break;
+	}
+	return i;
+}
+
+int
+redact_url_userinfo(const char *v, size_t len, int truncated, char **outp,
+    size_t *outlen)
+{
+	static const char ph[] = REDACT_PLACEHOLDER;
+	char *out = NULL, *np;
+	size_t i, s, a, e, at, o = 0, from = 0, cap = 0, need;
+
+	*outp = NULL;
+	*outlen = 0;
+	if (v == NULL || len < 4)
+		return 0;
+	for (i = 1; i + 3 <= len; i++) {
+		if (v[i] != ':' || v[i + 1] != '/' || v[i + 2] != '/')
+			continue;
+		/* the scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+		for (s = i; s > 0 && is_scheme_char(v[s - 1]); s--)
+			;
+		while (s < i && !is_lower(v[s]) && !is_upper(v[s]))
+			s++;
+		if (s == i)
+			continue;
+		a = i + 3;
+		e = authority_end(v, len, a);
+		for (at = e; at > a && v[at - 1] != '@'; at--)
+			;
+		if (at > a)
+			at--;		/* v[at] == '@': userinfo is v[a..at) */
+		else if (truncated && e == len && e > a)
+			at = e;		/* cut before a '@' could show: all of it */
+		else {
+			i = e > i ? e - 1 : i;
+			continue;
+		}
+		need = o + (a - from) + sizeof(ph) + (len - at) + 1;
+		if (need > cap) {
+			cap = need;
+			if ((np = realloc(out, cap)) == NULL) {
+				free(out);
+				return -1;
+			}
+			out = np;
+		}
+		memcpy(out + o, v + from, a - from);
+		o += a - from;
+		memcpy(out + o, ph, sizeof(ph) - 1);
+		o += sizeof(ph) - 1;
+		from = at;
+		i = e > i ? e - 1 : i;
+	}
+	if (out == NULL)
+		return 0;
+	memcpy(out + o, v + from, len - from);
+	o += len - from;
+	out[o] = '\0';
+	*outp = out;
+	*outlen = o;
+	return 1;
+}

@@ -32,8 +32,15 @@
  *    or matches it as a glob (fnmatch(3) without flags: '*', '?', '[...]';
  *    case-sensitive; '*' also matches '.', ':' and '/').
  *
- * Values are never inspected (a password inside a connection URL under a
- * harmless key name is not detected).
+ * 5. Values, whatever their key: the userinfo of every URL-shaped part of
+ *    a value (SCHEME "://" USERINFO "@" HOST, SCHEME = a letter, then
+ *    letters, digits, '+', '-', '.') becomes "<redacted>", the user name
+ *    too: "postgres://user:pw@host/db" -> "postgres://<redacted>@host/db"
+ *    (as conf_print shows a mongo uri). The authority ends at the first
+ *    '/', '?', '#', space, control byte, quote, '<', '>' or '`'; the
+ *    userinfo is what precedes its last '@'. A value the worker truncated
+ *    whose last authority runs to the cut (no '@' seen yet) has that whole
+ *    authority redacted: the cut may fall inside a password.
  */
 #ifndef VTW_REDACT_H
 #define VTW_REDACT_H
@@ -47,6 +54,13 @@
  * be had. sensitive_keys may be NULL when nsensitive is 0. */
 int	redact_key_is_secret(const char *key, size_t keylen,
 	    const char *const *sensitive_keys, size_t nsensitive);
+
+/* Rule 5. 0: nothing to redact (*out NULL); 1: *out is a NUL-terminated
+ * malloc'd copy of v with each userinfo replaced, *outlen its length;
+ * -1: out of memory (the caller must then not print v). truncated: v is
+ * a prefix of the value. v need not be NUL-terminated. */
+int	redact_url_userinfo(const char *v, size_t len, int truncated,
+	    char **out, size_t *outlen);
 
 /* Borrowed pointer to the last segment of key (see rule 1); *seglen set. */
 const char *redact_last_segment(const char *key, size_t keylen,

@@ -464,6 +464,38 @@ Test(conf, print_secrets_as_references)
 	free(path);
 }
 
+/* redact.h rule 5: a URL's userinfo is never printed, nor quoted in an
+ * error, whatever the key */
+Test(conf, print_and_errors_redact_url_userinfo)
+{
+	struct vtw_conf *c;
+	struct conf_errors e;
+	char *p;
+
+	c = load_ok(PLATFORMS DATASOURCES
+	    "rules:\n"
+	    "  - platform: github\n"
+	    "    datasource: redis\n"
+	    "    repo_url: https://bob:hunter2@example.com/cfg.git\n"
+	    "    file_name: app.yaml\n");
+	p = printed(c);
+	cr_expect_null(strstr(p, "hunter2"), "%s", p);
+	cr_expect_not_null(strstr(p, "    repo_url: "
+	    "\"https://<redacted>@example.com/cfg.git\"\n"), "%s", p);
+	conf_free(c);
+	free(p);
+	cr_assert_eq(load(&c, &e, PLATFORMS DATASOURCES
+	    "rules:\n"
+	    "  - platform: github\n"
+	    "    datasource: redis\n"
+	    "    repo_url: https://bob:hunter2@example.com/cfg.git\n"
+	    "    file_name: app.yaml\n"
+	    "    self_heal: \"redis://u:hunter2@h\"\n"), -1);
+	cr_assert_geq(e.n, 1);
+	cr_expect_not(in_any(e.msgs, e.n, "hunter2"));
+	conf_errors_free(&e);
+}
+
 /*
  * What the examples need: their variables, and the files they name with
  * relative paths (taken from the working directory, as the watcher does):

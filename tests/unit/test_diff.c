@@ -568,6 +568,25 @@ Test(diff, log_long_key_capped)
 	fx_fini(&f);
 }
 
+/* redact.h rule 5: URL userinfo, whatever the key, in values and errors */
+Test(diff, log_redacts_url_userinfo_in_values)
+{
+	struct fx f;
+	struct diff_result *r;
+
+	fx_init(&f);
+	kvmap_puts(f.exp, "db.dsn", "postgres://user:pw@host/db");
+	kvmap_puts(f.act, "db.dsn", "postgres://user:pw2@host/db");
+	r = run(&f);
+	assert_fragment(r, NULL, 10,
+	    ",\"changed\":1,\"missing\":0,\"extra\":0,\"keys\":["
+	    "{\"key\":\"db.dsn\",\"change\":\"changed\","
+	    "\"expected\":\"postgres://<redacted>@host/db\","
+	    "\"actual\":\"postgres://<redacted>@host/db\"}]");
+	diff_free(r);
+	fx_fini(&f);
+}
+
 Test(diff, log_redacts_secret_values)
 {
 	struct fx f;
@@ -599,11 +618,12 @@ Test(diff, log_redacts_secret_values)
 	    "\"actual\":\"<redacted>\"},"
 	    "{\"key\":\"vartrack:kv:exact\",\"change\":\"extra\","
 	    "\"actual\":\"<redacted>\"}]");
-	/* without the configured list only the word rule applies */
+	/* without the configured list only the word rule applies (and the
+	 * URL's userinfo is redacted whatever the key, rule 5) */
 	{
 		char *got = fragment(r, NULL, 10);
 
-		cr_assert_not_null(strstr(got, "postgres://u:p@h/db"));
+		cr_assert_not_null(strstr(got, "postgres://<redacted>@h/db"));
 		cr_assert_null(strstr(got, "hunter"));
 		free(got);
 	}

@@ -234,6 +234,13 @@ Test(metrics, spec_names_exact)
 	    METRIC_HISTOGRAM);
 }
 
+/* heal_total counts the calls the orchestrator accepted (orch.c) */
+Test(metrics, heal_total_help_says_accepted)
+{
+	cr_assert_str_eq(metrics_desc[METRIC_HEAL_TOTAL].help,
+	    "Self-heal calls the orchestrator accepted.");
+}
+
 Test(metrics, touch_shows_zero_counter)
 {
 	struct metrics *m = metrics_new();

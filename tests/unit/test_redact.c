@@ -134,3 +134,72 @@ Test(redact, long_key_glob)
 	cr_assert(!redact_key_is_secret(k, len, list, 1));
 	free(k);
 }
+
+/* rule 5: URL userinfo in values, whatever the key */
+static char *
+url_red(const char *v, int truncated)
+{
+	char *out = NULL;
+	size_t n = 0;
+	int rc = redact_url_userinfo(v, strlen(v), truncated, &out, &n);
+
+	cr_assert_neq(rc, -1);
+	if (rc == 0) {
+		cr_assert_null(out);
+		return strdup(v);
+	}
+	cr_assert_eq(n, strlen(out));
+	return out;
+}
+
+static void
+assert_url_red(const char *in, int truncated, const char *want)
+{
+	char *got = url_red(in, truncated);
+
+	cr_assert_str_eq(got, want, "in: %s", in);
+	free(got);
+}
+
+Test(redact, url_userinfo_in_values)
+{
+	assert_url_red("postgres://user:pw@host/db", 0,
+	    "postgres://<redacted>@host/db");
+	assert_url_red("postgres://user:pw@host:5432", 0,
+	    "postgres://<redacted>@host:5432");
+	assert_url_red("redis://:pw@h:6379/0", 0, "redis://<redacted>@h:6379/0");
+	assert_url_red("amqp+ssl://u@h", 0, "amqp+ssl://<redacted>@h");
+	/* the last '@' of the authority: a raw '@' in the password */
+	assert_url_red("mysql://u:p@ss@h/x", 0, "mysql://<redacted>@h/x");
+	/* inside a longer value, every URL */
+	assert_url_red("DATABASE_URL=postgres://a:b@h1/d CACHE=redis://c:d@h2 x",
+	    0, "DATABASE_URL=postgres://<redacted>@h1/d "
+	    "CACHE=redis://<redacted>@h2 x");
+	assert_url_red("{\"dsn\":\"https://u:p@h/\"}", 0,
+	    "{\"dsn\":\"https://<redacted>@h/\"}");
+	/* nothing to redact */
+	assert_url_red("https://example.com/a@b", 0, "https://example.com/a@b");
+	assert_url_red("https://example.com", 0, "https://example.com");
+	assert_url_red("user:pw@host", 0, "user:pw@host");
+	assert_url_red("a://", 0, "a://");
+	assert_url_red("://u:p@h", 0, "://u:p@h");
+	assert_url_red("", 0, "");
+	/* a truncated value cut inside the authority: all of it goes */
+	assert_url_red("postgres://user:hunt", 1, "postgres://<redacted>");
+	assert_url_red("postgres://user:hunt", 0, "postgres://user:hunt");
+	assert_url_red("postgres://h/db", 1, "postgres://h/db");
+}
+
+Test(redact, url_userinfo_not_nul_terminated)
+{
+	const char v[] = "x https://u:p@h";
+	char *out = NULL;
+	size_t n;
+
+	/* only the first 13 bytes: "x https://u:p" (cut, not truncated) */
+	cr_assert_eq(redact_url_userinfo(v, 13, 0, &out, &n), 0);
+	cr_assert_eq(redact_url_userinfo(v, 13, 1, &out, &n), 1);
+	cr_assert_eq(n, 20);
+	cr_assert_str_eq(out, "x https://<redacted>");
+	free(out);
+}

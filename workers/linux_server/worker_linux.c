@@ -828,8 +828,8 @@ lx_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		case LP_SYNTAX:
 			/* not what the orchestrator renders: drift, every
 			 * key missing, and say why */
-			log_warnx("rule %u: %s is not valid %s (%s): every key "
-			    "reported missing", p->rule_id, p->target,
+			log_warnx("rule %s: %s is not valid %s (%s): every key "
+			    "reported missing", DS_RULE_NAME(p->rule), p->target,
 			    lp_format_name(fmt), perr);
 			kvmap_clear(got);
 			break;
@@ -841,7 +841,8 @@ lx_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 			fatal("parse %s: out of memory", p->target);
 		}
 	} else
-		log_debug("rule %u: %s does not exist", p->rule_id, p->target);
+		log_debug("rule %s: %s does not exist", DS_RULE_NAME(p->rule),
+		    p->target);
 	free(buf);
 	buf = NULL;
 	rb->marker_present = marker;

@@ -61,7 +61,7 @@
  * index range per batch, a few milliseconds.
  */
 #define MONGO_BATCH_KEYS	1000
-#define MONGO_MAX_EXTRAS	100000
+#define MONGO_MAX_EXTRAS	IPC_MAX_EXTRAS
 #define MONGO_MAX_SECRETS	4
 #define MONGO_ERR_BYTES		512
 

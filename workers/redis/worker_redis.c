@@ -27,14 +27,16 @@
 #define REDIS_BATCH_KEYS	1000
 #define REDIS_SCAN_COUNT	1000
 #define REDIS_MAX_JSON_BYTES	(64u * 1024 * 1024)
-#define REDIS_MAX_EXTRAS	100000
+#define REDIS_MAX_EXTRAS	IPC_MAX_EXTRAS
 
 struct redis_ds {
 	char		*host, *password;
 	int		 port, db;
 	struct timeval	 conn_tv, cmd_tv;
+	uint32_t	 cmd_ms;
 	redisContext	*ctx;
 	int		 wrongtype;	/* the last read met a WRONGTYPE reply */
+	char		 errbuf[64];
 };
 
 static void
@@ -62,8 +64,8 @@ redis_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	d->db = (int)st.db;
 	ms_to_tv(c->connect_timeout_ms ? c->connect_timeout_ms : 5000,
 	    &d->conn_tv);
-	ms_to_tv(c->command_timeout_ms ? c->command_timeout_ms : 5000,
-	    &d->cmd_tv);
+	d->cmd_ms = c->command_timeout_ms ? c->command_timeout_ms : 5000;
+	ms_to_tv(d->cmd_ms, &d->cmd_tv);
 	*priv = d;
 	rc = 0;
  cleanup:
@@ -90,7 +92,22 @@ redis_close(void *priv)
 	free(d);
 }
 
-/* Connect (once; reused across polls). -1 with err on failure. */
+/* The context's error; hiredis reports a read timeout as EAGAIN's text. */
+static const char *
+ctx_err(struct redis_ds *d)
+{
+	if (d->ctx->err == REDIS_ERR_IO &&
+	    strcmp(d->ctx->errstr, strerror(EAGAIN)) == 0) {
+		snprintf(d->errbuf, sizeof(d->errbuf), "timeout after %lu ms",
+		    (unsigned long)d->cmd_ms);
+		return d->errbuf;
+	}
+	return d->ctx->errstr;
+}
+
+/* Connect (once; reused across polls): connected once the server has
+ * answered a PING (a stopped server still accepts TCP in the kernel's
+ * backlog). -1 with err on failure. */
 static int
 ds_connect(struct redis_ds *d, char *err, size_t errlen)
 {
@@ -111,7 +128,7 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		goto fail;
 	}
 	if (redisSetTimeout(d->ctx, d->cmd_tv) != REDIS_OK) {
-		snprintf(err, errlen, "set timeout: %s", d->ctx->errstr);
+		snprintf(err, errlen, "set timeout: %s", ctx_err(d));
 		goto fail;
 	}
 	if (d->password != NULL) {
@@ -119,7 +136,7 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			/* the server's message never contains the password */
 			snprintf(err, errlen, "AUTH failed: %s",
-			    r ? r->str : d->ctx->errstr);
+			    r ? r->str : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto fail;
@@ -130,13 +147,23 @@ ds_connect(struct redis_ds *d, char *err, size_t errlen)
 		r = redisCommand(d->ctx, "SELECT %d", d->db);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			snprintf(err, errlen, "SELECT %d failed: %s", d->db,
-			    r ? r->str : d->ctx->errstr);
+			    r ? r->str : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto fail;
 		}
 		freeReplyObject(r);
 	}
+	r = redisCommand(d->ctx, "PING");
+	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+		snprintf(err, errlen, "connect %s:%d: PING: %s", d->host,
+		    d->port, r == NULL ? ctx_err(d) : r->type ==
+		    REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		if (r)
+			freeReplyObject(r);
+		goto fail;
+	}
+	freeReplyObject(r);
 	log_info("connected to %s:%d db %d", d->host, d->port, d->db);
 	return 0;
  fail:
@@ -191,14 +218,14 @@ read_batched(struct redis_ds *d, struct ds_reply *rb, const char *cmd,
 		}
 		if (redisAppendCommandArgv(d->ctx, (int)(n + extra), argv,
 		    argvlen) != REDIS_OK) {
-			snprintf(err, errlen, "%s: %s", cmd, d->ctx->errstr);
+			snprintf(err, errlen, "%s: %s", cmd, ctx_err(d));
 			goto out;
 		}
 	}
 	d->wrongtype = 0;
 	for (i = 0; i < nb; i++) {
 		if (redisGetReply(d->ctx, &rp) != REDIS_OK) {
-			snprintf(err, errlen, "%s: %s", cmd, d->ctx->errstr);
+			snprintf(err, errlen, "%s: %s", cmd, ctx_err(d));
 			goto out;
 		}
 		replies[i] = rp;
@@ -269,7 +296,7 @@ exists(struct redis_ds *d, const char *key, int *out, char *err, size_t errlen)
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(err, errlen, "EXISTS: %s",
 		    r ? (r->type == REDIS_REPLY_ERROR ? r->str :
-		    "unexpected reply") : d->ctx->errstr);
+		    "unexpected reply") : ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -294,7 +321,7 @@ hash_extras(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	r = redisCommand(d->ctx, "HLEN %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(err, errlen, "HLEN: %s", r ? "unexpected reply" :
-		    d->ctx->errstr);
+		    ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -307,7 +334,7 @@ hash_extras(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	r = redisCommand(d->ctx, "HKEYS %s", p->target);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
 		snprintf(err, errlen, "HKEYS: %s", r ? "unexpected reply" :
-		    d->ctx->errstr);
+		    ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;
@@ -388,7 +415,7 @@ string_extras(struct redis_ds *d, const struct ds_poll *p,
 		    r->element[1]->type != REDIS_REPLY_ARRAY ||
 		    r->element[0]->len >= sizeof(cursor)) {
 			snprintf(err, errlen, "SCAN: %s", r ? "unexpected reply"
-			    : d->ctx->errstr);
+			    : ctx_err(d));
 			if (r)
 				freeReplyObject(r);
 			goto out;
@@ -457,7 +484,7 @@ read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 			/* report every key missing: the value is not ours */
 			goto missing;
 		}
-		snprintf(err, errlen, "STRLEN: %s", d->ctx->errstr);
+		snprintf(err, errlen, "STRLEN: %s", ctx_err(d));
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_INTEGER &&
@@ -470,7 +497,7 @@ read_json(struct redis_ds *d, const struct ds_poll *p, struct ds_reply *rb,
 	freeReplyObject(r);
 	r = redisCommand(d->ctx, "GET %s", p->target);
 	if (r == NULL) {
-		snprintf(err, errlen, "GET: %s", d->ctx->errstr);
+		snprintf(err, errlen, "GET: %s", ctx_err(d));
 		return -1;
 	}
 	if (r->type == REDIS_REPLY_STRING)
@@ -562,7 +589,7 @@ wrongtype_error(struct redis_ds *d, const char *key, const char *expects,
 	if (r == NULL || r->type != REDIS_REPLY_STATUS) {
 		snprintf(err, errlen, "TYPE: %s", r ? (r->type ==
 		    REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
-		    d->ctx->errstr);
+		    ctx_err(d));
 		if (r)
 			freeReplyObject(r);
 		return -1;

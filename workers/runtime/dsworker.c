@@ -32,6 +32,7 @@ ds_poll_reset(struct ds_poll *p)
 	free(p->blocks);
 	free(p->keys);
 	free(p->keylens);
+	free(p->rule);
 	free(p->datasource);
 	free(p->target);
 	free(p->marker);
@@ -77,6 +78,7 @@ ds_poll_collect(struct ds_poll *p, const struct ipc_msg *m)
 		ds_poll_reset(p);
 		p->active = 1;
 		p->rule_id = r->rule_id;
+		p->rule = ds_strdup(r->rule);
 		p->detect_extra = r->detect_extra;
 		p->datasource = ds_strdup(r->datasource);
 		p->target = ds_strdup(r->target);
@@ -265,10 +267,12 @@ ds_reply_end(struct ds_reply *rb, int rc, const char *err)
 		return;
 	rb->ended = 1;
 	if (rc == DS_POLL_DATA_ERROR && !rb->failed) {
-		log_warnx("rule %u: data error: %s", rb->rule_id, err);
+		log_warnx("rule %s: data error: %s", DS_RULE_NAME(rb->rule),
+		    err);
 		ds_reply_data_error(rb, err);
 	} else if (rc == -1 && !rb->failed) {
-		log_warnx("rule %u: read failed: %s", rb->rule_id, err);
+		log_warnx("rule %s: read failed: %s", DS_RULE_NAME(rb->rule),
+		    err);
 		ds_reply_unknown(rb, err);
 	} else
 		ds_reply_finish(rb);
@@ -374,6 +378,7 @@ ds_worker_poll(struct ipc_chan *chan)
 	int rc = -1;
 
 	ds_reply_init(&rb, chan, ds_pp.rule_id);
+	rb.rule = ds_pp.rule;
 	if ((e = ds_table_find(&ds_tab, ds_pp.datasource)) == NULL)
 		snprintf(err, sizeof(err), "unknown datasource '%s'",
 		    ds_pp.datasource);

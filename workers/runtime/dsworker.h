@@ -31,6 +31,8 @@ char	*ds_strdup(const char *);
  * (ipc_<kind>_scope_unpack). Everything stays valid until ds_poll_reset. */
 struct ds_poll {
 	uint32_t		 rule_id;
+	char			*rule;		/* its name ("" from an old
+						 * supervisor) */
 	char			*datasource, *target, *marker;
 	int			 detect_extra;
 	struct ipc_bytes	 scope;		/* a copy of the kind's scope */
@@ -57,6 +59,7 @@ char	*ds_poll_store(struct ds_poll *, const void *src, size_t len);
 struct ds_reply {
 	struct ipc_chan		*chan;
 	uint32_t		 rule_id;
+	const char		*rule;		/* its name (borrowed) or NULL */
 	struct ipc_value	*vals;
 	size_t			 nvals, cap, cost;
 	int			 extras_mode;
@@ -66,6 +69,9 @@ struct ds_reply {
 };
 
 void	ds_reply_init(struct ds_reply *, struct ipc_chan *, uint32_t rule_id);
+/* A rule's name for a message ("?" when the supervisor sent none). */
+#define DS_RULE_NAME(name)	((name) != NULL && (name)[0] != '\0' ? \
+				    (name) : "?")
 /*
  * Add one value (present = 0: the key does not exist). Nothing is copied:
  * key and val must stay valid until the next flush. Values over

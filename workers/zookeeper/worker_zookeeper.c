@@ -941,8 +941,9 @@ walk_extras(struct poll_state *ps, char *err, size_t errlen)
 		ps->next = tmp;
 	}
 	if (ps->capped)
-		log_warnx("rule %u: more than %d znodes under %s; extras "
-		    "beyond them are not reported", pp->rule_id, ZK_MAX_NODES,
+		log_warnx("rule %s: more than %d znodes under %s; extras "
+		    "beyond them are not reported", DS_RULE_NAME(pp->rule),
+		    ZK_MAX_NODES,
 		    zk_root_path(ps->root));
 	return 0;
 }
