@@ -1,0 +1,5 @@
+# S3 worker helpers (URL encoding, XML, credentials JSON, refresh time,
+# config.json) and the s3 kind's configuration (prefix, bucket names,
+# credentials file, the chain, -n errors).
+vtw_test(test_s3_util SOURCES unit/test_s3_util.c LIBS vtw_s3_util
+	LABELS unit TIMEOUT 60)
