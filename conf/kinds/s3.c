@@ -122,7 +122,6 @@ static const struct keytab ds_tab = {
 };
 #define GIVEN(key)	GIVEN_IN(&ds_tab, given, (key))
 #define GIVEN_K(key)	(conf_given(&ds_tab, given, (key))->k)
-#define GIVEN_V(key)	(conf_given(&ds_tab, given, (key))->v)
 
 static const struct keydef rule_keys[] = {
 	{ "s3_access_key_id", h_rule_conn, 0, 0, NULL },
@@ -450,11 +449,8 @@ s3_ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
 		fatal("asprintf");
 	if (d->path_style == -1)
 		d->path_style = d->endpoint_given;
-	if (d->max_object_bytes == 0)
+	if (d->max_object_bytes == 0)	/* h_size caps it at 1 GiB */
 		d->max_object_bytes = CONF_S3_DEFAULT_MAX_OBJECT;
-	else if (d->max_object_bytes > CONF_S3_MAX_OBJECT_LIMIT)
-		conf_error_at(c, GIVEN_V("max_object_bytes"), "max_object_bytes:"
-		    " at most 1 GiB");
 	if (GIVEN("access_key_id") != GIVEN("secret_access_key")) {
 		conf_error_at(c, GIVEN("access_key_id") ?
 		    GIVEN_K("access_key_id") : GIVEN_K("secret_access_key"),

@@ -3,3 +3,7 @@
 # credentials file, the chain, -n errors).
 vtw_test(test_s3_util SOURCES unit/test_s3_util.c LIBS vtw_s3_util
 	LABELS unit TIMEOUT 60)
+if(TARGET vtw_conf)
+	vtw_test(test_conf_s3 SOURCES unit/test_conf_s3.c unit/conf_testutil.c
+		LIBS vtw_conf LABELS unit TIMEOUT 60)
+endif()
