@@ -158,6 +158,28 @@ s3_fini(void)
 	curlc_global_cleanup();
 }
 
+static void
+s3_close(void *priv)
+{
+	struct s3_ds *d = priv;
+	size_t i;
+
+	for (i = 0; i < d->ncaches; i++) {
+		cache_clear(&d->caches[i]);
+		free(d->caches[i].bucket);
+		free(d->caches[i].prefix);
+	}
+	http_client_free(d->http);
+	http_client_free(d->cred_http);
+	s3_creds_free(&d->creds);
+	free(d->endpoint);
+	free(d->sigv4);
+	free(d->container_url);
+	xfree_secret(d->container_token);
+	free(d->imds);
+	free(d);
+}
+
 static int
 s3_open(const struct ipc_conf_datasource *c, void **priv, char *err,
     size_t errlen)
@@ -232,41 +254,10 @@ s3_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	d = NULL;
 	rc = 0;
  cleanup:
-	if (d != NULL) {
-		http_client_free(d->http);
-		http_client_free(d->cred_http);
-		s3_creds_free(&d->creds);
-		free(d->endpoint);
-		free(d->sigv4);
-		free(d->container_url);
-		xfree_secret(d->container_token);
-		free(d->imds);
-		free(d);
-	}
+	if (d != NULL)
+		s3_close(d);
 	ipc_s3_settings_release(&st);
 	return rc;
-}
-
-static void
-s3_close(void *priv)
-{
-	struct s3_ds *d = priv;
-	size_t i;
-
-	for (i = 0; i < d->ncaches; i++) {
-		cache_clear(&d->caches[i]);
-		free(d->caches[i].bucket);
-		free(d->caches[i].prefix);
-	}
-	http_client_free(d->http);
-	http_client_free(d->cred_http);
-	s3_creds_free(&d->creds);
-	free(d->endpoint);
-	free(d->sigv4);
-	free(d->container_url);
-	xfree_secret(d->container_token);
-	free(d->imds);
-	free(d);
 }
 
 /* ---- URLs ---- */
