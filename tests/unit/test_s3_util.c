@@ -251,3 +251,61 @@ Test(s3_util, json_flat)
 	cr_expect_eq(s3_json_flat(m, "\xff", 1, err, sizeof(err)), -1);
 	kvmap_free(m);
 }
+
+Test(s3_util, object_url)
+{
+	static const struct {
+		const char *ep;
+		int ps;
+		const char *key, *query, *want;
+	} cases[] = {
+		{ "http://127.0.0.1:4570", 1, "app/prod/config.json", NULL,
+		    "http://127.0.0.1:4570/cfg/app/prod/config.json" },
+		{ "http://127.0.0.1:4570", 1, NULL, "list-type=2&prefix=a%2F",
+		    "http://127.0.0.1:4570/cfg?list-type=2&prefix=a%2F" },
+		{ "https://s3.eu-west-1.amazonaws.com", 0, "a b/c+d~e", NULL,
+		    "https://cfg.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd~e" },
+		{ "https://s3.eu-west-1.amazonaws.com", 0, NULL, "list-type=2",
+		    "https://cfg.s3.eu-west-1.amazonaws.com/?list-type=2" },
+		{ "https://minio:9000/s3", 1, "k", "tagging=",
+		    "https://minio:9000/s3/cfg/k?tagging=" },
+	};
+	size_t i;
+	char *u;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		u = s3_object_url(cases[i].ep, cases[i].ps, "cfg", cases[i].key,
+		    cases[i].key ? strlen(cases[i].key) : 0, cases[i].query);
+		cr_assert_not_null(u);
+		cr_expect_str_eq(u, cases[i].want);
+		free(u);
+	}
+	cr_expect_null(s3_object_url("nohost", 1, "cfg", NULL, 0, NULL));
+}
+
+Test(s3_util, error_reason)
+{
+	static const char redirect[] = "<Error><Code>PermanentRedirect</Code>"
+	    "<Message>The bucket you are attempting to access must be "
+	    "addressed using the specified endpoint.</Message><Endpoint>cfg.s3."
+	    "eu-west-1.amazonaws.com</Endpoint></Error>";
+	static const char sig[] = "<Error><Code>SignatureDoesNotMatch</Code>"
+	    "<Message>m</Message><StringToSign>AWS4-HMAC-SHA256 x"
+	    "</StringToSign></Error>";
+	char err[512];
+
+	s3_error_reason(err, sizeof(err), "GET s3://cfg/k", 301, redirect,
+	    strlen(redirect), "eu-west-1");
+	cr_expect_str_eq(err, "GET s3://cfg/k: HTTP 301 PermanentRedirect (The "
+	    "bucket you are attempting to access must be addressed using the "
+	    "specified endpoint.); the bucket's region is eu-west-1");
+	s3_error_reason(err, sizeof(err), "HEAD s3://cfg/k", 403, "", 0, NULL);
+	cr_expect_str_eq(err, "HEAD s3://cfg/k: HTTP 403 Forbidden");
+	s3_error_reason(err, sizeof(err), "GET s3://cfg/k", 403, sig,
+	    strlen(sig), NULL);
+	cr_expect_str_eq(err, "GET s3://cfg/k: HTTP 403 SignatureDoesNotMatch "
+	    "(m)");
+	s3_error_reason(err, sizeof(err), "GET s3://cfg/k", 500, "<html>",
+	    6, NULL);
+	cr_expect_str_eq(err, "GET s3://cfg/k: HTTP 500");
+}

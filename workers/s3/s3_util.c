@@ -74,6 +74,33 @@ s3_list_query(const char *prefix, const char *token)
 	return NULL;
 }
 
+char *
+s3_object_url(const char *endpoint, int path_style, const char *bucket,
+    const char *key, size_t keylen, const char *query)
+{
+	const char *host = strstr(endpoint, "://");
+	char *path = NULL, *url;
+	size_t n = 0;
+	int rc;
+
+	if (host == NULL || host[3] == '\0')
+		return NULL;
+	host += 3;
+	if (key != NULL && s3_uri_encode(&path, &n, key, keylen, 1) == -1)
+		return NULL;
+	if (path_style)
+		rc = asprintf(&url, "%s/%s%s%s%s%s", endpoint, bucket,
+		    key != NULL ? "/" : "", key != NULL ? path : "",
+		    query != NULL ? "?" : "", query != NULL ? query : "");
+	else
+		rc = asprintf(&url, "%.*s%s.%s/%s%s%s",
+		    (int)(host - endpoint), endpoint, bucket, host,
+		    key != NULL ? path : "", query != NULL ? "?" : "",
+		    query != NULL ? query : "");
+	free(path);
+	return rc == -1 ? NULL : url;
+}
+
 /* ---- XML (libexpat): a path of element names and the text of leaves ---- */
 
 #define XML_DEPTH_MAX	8
@@ -360,6 +387,28 @@ s3_error_parse(struct s3_error *out, const char *xml, size_t len)
 	    out->code[0] == '\0')
 		return -1;
 	return 0;
+}
+
+void
+s3_error_reason(char *err, size_t errlen, const char *what, long status,
+    const char *body, size_t len, const char *region)
+{
+	struct s3_error e;
+
+	if (s3_error_parse(&e, body, len) == -1) {
+		memset(&e, 0, sizeof(e));
+		snprintf(e.code, sizeof(e.code), "%s", status == 404 ?
+		    "NotFound" : status == 403 ? "Forbidden" : status == 301 ?
+		    "PermanentRedirect" : status == 503 ? "SlowDown" : "");
+	}
+	if ((region == NULL || *region == '\0') && e.region[0] != '\0')
+		region = e.region;
+	if (region != NULL && *region == '\0')
+		region = NULL;
+	snprintf(err, errlen, "%s: HTTP %ld%s%s%s%s%s%s%s", what, status,
+	    e.code[0] ? " " : "", e.code, e.message[0] ? " (" : "", e.message,
+	    e.message[0] ? ")" : "", region != NULL ?
+	    "; the bucket's region is " : "", region != NULL ? region : "");
 }
 
 struct tagq {

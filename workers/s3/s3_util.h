@@ -37,6 +37,17 @@ int	s3_uri_encode(char **buf, size_t *len, const char *s, size_t slen,
  */
 char	*s3_list_query(const char *prefix, const char *token);
 
+/*
+ * The URL of an object (key NULL: of the bucket, for a LIST) with an
+ * optional query (already canonical): path style "{endpoint}/{bucket}/{key}",
+ * else virtual-hosted "{scheme}://{bucket}.{host}{path}/{key}"; the key
+ * encoded once per segment ('/' kept). endpoint is scheme://host[:port]
+ * [/path] without a trailing '/'. malloc'd; NULL on OOM or a bad endpoint.
+ */
+char	*s3_object_url(const char *endpoint, int path_style,
+	    const char *bucket, const char *key, size_t keylen,
+	    const char *query);
+
 struct s3_object {
 	char	*key;		/* as listed, NUL-terminated */
 	size_t	 keylen;
@@ -65,6 +76,17 @@ struct s3_error {
 	char	region[64];
 };
 int	s3_error_parse(struct s3_error *out, const char *xml, size_t len);
+
+/*
+ * The reason of a failed answer: "{what}: HTTP {status} {Code} ({Message})"
+ * and, when the bucket is elsewhere (301 PermanentRedirect, 400
+ * AuthorizationHeaderMalformed), "; the bucket's region is {region}" from
+ * the x-amz-bucket-region header (region_hdr, may be NULL) or the error's
+ * Region. A body that is not an <Error> (HEAD has none) is named by its
+ * status. Nothing else of the body is shown.
+ */
+void	s3_error_reason(char *err, size_t errlen, const char *what,
+	    long status, const char *body, size_t len, const char *region_hdr);
 
 /* 1 when a <Tagging> document has a tag key=value, 0 when not, -1 when it
  * is not a Tagging document. */

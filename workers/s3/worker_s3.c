@@ -61,7 +61,7 @@ struct s3_cache {
 };
 
 struct s3_ds {
-	char			*endpoint, *scheme_end;	/* into endpoint */
+	char			*endpoint;
 	char			*sigv4;
 	int			 path_style;
 	enum ipc_s3_cred_source	 source;
@@ -202,7 +202,6 @@ s3_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 		goto cleanup;
 	}
 	d->endpoint = ds_strdup(st.endpoint);
-	d->scheme_end = d->endpoint + (se - st.endpoint) + 3;
 	if (asprintf(&d->sigv4, "aws:amz:%s:s3", st.region) == -1)
 		fatal("asprintf");
 	d->path_style = st.path_style;
@@ -260,31 +259,15 @@ s3_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	return rc;
 }
 
-/* ---- URLs ---- */
-
-/* The URL of an object (key NULL: the bucket, for a LIST) with an
- * optional canonical query. malloc'd. */
 static char *
 s3_url(const struct s3_ds *d, const char *bucket, const char *key,
     size_t keylen, const char *query)
 {
-	char *path = NULL, *url;
-	size_t n = 0;
+	char *url;
 
-	if (key != NULL && s3_uri_encode(&path, &n, key, keylen, 1) == -1)
+	if ((url = s3_object_url(d->endpoint, d->path_style, bucket, key,
+	    keylen, query)) == NULL)
 		fatal("%s: out of memory", __func__);
-	if (d->path_style) {
-		if (asprintf(&url, "%s/%s%s%s%s%s", d->endpoint, bucket,
-		    key != NULL ? "/" : "", key != NULL ? path : "",
-		    query != NULL ? "?" : "", query != NULL ? query : "") ==
-		    -1)
-			fatal("asprintf");
-	} else if (asprintf(&url, "%.*s%s.%s/%s%s%s",
-	    (int)(d->scheme_end - d->endpoint), d->endpoint, bucket,
-	    d->scheme_end, key != NULL ? path : "", query != NULL ? "?" : "",
-	    query != NULL ? query : "") == -1)
-		fatal("asprintf");
-	free(path);
 	return url;
 }
 
@@ -469,32 +452,13 @@ s3_request(struct s3_ds *d, enum http_method m, const char *url,
 	return rc;
 }
 
-/* The reason of a failed S3 answer: its status and S3 error Code and
- * Message (never the rest of the body). */
+/* The reason of a failed S3 answer (s3_error_reason). */
 static void
 s3_fail(const struct http_resp *r, const char *what, char *err,
     size_t errlen)
 {
-	struct s3_error e;
-	const char *region = http_resp_header(r, "x-amz-bucket-region");
-
-	if (s3_error_parse(&e, r->body, r->body_len) == -1) {
-		memset(&e, 0, sizeof(e));
-		if (r->status == 404)
-			snprintf(e.code, sizeof(e.code), "NotFound");
-		else if (r->status == 403)
-			snprintf(e.code, sizeof(e.code), "Forbidden");
-		else if (r->status == 301)
-			snprintf(e.code, sizeof(e.code), "PermanentRedirect");
-		else if (r->status == 503)
-			snprintf(e.code, sizeof(e.code), "SlowDown");
-	}
-	if (region == NULL && e.region[0] != '\0')
-		region = e.region;
-	snprintf(err, errlen, "%s: HTTP %ld%s%s%s%s%s%s%s", what, r->status,
-	    e.code[0] ? " " : "", e.code, e.message[0] ? " (" : "", e.message,
-	    e.message[0] ? ")" : "", region != NULL ?
-	    "; the bucket's region is " : "", region != NULL ? region : "");
+	s3_error_reason(err, errlen, what, r->status, r->body, r->body_len,
+	    http_resp_header(r, "x-amz-bucket-region"));
 }
 
 /* GetObjectTagging: 1 when the object carries the marker tag, 0 when
