@@ -50,12 +50,13 @@ Test(s3_util, list_query_canonical)
 {
 	char *q = s3_list_query("app/production/", NULL);
 
-	cr_expect_str_eq(q, "list-type=2&prefix=app%2Fproduction%2F");
+	cr_expect_str_eq(q, "encoding-type=url&list-type=2&prefix="
+	    "app%2Fproduction%2F");
 	free(q);
 	/* sorted: continuation-token < list-type < prefix; + / = encoded */
 	q = s3_list_query("a b/", "1+2/3=");
-	cr_expect_str_eq(q, "continuation-token=1%2B2%2F3%3D&list-type=2&"
-	    "prefix=a%20b%2F");
+	cr_expect_str_eq(q, "continuation-token=1%2B2%2F3%3D&encoding-type=url&"
+	    "list-type=2&prefix=a%20b%2F");
 	free(q);
 }
 
@@ -96,6 +97,32 @@ Test(s3_util, list_parse_aws_and_s3rver)
 	    sizeof(err)), 0, "%s", err);
 	cr_expect_eq(pg.nobjs, 0);
 	cr_expect_eq(pg.truncated, 0);
+	s3_list_page_free(&pg);
+}
+
+/* encoding-type=url (AWS): keys %-encoded, control bytes included; a
+ * server that ignores it (s3rver) sends no EncodingType and raw keys */
+Test(s3_util, list_parse_url_encoded)
+{
+	static const char xml[] = "<ListBucketResult><EncodingType>url"
+	    "</EncodingType><Contents><Key>p/a%20b%2Bc%01%C3%A9</Key>"
+	    "</Contents><Contents><Key>p/100%25</Key></Contents>"
+	    "</ListBucketResult>";
+	static const char bad[] = "<ListBucketResult><EncodingType>url"
+	    "</EncodingType><Contents><Key>p/%zz</Key></Contents>"
+	    "</ListBucketResult>";
+	struct s3_list_page pg;
+	char err[256];
+
+	cr_assert_eq(s3_list_parse(&pg, xml, strlen(xml), err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(pg.nobjs, 2);
+	cr_expect_eq(pg.objs[0].keylen, 10);
+	cr_expect(memcmp(pg.objs[0].key, "p/a b+c\x01\xc3\xa9", 10) == 0);
+	cr_expect_str_eq(pg.objs[1].key, "p/100%");
+	s3_list_page_free(&pg);
+	cr_expect_eq(s3_list_parse(&pg, bad, strlen(bad), err, sizeof(err)),
+	    -1);
 	s3_list_page_free(&pg);
 }
 

@@ -65,7 +65,9 @@ s3_list_query(const char *prefix, const char *token)
 	    s3_uri_encode(&q, &n, token, strlen(token), 0) == -1 ||
 	    append(&q, &n, "&") == -1))
 		goto oom;
-	if (append(&q, &n, "list-type=2&prefix=") == -1 ||
+	/* keys come back %-encoded where the server honours it (S3 does;
+	 * XML 1.0 cannot carry every byte a key may hold) */
+	if (append(&q, &n, "encoding-type=url&list-type=2&prefix=") == -1 ||
 	    s3_uri_encode(&q, &n, prefix, strlen(prefix), 0) == -1)
 		goto oom;
 	return q;
@@ -278,6 +280,8 @@ list_leaf(struct xstate *x, const char *name, int depth, const char *text,
 	if (depth == 2) {
 		if (strcmp(name, "IsTruncated") == 0)
 			pg->truncated = len == 4 && memcmp(text, "true", 4) == 0;
+		else if (strcmp(name, "EncodingType") == 0)
+			pg->url_encoded = len == 3 && memcmp(text, "url", 3) == 0;
 		else if (strcmp(name, "NextContinuationToken") == 0) {
 			free(pg->next_token);
 			if ((pg->next_token = xstrndup(text, len)) == NULL)
@@ -316,6 +320,42 @@ s3_list_page_free(struct s3_list_page *pg)
 	memset(pg, 0, sizeof(*pg));
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* In place: "%XX" -> the byte; -1 on a bad escape. (Not '+': S3's
+ * encoding-type=url writes a space as %20... and '+' as %2B.) */
+static int
+pct_decode(char *s, size_t *len)
+{
+	size_t i, o = 0;
+	int h, l;
+
+	for (i = 0; i < *len; i++) {
+		if (s[i] != '%') {
+			s[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= *len || (h = hexval(s[i + 1])) == -1 ||
+		    (l = hexval(s[i + 2])) == -1)
+			return -1;
+		s[o++] = (char)(h << 4 | l);
+		i += 2;
+	}
+	s[o] = '\0';
+	*len = o;
+	return 0;
+}
+
 int
 s3_list_parse(struct s3_list_page *out, const char *xml, size_t len,
     char *err, size_t errlen)
@@ -331,11 +371,17 @@ s3_list_parse(struct s3_list_page *out, const char *xml, size_t len,
 	x.root = "ListBucketResult";
 	if (xml_run(&x, xml, len, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < out->nobjs; i++)
+	for (i = 0; i < out->nobjs; i++) {
 		if (out->objs[i].key == NULL) {
 			snprintf(err, errlen, "a listed object without Key");
 			return -1;
 		}
+		if (out->url_encoded && pct_decode(out->objs[i].key,
+		    &out->objs[i].keylen) == -1) {
+			snprintf(err, errlen, "a listed Key is not %%-encoded");
+			return -1;
+		}
+	}
 	if (out->truncated && (out->next_token == NULL ||
 	    *out->next_token == '\0')) {
 		snprintf(err, errlen, "a truncated listing without "

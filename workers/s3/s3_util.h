@@ -31,8 +31,9 @@ int	s3_uri_encode(char **buf, size_t *len, const char *s, size_t slen,
 	    int keep_slash);
 
 /*
- * The canonical ListObjectsV2 query ("continuation-token=..&list-type=2&
- * prefix=.."; names sorted, values encoded, '/' as %2F); token may be NULL.
+ * The canonical ListObjectsV2 query ("continuation-token=..&encoding-type=
+ * url&list-type=2&prefix=.."; names sorted, values encoded, '/' as %2F);
+ * token may be NULL.
  * malloc'd, NULL on OOM.
  */
 char	*s3_list_query(const char *prefix, const char *token);
@@ -58,6 +59,7 @@ struct s3_list_page {
 	struct s3_object *objs;
 	size_t		  nobjs, cap;
 	int		  truncated;
+	int		  url_encoded;	/* EncodingType url: keys decoded */
 	char		 *next_token;	/* NULL unless truncated */
 };
 
