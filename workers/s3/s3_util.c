@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <expat.h>
 #include <jansson.h>
 
@@ -320,39 +321,20 @@ s3_list_page_free(struct s3_list_page *pg)
 	memset(pg, 0, sizeof(*pg));
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* In place: "%XX" -> the byte; -1 on a bad escape. (Not '+': S3's
- * encoding-type=url writes a space as %20... and '+' as %2B.) */
+/* In place, with libcurl's decoder ("%XX" -> the byte; '+' stays). */
 static int
 pct_decode(char *s, size_t *len)
 {
-	size_t i, o = 0;
-	int h, l;
+	char *d;
+	int n;
 
-	for (i = 0; i < *len; i++) {
-		if (s[i] != '%') {
-			s[o++] = s[i];
-			continue;
-		}
-		if (i + 2 >= *len || (h = hexval(s[i + 1])) == -1 ||
-		    (l = hexval(s[i + 2])) == -1)
-			return -1;
-		s[o++] = (char)(h << 4 | l);
-		i += 2;
-	}
-	s[o] = '\0';
-	*len = o;
+	if (*len > INT32_MAX || (d = curl_easy_unescape(NULL, s, (int)*len,
+	    &n)) == NULL)
+		return -1;
+	memcpy(s, d, (size_t)n);	/* never longer */
+	s[n] = '\0';
+	*len = (size_t)n;
+	curl_free(d);
 	return 0;
 }
 
@@ -378,7 +360,7 @@ s3_list_parse(struct s3_list_page *out, const char *xml, size_t len,
 		}
 		if (out->url_encoded && pct_decode(out->objs[i].key,
 		    &out->objs[i].keylen) == -1) {
-			snprintf(err, errlen, "a listed Key is not %%-encoded");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
