@@ -8,14 +8,15 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev \
  libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
- libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev \
+ libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev libexpat1-dev \
  redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
  zookeeper openssh-server python3-kazoo python3-pymongo"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-# node + npm run the Mongo-wire fake (tests/mongo-fake). Any node with npm will
+# node + npm run the Mongo-wire fake (tests/mongo-fake) and the S3 test
+# server (tests/s3rver). Any node with npm will
 # do (e.g. a NodeSource nodejs, which bundles npm and conflicts with Debian's
 # npm package), so only install Debian's when npm is not there at all.
 NODE_PKGS=""

@@ -13,6 +13,8 @@ JOBS=${JOBS:-2}
 scripts/install-deps.sh
 echo "=== npm ci: tests/mongo-fake (Mongo-wire fake for the integration tests)"
 (cd tests/mongo-fake && npm ci --no-audit --no-fund)
+echo "=== npm ci: tests/s3rver (S3 test server, @20minutes/s3rver 4.0.4)"
+(cd tests/s3rver && npm ci --no-audit --no-fund)
 
 SUMMARY=$(mktemp)
 trap 'rm -f "$SUMMARY"' EXIT
@@ -53,7 +55,9 @@ VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration
 	test_redis.HashLayout.test_sigterm_clean_exit \
 	test_mongo.DocumentLayout.test_spec_example_int_value_is_drift_50_vs_5 \
 	test_zookeeper.Conformance.test_changed_missing_extra \
-	test_linux.Conformance.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
+	test_linux.Conformance.test_changed_missing_extra \
+	test_s3.ConformanceJson.test_changed_missing_extra \
+	test_s3.ConformancePerKey.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
 # one closing line for all suites (pipefail made any failure fatal above)
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"

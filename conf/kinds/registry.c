@@ -10,7 +10,7 @@
 #include "kinds.h"
 
 extern const struct ds_kind ds_kind_redis, ds_kind_mongo, ds_kind_zookeeper,
-    ds_kind_linux_server, ds_kind_testkv;
+    ds_kind_linux_server, ds_kind_s3, ds_kind_testkv;
 
 static const struct ds_kind *const kinds[] = {
 #ifdef VTW_KIND_REDIS
@@ -25,6 +25,9 @@ static const struct ds_kind *const kinds[] = {
 #ifdef VTW_KIND_LINUX_SERVER
 	&ds_kind_linux_server,
 #endif
+#ifdef VTW_KIND_S3
+	&ds_kind_s3,
+#endif
 #ifdef VTW_KIND_TESTKV
 	&ds_kind_testkv,	/* test builds only (VTW_TEST_HOOKS) */
 #endif
@@ -37,7 +40,7 @@ static const struct {
 	const char	*name;
 	int		 left_out;
 } unsupported[] = {
-	{ "s3", 0 }, { "configmap", 0 }, { "helm", 0 }, { "vercel", 0 },
+	{ "configmap", 0 }, { "helm", 0 }, { "vercel", 0 },
 #ifndef VTW_KIND_REDIS
 	{ "redis", 1 },
 #endif
@@ -49,6 +52,9 @@ static const struct {
 #endif
 #ifndef VTW_KIND_LINUX_SERVER
 	{ "linux_server", 1 },
+#endif
+#ifndef VTW_KIND_S3
+	{ "s3", 1 },
 #endif
 	{ NULL, 0 }
 };

@@ -893,8 +893,8 @@ Test(conf, malformed_several_errors)
 	    "    hosts: [\"127.0.0.1:99999\"]\n"
 	    "    connect_timeout: 5\n"
 	    "    db: 16\n"
-	    "  - name: s3\n"
-	    "    type: s3\n"
+	    "  - name: cm\n"
+	    "    type: configmap\n"
 	    "rules:\n"
 	    "  - platform: github\n"
 	    "    datasource: redsi\n"
@@ -922,7 +922,7 @@ Test(conf, malformed_several_errors)
 	    "t.yaml:14:22: connect_timeout: invalid duration '5' (missing "
 	    "unit: ms, s, m or h)",
 	    "t.yaml:15:9: db: expected an integer 0..15, got '16'",
-	    "t.yaml:17:11: datasource type 's3' is not supported yet",
+	    "t.yaml:17:11: datasource type 'configmap' is not supported yet",
 	    "t.yaml:20:5: undefined datasource 'redsi'; did you mean "
 	    "'redis'?",
 	    "t.yaml:23:16: self_heal: expected a bool (true or false), got "
@@ -1053,7 +1053,7 @@ Test(conf, platform_and_datasource_errors)
 	    /* the kinds built (registry order), then the sinks no kind
 	     * serves */
 	    "t.yaml:21:11: unknown datasource type 'memcached' (expected one "
-	    "of: redis, mongo, zookeeper, linux_server" AND_TESTKV ", s3, "
+	    "of: redis, mongo, zookeeper, linux_server, s3" AND_TESTKV ", "
 	    "configmap, helm, vercel)",
 	    "t.yaml:22:5: missing required key 'name' in datasource",
 	    "t.yaml:24:5: duplicate datasource name 'redis' (first at 12:5)",
@@ -1219,9 +1219,9 @@ Test(conf, all_orchestrator_keys_known)
 	    "    zk_path_template: \"/{env}/{tenant}\"\n"
 	    "    zk_username: v\n"
 	    "    zk_password: v\n"
-	    "    s3_bucket: v\n"
+	    "    s3_bucket: cfg-bucket\n"
 	    "    s3_key_prefix: v\n"
-	    "    s3_one_file_per_key: v\n"
+	    "    s3_one_file_per_key: true\n"
 	    "    s3_object_tags: v\n"
 	    "    s3_tag_keys: v\n"
 	    "    s3_region: v\n"
@@ -1284,9 +1284,12 @@ Test(conf, all_orchestrator_keys_known)
 	cr_expect(in_any(e.infos, e.ninfos, "ignoring connection settings, "
 	    "they belong in the datasource: mongo_uri, mongo_tls, "
 	    "mongo_tls_ca_file, mongo_tls_insecure, zk_hosts, "
-	    "zk_timeout_secs, zk_username, zk_password, ssh_host, ssh_port, "
-	    "ssh_user, ssh_password, ssh_key_path, ssh_known_hosts_file"));
-	cr_expect_eq(c->rules[0].nlayout_extra, 37);
+	    "zk_timeout_secs, zk_username, zk_password, s3_region, "
+	    "s3_access_key_id, s3_secret_access_key, s3_endpoint_url, "
+	    "ssh_host, ssh_port, ssh_user, ssh_password, ssh_key_path, "
+	    "ssh_known_hosts_file"));
+	/* the s3 layout keys are the s3 kind's; its tags are kept */
+	cr_expect_eq(c->rules[0].nlayout_extra, 32);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "v");
 	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 1);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "file");
