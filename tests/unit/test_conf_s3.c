@@ -325,7 +325,7 @@ Test(s3conf, errors_with_their_place)
 	    "number with KiB, MiB or GiB; 1 byte to 1GiB)",
 	    "t.yaml:15:15: endpoint: expected scheme://host[:port][/path] "
 	    "without credentials, query or fragment, got "
-	    "'https://user:pw@host/'",
+	    "'https://<redacted>@host/'",
 	    "t.yaml:16:5: session_token: needs access_key_id and "
 	    "secret_access_key",
 	    "t.yaml:22:16: s3_bucket: 'Bad_Bucket' is not a bucket name (only "
