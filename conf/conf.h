@@ -223,6 +223,13 @@ char	*conf_format_duration(char *buf, size_t len, uint64_t ms);
  * Returns 0, or -1 when writing to the stream failed.
  */
 int	conf_print(FILE *, const struct vtw_conf *);
+/*
+ * One rule or datasource in the canonical form conf_print writes (secret
+ * references, not their values); malloc'd. A reload compares them to tell
+ * what changed.
+ */
+char	*conf_rule_canon(const struct vtw_conf *, const struct conf_rule *);
+char	*conf_datasource_canon(const struct conf_datasource *);
 
 const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
 const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);

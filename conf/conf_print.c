@@ -317,3 +317,32 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 	jbuf_free(&b);
 	return rv;
 }
+
+/* One entry in its canonical form, as conf_print writes it. */
+static char *
+canon_end(struct jbuf *b)
+{
+	if (b->oom || b->p == NULL)
+		fatalx("conf canonical form: out of memory");
+	return b->p;
+}
+
+char *
+conf_rule_canon(const struct vtw_conf *c, const struct conf_rule *r)
+{
+	struct jbuf b;
+
+	jbuf_init(&b);
+	print_rule(&b, c, r);
+	return canon_end(&b);
+}
+
+char *
+conf_datasource_canon(const struct conf_datasource *ds)
+{
+	struct jbuf b;
+
+	jbuf_init(&b);
+	print_datasource(&b, ds);
+	return canon_end(&b);
+}

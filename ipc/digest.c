@@ -1,6 +1,8 @@
 /*
  * digest: SHA-256 through OpenSSL's EVP interface (see digest.h).
  */
+#include <string.h>
+
 #include <openssl/evp.h>
 
 #include "digest.h"
@@ -22,6 +24,16 @@ vtw_digest_update(struct vtw_digest_ctx *c, const void *p, size_t len)
 {
 	if (len > 0 && EVP_DigestUpdate(c->md, p, len) != 1)
 		fatalx("%s: SHA-256 failed", __func__);
+}
+
+void
+vtw_digest_str(struct vtw_digest_ctx *c, const char *s)
+{
+	uint64_t n = s != NULL ? strlen(s) + 1 : 0;
+
+	vtw_digest_update(c, &n, sizeof(n));
+	if (s != NULL)
+		vtw_digest_update(c, s, n);
 }
 
 void

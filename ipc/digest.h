@@ -25,5 +25,8 @@ void	vtw_digest_init(struct vtw_digest_ctx *);
 void	vtw_digest_update(struct vtw_digest_ctx *, const void *, size_t);
 void	vtw_digest_final(struct vtw_digest_ctx *,
 	    unsigned char out[VTW_DIGEST_LEN]);
+/* A string with its length (NULL and "" differ): fields one after
+ * another never run into each other. */
+void	vtw_digest_str(struct vtw_digest_ctx *, const char *);
 
 #endif

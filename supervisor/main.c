@@ -66,6 +66,13 @@ usage(FILE *f)
 	    CONF_DEFAULT_PATH);
 }
 
+/* where load_conf's messages go */
+enum {
+	LOAD_CHECK = 0,		/* -n: stderr, labelled */
+	LOAD_START,		/* start: errors on stderr, the rest logged */
+	LOAD_RELOAD,		/* SIGHUP: every message a log line */
+};
+
 struct conf_msgs_out {
 	const char	*path;
 	int		 as_log;
@@ -75,7 +82,8 @@ struct conf_msgs_out {
 /*
  * One message. On stderr (-n, a failed load) warnings and infos are
  * labelled as compilers do ("FILE:LINE:COL: warning: ..."); errors keep
- * the plain "FILE:LINE:COL: ..." form. In the log the level says it.
+ * the plain "FILE:LINE:COL: ..." form. In the log (a reload: errors too;
+ * a start: warnings and infos) the level says it.
  */
 static void
 conf_msg_out(enum conf_msg_kind k, const char *msg, void *arg)
@@ -87,8 +95,9 @@ conf_msg_out(enum conf_msg_kind k, const char *msg, void *arg)
 
 	if (k == CONF_MSG_WARNING)
 		o->nwarnings++;
-	if (o->as_log && k != CONF_MSG_ERROR) {
-		if (k == CONF_MSG_WARNING)
+	if (o->as_log == LOAD_RELOAD ||
+	    (o->as_log == LOAD_START && k != CONF_MSG_ERROR)) {
+		if (k != CONF_MSG_INFO)
 			log_warnx("%s", msg);
 		else
 			log_info("%s", msg);
@@ -124,9 +133,15 @@ load_conf(const char *path, int as_log, size_t *nwarnings)
 
 	memset(&e, 0, sizeof(e));
 	if (conf_load(&c, path, &e) == -1) {
-		nw = print_conf_messages(&e, path, 0);
-		fprintf(stderr, "%s: %zu error%s, %zu warning%s\n", path, e.n,
-		    e.n == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
+		nw = print_conf_messages(&e, path, as_log == LOAD_RELOAD ?
+		    LOAD_RELOAD : LOAD_CHECK);
+		if (as_log == LOAD_RELOAD)
+			log_warnx("%s: %zu error%s, %zu warning%s", path, e.n,
+			    e.n == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: %zu error%s, %zu warning%s\n",
+			    path, e.n, e.n == 1 ? "" : "s", nw,
+			    nw == 1 ? "" : "s");
 		conf_errors_free(&e);
 		return NULL;
 	}
@@ -135,7 +150,7 @@ load_conf(const char *path, int as_log, size_t *nwarnings)
 		*nwarnings = nw;
 	conf_errors_free(&e);
 	if (conf_check_host(c, err, sizeof(err)) == -1) {
-		if (as_log)
+		if (as_log == LOAD_RELOAD)
 			log_warnx("%s", err);
 		else
 			fprintf(stderr, "%s\n%s: 1 error\n", err, path);
@@ -281,39 +296,46 @@ sig_chld_cb(evutil_socket_t sig, short ev, void *arg)
 		sup_shutdown_done(sup);
 }
 
+/*
+ * SIGHUP: the new configuration is loaded and its tables built beside the
+ * running ones; any failure leaves everything as it runs. Then the swap:
+ * unchanged rules keep their state and schedule, only workers whose
+ * settings changed restart, the orchestrator client is kept unless its
+ * settings changed.
+ */
 static void
 sup_reload(struct sup *sup)
 {
-	struct vtw_conf *nc;
+	struct vtw_conf *nc, *old;
+	struct sup_rules_next next;
+	struct sup_reload_counts cnt;
 	char err[512];
-	size_t i;
+	int orch;
 
 	log_info("received SIGHUP, reloading %s", sup->conf_path);
-	if ((nc = load_conf(sup->conf_path, 1, NULL)) == NULL) {
+	if ((nc = load_conf(sup->conf_path, LOAD_RELOAD, NULL)) == NULL) {
 		log_warnx("reload failed; keeping the running configuration");
 		return;
 	}
-	/* retire the current workers: their pids are forgotten, they are
-	 * reaped later as unknown children; their rules' polls end unknown */
-	for (i = 0; i < sup->nworkers; i++) {
-		struct sup_worker *w = &sup->workers[i];
-
-		if (w->pid > 0)
-			kill(w->pid, SIGKILL);
-		w->pid = 0;
+	if (sup_rules_prepare(sup, nc, &next, err, sizeof(err)) == -1) {
+		log_warnx("reload failed: %s; keeping the running "
+		    "configuration", err);
+		conf_free(nc);
+		return;
 	}
-	for (i = 0; i < sup->nrules; i++) {
-		const char *rl[] = { sup->rules[i].ds->name,
-		    sup->rules[i].conf->name };
-
-		metrics_remove_series(sup->metrics, METRIC_DRIFTED_KEYS, rl);
-		metrics_remove_series(sup->metrics,
-		    METRIC_LAST_POLL_TIMESTAMP_SECONDS, rl);
+	if ((orch = sup_orch_prepare(sup, nc, &next, err, sizeof(err))) ==
+	    -1) {
+		log_warnx("reload failed: orchestrator client: %s; keeping "
+		    "the running configuration", err);
+		sup_rules_next_free(&next);
+		conf_free(nc);
+		return;
 	}
-	sup_orch_stop(sup);
-	sup_rules_free(sup);
-	sup_workers_free(sup);
-	conf_free(sup->conf);
+	/* from here on nothing fails */
+	if (orch)
+		sup_orch_stop(sup);	/* its calls in flight are cancelled */
+	memset(&cnt, 0, sizeof(cnt));
+	old = sup->conf;
 	sup->conf = nc;
 	if (nc->log_level != NULL && log_level_parse(nc->log_level) >= 0)
 		log_setlevel(log_level_parse(nc->log_level));
@@ -321,17 +343,19 @@ sup_reload(struct sup *sup)
 	if (prepare_cache_dir(nc) == -1)
 		log_warnx("git baselines will fail until the cache "
 		    "directory is usable");
-	if (sup_rules_init(sup, err, sizeof(err)) == -1) {
-		log_warnx("reload: %s", err);
-		return;
-	}
-	if (sup_orch_start(sup, err, sizeof(err)) == -1)
+	sup_rules_swap(sup, &next, &cnt);
+	if (orch && sup_orch_start(sup, err, sizeof(err)) == -1)
 		log_warnx("reload: orchestrator client: %s; self-heal is off",
 		    err);
-	sup_workers_init(sup);
-	sup_workers_start(sup);
-	sup_rules_start(sup);
-	log_info("configuration reloaded: %zu rules", sup->nrules);
+	else if (!orch)
+		sup_orch_update(sup, old);
+	sup_workers_reload(sup, &cnt);
+	conf_free(old);
+	malloc_trim(0);	/* the old configuration and tables were just freed */
+	log_info("configuration reloaded: %zu rules (%zu unchanged, %zu new "
+	    "or changed, %zu removed); workers: %zu kept, %zu started, %zu "
+	    "stopped", sup->nrules, cnt.kept, cnt.fresh, cnt.gone,
+	    cnt.workers_kept, cnt.workers_started, cnt.workers_stopped);
 }
 
 static void
@@ -429,7 +453,7 @@ main(int argc, char **argv)
 	if (path == NULL && (path = getenv("CONFIG_PATH")) == NULL)
 		path = CONF_DEFAULT_PATH;
 	sup.conf_path = path;
-	if ((sup.conf = load_conf(path, !check, &nwarnings)) == NULL)
+	if ((sup.conf = load_conf(path, check ? LOAD_CHECK : LOAD_START, &nwarnings)) == NULL)
 		return 1;
 	if (check) {
 		if (verbose)

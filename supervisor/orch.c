@@ -53,7 +53,8 @@ grpc_load(const char *dir, char *err, size_t errlen)
  * a reload may free the rule before the answer comes */
 struct heal_call {
 	struct sup	*sup;
-	unsigned int	 rule_id;
+	unsigned int	 rule_id;	/* where it was; a reload may move it */
+	uint64_t	 uid;
 	uint64_t	 generation;
 	uint64_t	 started_ms;
 };
@@ -127,37 +128,115 @@ ping_cb(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(sup->ev_ping, &tv);
 }
 
-int
-sup_orch_start(struct sup *sup, char *err, size_t errlen)
+static size_t
+count_self_heal(const struct sup_rule *rules, size_t n)
 {
-	struct vtw_conf *c = sup->conf;
-	struct grpc_opts o;
-	size_t i;
+	size_t i, k = 0;
 
-	sup->nself_heal = 0;
-	for (i = 0; i < sup->nrules; i++)
-		if (sup->rules[i].conf->self_heal)
-			sup->nself_heal++;
+	for (i = 0; i < n; i++)
+		if (rules[i].conf->self_heal)
+			k++;
+	return k;
+}
+
+/* What the heal policy reads from the configuration. */
+static void
+orch_settings(struct sup *sup)
+{
+	const struct vtw_conf *c = sup->conf;
+
+	sup->nself_heal = count_self_heal(sup->rules, sup->nrules);
 	sup->heal_params.retry_initial_ms = c->retry_initial_ms;
 	sup->heal_params.retry_max_ms = c->retry_max_ms;
 	sup->heal_params.retry_attempts = c->retry_attempts;
 	sup->heal_params.flap_limit = c->flap_limit;
 	sup->heal_params.flap_holdoff_ms = c->flap_holdoff_ms;
-	breaker_init(&sup->orch_breaker, c->breaker_failures,
-	    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
-	sup->orch_up = -1;
-	if (sup->nself_heal == 0)
-		return 0;	/* no client, no TLS state, no Ping, no gauge */
-	orch_breaker_gauge(sup);
+}
+
+static struct grpc_client *
+orch_client_new(struct sup *sup, const struct vtw_conf *c, char *err,
+    size_t errlen)
+{
+	struct grpc_opts o;
+
 	if (grpc_load(c->worker_dir ? c->worker_dir : sup->self_dir, err,
 	    errlen) == -1)
-		return -1;
+		return NULL;
 	memset(&o, 0, sizeof(o));
 	o.addr = c->orchestrator_addr;
 	o.ca_file = c->tls_ca_file;
 	o.cert_file = c->tls_cert_file;
 	o.key_file = c->tls_key_file;
-	if ((sup->grpc = G->client_new(sup->base, &o, err, errlen)) == NULL)
+	return G->client_new(sup->base, &o, err, errlen);
+}
+
+static int
+str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The settings a client is made with. */
+static int
+orch_same(const struct vtw_conf *a, const struct vtw_conf *b)
+{
+	return str_same(a->orchestrator_addr, b->orchestrator_addr) &&
+	    str_same(a->tls_ca_file, b->tls_ca_file) &&
+	    str_same(a->tls_cert_file, b->tls_cert_file) &&
+	    str_same(a->tls_key_file, b->tls_key_file) &&
+	    str_same(a->worker_dir, b->worker_dir);
+}
+
+int
+sup_orch_prepare(struct sup *sup, const struct vtw_conf *nc,
+    const struct sup_rules_next *t, char *err, size_t errlen)
+{
+	struct grpc_client *gc;
+
+	if (count_self_heal(t->rules, t->nrules) == 0)
+		return sup->grpc != NULL;	/* the client goes */
+	if (sup->grpc != NULL && orch_same(sup->conf, nc))
+		return 0;
+	/* the client the new settings need must be possible before
+	 * anything running changes */
+	if ((gc = orch_client_new(sup, nc, err, errlen)) == NULL)
+		return -1;
+	G->client_free(gc);
+	return 1;
+}
+
+void
+sup_orch_update(struct sup *sup, const struct vtw_conf *old)
+{
+	const struct vtw_conf *c = sup->conf;
+
+	orch_settings(sup);
+	if (old->breaker_failures != c->breaker_failures ||
+	    old->breaker_open_ms != c->breaker_open_ms) {
+		breaker_init(&sup->orch_breaker, c->breaker_failures,
+		    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
+		if (sup->grpc != NULL)
+			orch_breaker_gauge(sup);
+	}
+}
+
+int
+sup_orch_start(struct sup *sup, char *err, size_t errlen)
+{
+	struct vtw_conf *c = sup->conf;
+	size_t i;
+
+	orch_settings(sup);
+	breaker_init(&sup->orch_breaker, c->breaker_failures,
+	    c->breaker_open_ms, c->breaker_open_ms, 0, 0);
+	sup->orch_up = -1;
+	/* no call is out with a new client (a reload's were cancelled) */
+	for (i = 0; i < sup->nrules; i++)
+		sup->rules[i].heal.inflight = 0;
+	if (sup->nself_heal == 0)
+		return 0;	/* no client, no TLS state, no Ping, no gauge */
+	orch_breaker_gauge(sup);
+	if ((sup->grpc = orch_client_new(sup, c, err, errlen)) == NULL)
 		return -1;
 	if ((sup->ev_ping = evtimer_new(sup->base, ping_cb, sup)) == NULL)
 		fatalx("evtimer_new");
@@ -192,10 +271,18 @@ sup_orch_stop(struct sup *sup)
 static struct sup_rule *
 heal_call_rule(struct heal_call *hc)
 {
-	if (hc->generation != hc->sup->generation ||
-	    hc->rule_id >= hc->sup->nrules)
+	struct sup *sup = hc->sup;
+	size_t i;
+
+	if (hc->generation != sup->generation)
 		return NULL;
-	return &hc->sup->rules[hc->rule_id];
+	if (hc->rule_id < sup->nrules && sup->rules[hc->rule_id].uid == hc->uid)
+		return &sup->rules[hc->rule_id];
+	/* reloaded meanwhile: the rule, if it is still there unchanged */
+	for (i = 0; i < sup->nrules; i++)
+		if (sup->rules[i].uid == hc->uid)
+			return &sup->rules[i];
+	return NULL;
 }
 
 /* Statuses worth retrying; the rest means "this call will not work". */
@@ -231,6 +318,7 @@ rule_heal_retry_at(struct sup_rule *r)
 	at = at > now ? at - now : 0;
 	tv.tv_sec = (time_t)(at / 1000);
 	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	r->heal_due_ms = now + at;
 	evtimer_add(r->ev_heal_retry, &tv);
 }
 
@@ -293,8 +381,8 @@ heal_done(const struct grpc_result *res, void *arg)
 }
 
 /* The retry timer: poll again now; a drift still there calls again. */
-static void
-heal_retry_cb(evutil_socket_t fd, short ev, void *arg)
+void
+sup_heal_retry_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct sup_rule *r = arg;
 	struct timeval now0 = { 0, 0 };
@@ -408,7 +496,7 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 	if (!r->conf->self_heal || sup->grpc == NULL)
 		return;
 	if (r->ev_heal_retry == NULL &&
-	    (r->ev_heal_retry = evtimer_new(sup->base, heal_retry_cb, r)) ==
+	    (r->ev_heal_retry = evtimer_new(sup->base, sup_heal_retry_cb, r)) ==
 	    NULL)
 		fatalx("evtimer_new");
 	heal_reason(r, res);
@@ -456,6 +544,7 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 		fatal("calloc");
 	hc->sup = sup;
 	hc->rule_id = r->conf->id;
+	hc->uid = r->uid;
 	hc->generation = sup->generation;
 	hc->started_ms = now;
 	if (G->sync_datasource(sup->grpc, &req, sup->conf->heal_timeout_ms,

@@ -25,6 +25,7 @@
 #define RULE_START_SPREAD_MS	1000	/* first polls spread over this */
 #define RULE_NOTIFY_GAP_MS	100	/* event-assisted polls at most this often */
 #define RULE_TRIM_MIN_KEYS	1000	/* freed pages go back after such a cycle */
+#define RULE_WORKER_WAIT_MS	100	/* a poll waits so for a starting worker */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
@@ -76,36 +77,106 @@ trunc_push(struct diff_trunc **v, size_t *n, size_t *cap)
 	return &(*v)[(*n)++];
 }
 
-int
-sup_rules_init(struct sup *sup, char *err, size_t errlen)
+/* A datasource's settings: its canonical form and what its worker gets. */
+static void
+ds_fingerprint(const struct conf_datasource *ds, unsigned char out[VTW_DIGEST_LEN])
 {
-	struct vtw_conf *c = sup->conf;
+	struct vtw_digest_ctx d;
+	char *canon = conf_datasource_canon(ds);
+	void *settings = NULL;
+	size_t len = 0;
+
+	vtw_digest_init(&d);
+	vtw_digest_str(&d, canon);
+	free(canon);
+	if (ds->kind != NULL && ds->kind->ds_pack(&settings, &len, ds) == -1)
+		fatalx("%s: out of memory", __func__);
+	vtw_digest_update(&d, &len, sizeof(len));
+	if (len > 0)
+		vtw_digest_update(&d, settings, len);
+	if (settings != NULL) {
+		explicit_bzero(settings, len);
+		free(settings);
+	}
+	vtw_digest_final(&d, out);
+}
+
+/* Everything a rule's polls use: its own keys, where the orchestrator
+ * wrote, its platform and datasource. */
+static void
+rule_fingerprint(const struct vtw_conf *c, const struct sup_rule *r,
+    const unsigned char ds_fp[VTW_DIGEST_LEN], unsigned char out[VTW_DIGEST_LEN])
+{
+	const struct conf_rule *cr = r->conf;
+	const struct conf_layout *l = r->layout;
+	struct vtw_digest_ctx d;
+	char *canon = conf_rule_canon(c, cr);
 	size_t i;
 
+	vtw_digest_init(&d);
+	vtw_digest_str(&d, canon);
+	free(canon);
+	vtw_digest_str(&d, c->app_env);
+	vtw_digest_update(&d, &r->interval_ms, sizeof(r->interval_ms));
+	vtw_digest_str(&d, l->target);
+	vtw_digest_str(&d, l->marker);
+	vtw_digest_str(&d, l->env);
+	vtw_digest_str(&d, l->key_format);
+	vtw_digest_str(&d, l->key_prefix);
+	vtw_digest_update(&d, &l->detect_extra, sizeof(l->detect_extra));
+	vtw_digest_update(&d, &l->scope_len, sizeof(l->scope_len));
+	if (l->scope_len > 0)
+		vtw_digest_update(&d, l->scope, l->scope_len);
+	vtw_digest_update(&d, ds_fp, VTW_DIGEST_LEN);
+	for (i = 0; i < c->nplatforms; i++) {
+		const struct conf_platform *p = &c->platforms[i];
+
+		if (cr->platform == NULL || p->name == NULL ||
+		    strcmp(p->name, cr->platform) != 0)
+			continue;
+		vtw_digest_str(&d, p->type);
+		vtw_digest_str(&d, p->endpoint);
+		vtw_digest_str(&d, p->org_name);
+		vtw_digest_str(&d, p->token.value);
+	}
+	vtw_digest_final(&d, out);
+}
+
+/*
+ * The tables of configuration c, nothing started: no timer, no metric.
+ * -1 with err when a rule cannot run (what conf_check already refuses;
+ * kept as the last line of defence).
+ */
+static int
+rules_build(struct sup *sup, const struct vtw_conf *c,
+    struct sup_rules_next *t, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
 	if (c->ndatasources > 0) {
-		if ((sup->dss = calloc(c->ndatasources, sizeof(*sup->dss))) ==
+		if ((t->dss = calloc(c->ndatasources, sizeof(*t->dss))) ==
 		    NULL)
 			fatal("calloc");
-		sup->ndss = c->ndatasources;
+		t->ndss = c->ndatasources;
 		for (i = 0; i < c->ndatasources; i++) {
 			const struct conf_datasource *d = &c->datasources[i];
-			const char *dl[] = { d->name };
 
-			sup->dss[i].conf = d;
+			t->dss[i].conf = d;
 			/* doubling backoff with +-20% jitter, then one probe */
-			breaker_init(&sup->dss[i].br, d->breaker_failures,
+			breaker_init(&t->dss[i].br, d->breaker_failures,
 			    d->breaker_backoff_ms, d->breaker_max_backoff_ms, 1,
 			    20);
-			metrics_set(sup->metrics, METRIC_DS_CIRCUIT_STATE, dl, 0);
+			ds_fingerprint(d, t->dss[i].fp);
 		}
 	}
 	if (c->nrules == 0)
 		return 0;
-	if ((sup->rules = calloc(c->nrules, sizeof(*sup->rules))) == NULL)
+	if ((t->rules = calloc(c->nrules, sizeof(*t->rules))) == NULL)
 		fatal("calloc");
-	sup->nrules = c->nrules;
+	t->nrules = c->nrules;
 	for (i = 0; i < c->nrules; i++) {
-		struct sup_rule *r = &sup->rules[i];
+		struct sup_rule *r = &t->rules[i];
 		const struct conf_rule *cr = &c->rules[i];
 
 		r->sup = sup;
@@ -124,42 +195,85 @@ sup_rules_init(struct sup *sup, char *err, size_t errlen)
 		}
 		r->dsw = sup_worker_of(sup, r->ds->kind);
 		r->layout = &cr->layout;
-		r->sds = &sup->dss[r->ds - c->datasources];
+		r->sds = &t->dss[r->ds - c->datasources];
 		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
 		    c->poll_interval_ms;
-		r->ev_timer = evtimer_new(sup->base, rule_timer_cb, r);
-		if (r->ev_timer == NULL)
-			fatal("evtimer_new");
-		{
-			const char *dl[] = { r->ds->name };
-			const char *rl[] = { r->ds->name, cr->name };
-
-			metrics_touch(sup->metrics, METRIC_POLL_TOTAL, dl);
-			metrics_touch(sup->metrics, METRIC_DRIFT_TOTAL, dl);
-			metrics_touch(sup->metrics, METRIC_POLL_ERRORS_TOTAL, dl);
-			metrics_touch(sup->metrics, METRIC_HEAL_TOTAL, dl);
-			metrics_touch(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl);
-			metrics_touch(sup->metrics,
-			    METRIC_POLL_DURATION_SECONDS, dl);
-			if (r->layout->watch)
-				metrics_touch(sup->metrics,
-				    METRIC_EVENT_POLLS_TOTAL, dl);
-			metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
-			if (cr->self_heal)
-				metrics_set(sup->metrics,
-				    METRIC_HEAL_INEFFECTIVE, rl, 0);
-		}
+		rule_fingerprint(c, r, r->sds->fp, r->fp);
 	}
 	return 0;
 }
 
-void
-sup_rules_free(struct sup *sup)
+/* The series of a rule's own (its datasource's counters stay). */
+static void
+rule_series(struct sup *sup, const struct sup_rule *r, int on)
+{
+	const char *dl[] = { r->ds->name };
+	const char *rl[] = { r->ds->name, r->conf->name };
+
+	if (!on) {
+		metrics_remove_series(sup->metrics, METRIC_DRIFTED_KEYS, rl);
+		metrics_remove_series(sup->metrics,
+		    METRIC_LAST_POLL_TIMESTAMP_SECONDS, rl);
+		metrics_remove_series(sup->metrics, METRIC_HEAL_INEFFECTIVE,
+		    rl);
+		return;
+	}
+	metrics_touch(sup->metrics, METRIC_POLL_TOTAL, dl);
+	metrics_touch(sup->metrics, METRIC_DRIFT_TOTAL, dl);
+	metrics_touch(sup->metrics, METRIC_POLL_ERRORS_TOTAL, dl);
+	metrics_touch(sup->metrics, METRIC_HEAL_TOTAL, dl);
+	metrics_touch(sup->metrics, METRIC_HEAL_ERRORS_TOTAL, dl);
+	metrics_touch(sup->metrics, METRIC_POLL_DURATION_SECONDS, dl);
+	if (r->layout->watch)
+		metrics_touch(sup->metrics, METRIC_EVENT_POLLS_TOTAL, dl);
+	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, 0);
+	if (r->conf->self_heal)
+		metrics_set(sup->metrics, METRIC_HEAL_INEFFECTIVE, rl,
+		    r->heal.flapping ? 1 : 0);
+}
+
+/* A new rule starts: a uid, a timer, its series. */
+static void
+rule_activate(struct sup *sup, struct sup_rule *r)
+{
+	r->uid = ++sup->rule_uids;
+	r->ev_timer = evtimer_new(sup->base, rule_timer_cb, r);
+	if (r->ev_timer == NULL)
+		fatal("evtimer_new");
+	rule_series(sup, r, 1);
+}
+
+int
+sup_rules_init(struct sup *sup, char *err, size_t errlen)
+{
+	struct sup_rules_next t;
+	size_t i;
+
+	if (rules_build(sup, sup->conf, &t, err, errlen) == -1) {
+		sup_rules_next_free(&t);
+		return -1;
+	}
+	sup->rules = t.rules;
+	sup->nrules = t.nrules;
+	sup->dss = t.dss;
+	sup->ndss = t.ndss;
+	for (i = 0; i < sup->ndss; i++) {
+		const char *dl[] = { sup->dss[i].conf->name };
+
+		metrics_set(sup->metrics, METRIC_DS_CIRCUIT_STATE, dl, 0);
+	}
+	for (i = 0; i < sup->nrules; i++)
+		rule_activate(sup, &sup->rules[i]);
+	return 0;
+}
+
+static void
+rules_free(struct sup_rule *rules, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < sup->nrules; i++) {
-		struct sup_rule *r = &sup->rules[i];
+	for (i = 0; i < n; i++) {
+		struct sup_rule *r = &rules[i];
 
 		if (r->ev_timer != NULL)
 			event_free(r->ev_timer);
@@ -170,12 +284,177 @@ sup_rules_free(struct sup *sup)
 		kvmap_free(r->bl_trunc);
 		rule_drop_pending(r);
 	}
-	free(sup->rules);
+	free(rules);
+}
+
+void
+sup_rules_free(struct sup *sup)
+{
+	rules_free(sup->rules, sup->nrules);
 	sup->rules = NULL;
 	sup->nrules = 0;
 	free(sup->dss);
 	sup->dss = NULL;
 	sup->ndss = 0;
+}
+
+int
+sup_rules_prepare(struct sup *sup, const struct vtw_conf *nc,
+    struct sup_rules_next *t, char *err, size_t errlen)
+{
+	if (rules_build(sup, nc, t, err, errlen) == -1) {
+		sup_rules_next_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sup_rules_next_free(struct sup_rules_next *t)
+{
+	rules_free(t->rules, t->nrules);
+	free(t->dss);
+	memset(t, 0, sizeof(*t));
+}
+
+static void rule_schedule(struct sup_rule *, uint64_t);
+
+/* An old rule's place in the table by name, or -1 (names are unique). */
+static long
+rule_find(const struct kvmap *byname, const char *name)
+{
+	const struct kv_entry *e = kvmap_gets(byname, name);
+
+	return e != NULL ? strtol(e->val, NULL, 10) : -1;
+}
+
+/*
+ * What an unchanged rule keeps: baseline and commit, last result, heal and
+ * flap-guard state, poll counts, and its place in the schedule. A poll in
+ * flight is dropped (its replies carry the old rule id and are discarded)
+ * and made again soon.
+ */
+static void
+rule_carry(struct sup_rule *n, struct sup_rule *o, uint64_t now)
+{
+	struct sup *sup = n->sup;
+
+	n->uid = o->uid;
+	n->baseline = o->baseline;
+	o->baseline = NULL;
+	n->bl_trunc = o->bl_trunc;
+	o->bl_trunc = NULL;
+	memcpy(n->commit, o->commit, sizeof(n->commit));
+	n->last_state = o->last_state;
+	n->notified_ms = o->notified_ms;
+	n->notifies = o->notifies;
+	n->polls = o->polls;
+	n->heal = o->heal;
+	memcpy(n->heal_reason, o->heal_reason, sizeof(n->heal_reason));
+	n->ev_timer = evtimer_new(sup->base, rule_timer_cb, n);
+	if (n->ev_timer == NULL)
+		fatal("evtimer_new");
+	if (o->phase == RP_IDLE && evtimer_pending(o->ev_timer, NULL))
+		rule_schedule(n, o->due_ms > now ? o->due_ms - now : 0);
+	else
+		rule_schedule(n, 200);
+	if (o->ev_heal_retry != NULL) {
+		n->ev_heal_retry = evtimer_new(sup->base, sup_heal_retry_cb, n);
+		if (n->ev_heal_retry == NULL)
+			fatal("evtimer_new");
+		if (evtimer_pending(o->ev_heal_retry, NULL)) {
+			uint64_t at = o->heal_due_ms > now ?
+			    o->heal_due_ms - now : 0;
+			struct timeval tv = { (time_t)(at / 1000),
+			    (suseconds_t)(at % 1000) * 1000 };
+
+			n->heal_due_ms = o->heal_due_ms;
+			evtimer_add(n->ev_heal_retry, &tv);
+		}
+	}
+}
+
+void
+sup_rules_swap(struct sup *sup, struct sup_rules_next *t,
+    struct sup_reload_counts *cnt)
+{
+	struct kvmap *byname;
+	char idx[32];
+	size_t i, j;
+	uint64_t now = now_ms();
+	unsigned char *moved;
+
+	if ((byname = kvmap_new()) == NULL ||
+	    (moved = calloc(sup->nrules + 1, 1)) == NULL)
+		fatal("kvmap_new");
+	for (i = 0; i < sup->nrules; i++) {
+		snprintf(idx, sizeof(idx), "%zu", i);
+		if (kvmap_puts(byname, sup->rules[i].conf->name, idx) == -1)
+			fatal("kvmap_puts");
+	}
+	/* datasources: an unchanged one keeps its breaker (no probe can be
+	 * out: the polls in flight are dropped) */
+	for (i = 0; i < t->ndss; i++) {
+		struct sup_ds *n = &t->dss[i];
+		const char *dl[] = { n->conf->name };
+
+		for (j = 0; j < sup->ndss; j++)
+			if (strcmp(sup->dss[j].conf->name, n->conf->name) == 0 &&
+			    memcmp(sup->dss[j].fp, n->fp, sizeof(n->fp)) == 0)
+				break;
+		if (j < sup->ndss) {
+			n->br = sup->dss[j].br;
+			n->br.probing = 0;
+		}
+		metrics_set(sup->metrics, METRIC_DS_CIRCUIT_STATE, dl,
+		    (double)n->br.state);
+	}
+	for (j = 0; j < sup->ndss; j++) {
+		const char *dl[] = { sup->dss[j].conf->name };
+
+		for (i = 0; i < t->ndss; i++)
+			if (strcmp(sup->dss[j].conf->name,
+			    t->dss[i].conf->name) == 0)
+				break;
+		if (i == t->ndss)
+			metrics_remove_series(sup->metrics,
+			    METRIC_DS_CIRCUIT_STATE, dl);
+	}
+	for (i = 0; i < t->nrules; i++) {
+		struct sup_rule *n = &t->rules[i];
+		long o = rule_find(byname, n->conf->name);
+
+		if (o >= 0 && memcmp(sup->rules[o].fp, n->fp,
+		    sizeof(n->fp)) == 0) {
+			rule_carry(n, &sup->rules[o], now);
+			moved[o] = 1;
+			cnt->kept++;
+			continue;
+		}
+		if (o >= 0) {
+			/* changed: starts over, its old series go first */
+			rule_series(sup, &sup->rules[o], 0);
+			moved[o] = 1;
+		}
+		rule_activate(sup, n);
+		cnt->fresh++;
+		rule_schedule(n, 200 + arc4random_uniform((uint32_t)
+		    (n->interval_ms < RULE_START_SPREAD_MS ? n->interval_ms :
+		    RULE_START_SPREAD_MS)));
+	}
+	for (i = 0; i < sup->nrules; i++)
+		if (!moved[i]) {
+			rule_series(sup, &sup->rules[i], 0);
+			cnt->gone++;
+		}
+	free(moved);
+	kvmap_free(byname);
+	sup_rules_free(sup);
+	sup->rules = t->rules;
+	sup->nrules = t->nrules;
+	sup->dss = t->dss;
+	sup->ndss = t->ndss;
+	memset(t, 0, sizeof(*t));
 }
 
 static void
@@ -222,6 +501,7 @@ rule_schedule(struct sup_rule *r, uint64_t delay_ms)
 
 	tv.tv_sec = (time_t)(delay_ms / 1000);
 	tv.tv_usec = (suseconds_t)((delay_ms % 1000) * 1000);
+	r->due_ms = now_ms() + delay_ms;
 	evtimer_add(r->ev_timer, &tv);
 }
 
@@ -414,6 +694,13 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (r->sup->stopping || r->phase != RP_IDLE)
 		return;
+	if (git->state == WS_STARTING || r->dsw->state == WS_STARTING) {
+		/* a worker is in its handshake (bounded by its hello
+		 * timeout): the poll waits for it rather than fail and
+		 * wait a whole interval (at start, the first poll) */
+		rule_schedule(r, RULE_WORKER_WAIT_MS);
+		return;
+	}
 	r->cycle_start_ms = now_ms();
 	r->cycle_start_us = now_us();
 	if (!breaker_allow(&r->sds->br, r->cycle_start_ms)) {

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "chan.h"
+#include "digest.h"
 #include "conf.h"
 #include "kinds.h"
 #include "kvmap.h"
@@ -72,6 +73,11 @@ struct sup_worker {
 	struct sup_req		*reqs;		/* requests awaiting a reply */
 	int			 hung;		/* a request's deadline passed */
 	uint64_t		 hung_kill_ms;	/* then killed at this time */
+	/* what it is configured with (sup_worker_configure), digested: a
+	 * reload restarts it only when this changes */
+	unsigned char		 fp[VTW_DIGEST_LEN];
+	int			 kept;		/* ran on across a reload: its
+						 * old rules' notifies may come */
 };
 
 enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
@@ -80,10 +86,13 @@ enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
 struct sup_ds {
 	const struct conf_datasource	*conf;
 	struct breaker			 br;
+	unsigned char			 fp[VTW_DIGEST_LEN];	/* its settings */
 };
 
 struct sup_rule {
 	struct sup		*sup;
+	uint64_t		 uid;		/* kept across reloads */
+	unsigned char		 fp[VTW_DIGEST_LEN];	/* everything it uses */
 	const struct conf_rule	*conf;
 	const struct conf_datasource *ds;
 	struct sup_ds		*sds;
@@ -92,6 +101,7 @@ struct sup_rule {
 	const struct conf_layout *layout;	/* where the orchestrator wrote */
 	uint64_t		 interval_ms;
 	struct event		*ev_timer;
+	uint64_t		 due_ms;	/* when ev_timer fires */
 	enum rule_phase		 phase;
 	uint64_t		 cycle_start_ms, cycle_start_us;
 	uint64_t		 baseline_us, read_us;	/* phases of the last cycle */
@@ -120,6 +130,7 @@ struct sup_rule {
 	/* self-heal (self_heal: true) */
 	struct heal_state	 heal;
 	struct event		*ev_heal_retry;
+	uint64_t		 heal_due_ms;	/* when ev_heal_retry fires */
 	char			 heal_reason[512];
 };
 
@@ -135,6 +146,7 @@ struct sup {
 	size_t			 nrules;
 	struct sup_ds		*dss;
 	size_t			 ndss;
+	uint64_t		 rule_uids;	/* the last one given */
 	struct metrics		*metrics;
 	struct evhttp		*http;
 	struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_sigchld;
@@ -175,8 +187,36 @@ void	sup_workers_free(struct sup *);
 /* the worker of a datasource kind */
 struct sup_worker *sup_worker_of(struct sup *, const struct ds_kind *);
 
+/* The rule and datasource tables of a configuration being reloaded. */
+struct sup_rules_next {
+	struct sup_rule		*rules;
+	size_t			 nrules;
+	struct sup_ds		*dss;
+	size_t			 ndss;
+};
+
+/* what a reload did, for its log line */
+struct sup_reload_counts {
+	size_t			 kept, fresh, gone;
+	size_t			 workers_kept, workers_started, workers_stopped;
+};
+
+/* workers.c */
+/* after a reload's swap: restart the workers whose settings changed,
+ * start and stop those the rules now need or not */
+void	sup_workers_reload(struct sup *, struct sup_reload_counts *);
+
 /* poll.c */
 int	sup_rules_init(struct sup *, char *err, size_t errlen);
+/* Reload: the new tables beside the running ones (nothing running is
+ * touched; -1 with err when they cannot be built), then the swap (sup->conf
+ * is the new configuration): each rule whose settings did not change keeps
+ * its baseline, drift, breaker, heal state and schedule. */
+int	sup_rules_prepare(struct sup *, const struct vtw_conf *,
+	    struct sup_rules_next *, char *err, size_t errlen);
+void	sup_rules_next_free(struct sup_rules_next *);
+void	sup_rules_swap(struct sup *, struct sup_rules_next *,
+	    struct sup_reload_counts *);
 void	sup_rules_free(struct sup *);
 void	sup_rules_start(struct sup *);
 void	sup_rule_no_reply(struct sup *, const struct sup_worker *,
@@ -193,8 +233,15 @@ int	sup_rule_notify(struct sup *, const struct sup_worker *,
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);
 void	sup_orch_stop(struct sup *);
+/* Reload: does the new configuration need another client (0 no, 1 yes;
+ * -1 with err when that client cannot be made: the reload is refused)? */
+int	sup_orch_prepare(struct sup *, const struct vtw_conf *,
+	    const struct sup_rules_next *, char *err, size_t errlen);
+/* the client is kept: take the new heal and breaker settings */
+void	sup_orch_update(struct sup *, const struct vtw_conf *old);
 void	sup_rule_heal_drift(struct sup_rule *, const struct diff_result *);
 void	sup_rule_heal_ok(struct sup_rule *);
+void	sup_heal_retry_cb(evutil_socket_t, short, void *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);

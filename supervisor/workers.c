@@ -31,6 +31,49 @@ sup_worker_of(struct sup *sup, const struct ds_kind *k)
 }
 
 static void sup_worker_spawn(struct sup_worker *);
+static void sup_worker_close(struct sup_worker *);
+
+/* What sup_worker_configure sends w and how it is run, digested. */
+static void
+worker_fingerprint(const struct vtw_conf *c, const struct sup_worker *w,
+    unsigned char out[VTW_DIGEST_LEN])
+{
+	struct vtw_digest_ctx d;
+	size_t i;
+
+	vtw_digest_init(&d);
+	vtw_digest_str(&d, c->sandbox_user);
+	vtw_digest_str(&d, c->worker_dir);
+	if (w->kind == NULL) {
+		vtw_digest_str(&d, c->cache_dir);
+		for (i = 0; i < c->nplatforms; i++) {
+			vtw_digest_str(&d, c->platforms[i].name);
+			vtw_digest_str(&d, c->platforms[i].type);
+			vtw_digest_str(&d, c->platforms[i].endpoint);
+			vtw_digest_str(&d, c->platforms[i].token.value);
+		}
+	}
+	for (i = 0; w->kind != NULL && i < c->ndatasources; i++) {
+		const struct conf_datasource *ds = &c->datasources[i];
+		void *settings;
+		size_t len;
+
+		if (ds->kind != w->kind)
+			continue;
+		if (ds->kind->ds_pack(&settings, &len, ds) == -1)
+			fatalx("%s: out of memory", __func__);
+		vtw_digest_str(&d, ds->name);
+		vtw_digest_update(&d, &ds->connect_timeout_ms,
+		    sizeof(ds->connect_timeout_ms));
+		vtw_digest_update(&d, &ds->command_timeout_ms,
+		    sizeof(ds->command_timeout_ms));
+		vtw_digest_update(&d, &len, sizeof(len));
+		vtw_digest_update(&d, settings, len);
+		explicit_bzero(settings, len);
+		free(settings);
+	}
+	vtw_digest_final(&d, out);
+}
 static void sup_worker_recv_cb(evutil_socket_t, short, void *);
 static void sup_worker_send_cb(evutil_socket_t, short, void *);
 
@@ -63,6 +106,7 @@ sup_workers_init(struct sup *sup)
 		w->ev_restart = evtimer_new(sup->base, sup_worker_restart_cb, w);
 		if (w->ev_restart == NULL)
 			fatalx("evtimer_new");
+		worker_fingerprint(sup->conf, w, w->fp);
 	}
 	/* the git worker always runs; datasource workers when a rule needs one */
 	sup->workers[SUP_WORKER_GIT].needed = 1;
@@ -160,6 +204,7 @@ sup_worker_spawn(struct sup_worker *w)
 	w->state = WS_STARTING;
 	w->kill_sent = 0;
 	w->hung = 0;
+	w->kept = 0;
 	w->started_ms = now_ms();
 	w->hello_deadline_ms = w->started_ms + WORKER_HELLO_TIMEOUT_MS;
 	w->ev_recv = event_new(sup->base, w->chan.recvfd, EV_READ | EV_PERSIST,
@@ -216,6 +261,75 @@ sup_workers_stop(struct sup *sup, int graceful)
 		w->state = WS_STOPPING;
 		/* workers ignore SIGTERM: only the message or SIGKILL stop them */
 		kill(w->pid, SIGKILL);
+	}
+}
+
+/* Forget a running worker at once (a reload): SIGKILL, reaped later as
+ * an unknown child; its channel and requests go now. */
+static void
+sup_worker_retire(struct sup_worker *w)
+{
+	if (w->pid > 0)
+		kill(w->pid, SIGKILL);
+	w->pid = 0;
+	sup_worker_close(w);
+	evtimer_del(w->ev_restart);
+	w->state = WS_STOPPED;
+	w->kill_sent = 0;
+	w->kept = 0;
+	w->backoff_ms = WORKER_RESTART_BACKOFF_MIN_MS;
+}
+
+void
+sup_workers_reload(struct sup *sup, struct sup_reload_counts *cnt)
+{
+	size_t i, r;
+	int need[SUP_WORKERS_MAX];
+	unsigned char fp[VTW_DIGEST_LEN];
+
+	memset(need, 0, sizeof(need));
+	need[SUP_WORKER_GIT] = 1;
+	for (r = 0; r < sup->nrules; r++)
+		need[sup->rules[r].dsw - sup->workers] = 1;
+	for (i = 0; i < sup->nworkers; i++) {
+		struct sup_worker *w = &sup->workers[i];
+		const char *lbl[] = { w->name };
+		struct sup_req *q;
+
+		worker_fingerprint(sup->conf, w, fp);
+		if (!need[i]) {
+			if (w->needed) {
+				log_info("worker %s stopped: no rule needs it "
+				    "now", w->name);
+				sup_worker_retire(w);
+				metrics_remove_series(sup->metrics,
+				    METRIC_WORKER_UP, lbl);
+				cnt->workers_stopped++;
+			}
+			w->needed = 0;
+			memcpy(w->fp, fp, sizeof(fp));
+			continue;
+		}
+		if (w->needed && memcmp(w->fp, fp, sizeof(fp)) == 0) {
+			/* runs on; what it is answering was asked under the
+			 * old rule ids: dropped when it comes */
+			for (q = w->reqs; q != NULL; q = q->next)
+				q->abandoned = 1;
+			w->kept = 1;
+			cnt->workers_kept++;
+			continue;
+		}
+		if (w->needed) {
+			log_info("worker %s restarts: its settings changed",
+			    w->name);
+			sup_worker_retire(w);
+		}
+		w->needed = 1;
+		memcpy(w->fp, fp, sizeof(fp));
+		metrics_touch(sup->metrics, METRIC_WORKER_RESTARTS_TOTAL, lbl);
+		metrics_set(sup->metrics, METRIC_WORKER_UP, lbl, 0);
+		sup_worker_spawn(w);
+		cnt->workers_started++;
 	}
 }
 
@@ -505,10 +619,19 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 	}
 	switch (m->type) {
 	case IPC_NOTIFY:
-		if (w->kind == NULL ||
-		    sup_rule_notify(w->sup, w, m->u.notify.rule_id) == -1)
-			sup_worker_violation(w, "notify for rule %u, not one "
-			    "of its rules", m->u.notify.rule_id);
+		if (w->kind != NULL &&
+		    sup_rule_notify(w->sup, w, m->u.notify.rule_id) == 0)
+			return;
+		if (w->kind != NULL && w->kept) {
+			/* a watch it set for a rule of the configuration
+			 * before the last reload */
+			log_debug("worker %s: notify for rule %u, not one of "
+			    "its rules since the reload", w->name,
+			    m->u.notify.rule_id);
+			return;
+		}
+		sup_worker_violation(w, "notify for rule %u, not one of its "
+		    "rules", m->u.notify.rule_id);
 		return;
 	case IPC_BASELINE_REPLY:
 		if (w->kind != NULL)
@@ -598,6 +721,15 @@ sup_worker_schedule_restart(struct sup_worker *w)
 	w->backoff_ms *= 2;
 	if (w->backoff_ms > WORKER_RESTART_BACKOFF_MAX_MS)
 		w->backoff_ms = WORKER_RESTART_BACKOFF_MAX_MS;
+#ifdef VTW_TEST_HOOKS
+	{
+		/* test builds: a churn test kills a worker 50 times */
+		const char *cap = getenv("VTW_TEST_RESTART_BACKOFF_MAX_MS");
+
+		if (cap != NULL && (unsigned int)atoi(cap) < w->backoff_ms)
+			w->backoff_ms = (unsigned int)atoi(cap);
+	}
+#endif
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	w->state = WS_BACKOFF;
