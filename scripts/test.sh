@@ -53,6 +53,8 @@ done
 VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration/run.py \
 	test_redis.Conformance.test_changed_missing_extra \
 	test_redis.HashLayout.test_sigterm_clean_exit \
+	test_daemon.Reload.test_a_refused_reload_changes_nothing_and_sigterm_exits_0 \
+	test_daemon.Reload.test_a_changed_datasource_restarts_only_its_worker_and_its_rules \
 	test_mongo.DocumentLayout.test_spec_example_int_value_is_drift_50_vs_5 \
 	test_zookeeper.Conformance.test_changed_missing_extra \
 	test_linux.Conformance.test_changed_missing_extra \

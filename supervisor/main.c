@@ -296,6 +296,12 @@ sig_chld_cb(evutil_socket_t sig, short ev, void *arg)
 		sup_shutdown_done(sup);
 }
 
+static int
+str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 /*
  * SIGHUP: the new configuration is loaded and its tables built beside the
  * running ones; any failure leaves everything as it runs. Then the swap:
@@ -332,6 +338,10 @@ sup_reload(struct sup *sup)
 		return;
 	}
 	/* from here on nothing fails */
+	if (str_differs(sup->conf->admin_addr, nc->admin_addr))
+		log_warnx("reload: admin_addr %s takes effect at the next "
+		    "start; the admin server stays on %s", nc->admin_addr,
+		    sup->conf->admin_addr);
 	if (orch)
 		sup_orch_stop(sup);	/* its calls in flight are cancelled */
 	memset(&cnt, 0, sizeof(cnt));
