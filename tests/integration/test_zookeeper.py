@@ -326,7 +326,10 @@ class Watches(ZkTest):
         self.assertEqual(d["missing"], len(FLAT))
         mark = self.w.mark()
         write_tree(self.z)
-        self.w.wait_log(rule_ok("app"), 3, start=mark, what="OK after the rewrite")
+        # the tree is written node by node, each write a watch and a poll:
+        # under a sanitizer on a loaded machine that takes seconds, still
+        # far from the 60 s timer
+        self.w.wait_log(rule_ok("app"), 10, start=mark, what="OK after the rewrite")
 
     def test_without_watch_nothing_before_the_timer(self):
         # rule app without watches, rule probe (another env's root) with
