@@ -5,8 +5,8 @@ import signal
 import socket
 import subprocess
 
-from harness import (WATCHER, WatcherTest, redis_datasource, rule_ok, rule_unknown,
-                     wait_until, watcher_config)
+from harness import (WATCHER, WatcherTest, redis_datasource, rule_drift, rule_ok,
+                     rule_unknown, wait_until, watcher_config)
 from test_heal import CERTS, HealTest, restore_cmd
 from test_redis import APP_YAML, PREFIX, hash_rule, write_hash
 
@@ -143,6 +143,18 @@ class RedisMessages(WatcherTest):
         ds = redis_datasource(self.r, extra="    connect_timeout: 300ms\n"
                               "    command_timeout: 400ms\n")
         return watcher_config(self.tmp, ds, hash_rule().format(repo=self.g.path))
+
+    def test_an_invalid_utf8_byte_prints_alike_in_keys_and_values(self):
+        # real bytes (a Python str would reach Redis as UTF-8: "\xff" is
+        # then the valid "\u00ff", printed as the letter it is)
+        self.r.pipe([["HSET", PREFIX + ":vartrack", b"bad\xffkey", b"x",
+                      "max_connections", b"5\xff"]])
+        w = self.watcher(self.conf())
+        d = w.wait_log(rule_drift("app"), 15)
+        keys = {k["key"]: k for k in d["keys"]}
+        self.assertIn("bad\\xffkey", keys, d)
+        self.assertEqual(keys["max_connections"]["actual"], "5\\xff")
+        self.assertNotIn("\u00ff", "".join(w.raw))
 
     def test_frozen_server_times_out_and_is_never_connected(self):
         # a stopped redis-server still accepts TCP in the kernel backlog
