@@ -506,6 +506,12 @@ conf_free(struct vtw_conf *c)
 	free(c->tls_cert_file);
 	free(c->tls_key_file);
 	free(c->sandbox_user);
+	free(c->ha.instance_id);
+	conf_strv_free(c->ha.redis_hosts, c->ha.nredis_hosts);
+	conf_secret_free(&c->ha.redis_password);
+	free(c->ha.redis_key);
+	conf_strv_free(c->ha.zk_hosts, c->ha.nzk_hosts);
+	free(c->ha.zk_path);
 	free(c->cache_dir);
 	free(c->worker_dir);
 	for (i = 0; i < c->nplatforms; i++) {
@@ -546,6 +552,15 @@ conf_new_defaults(const char *name)
 	c->ping_interval_ms = CONF_DEFAULT_PING_INTERVAL_MS;
 	c->app_env = conf_xstrdup("development");
 	c->sandbox_user = conf_xstrdup(CONF_DEFAULT_SANDBOX_USER);
+	c->ha.lease_ms = CONF_DEFAULT_HA_LEASE_MS;
+	c->ha.renew_interval_ms = CONF_DEFAULT_HA_RENEW_MS;
+	c->ha.renew_deadline_ms = CONF_DEFAULT_HA_DEADLINE_MS;
+	c->ha.redis_db = CONF_DEFAULT_HA_REDIS_DB;
+	c->ha.redis_state_db = CONF_DEFAULT_HA_STATE_DB;
+	c->ha.redis_key = conf_xstrdup(CONF_DEFAULT_HA_REDIS_KEY);
+	c->ha.zk_path = conf_xstrdup("/vartrack/watcher/election");
+	c->ha.zk_session_timeout_ms = 10000;
+	c->ha.standbys_poll = 1;
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
 	return c;
 }

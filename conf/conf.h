@@ -31,6 +31,13 @@
 #define CONF_DEFAULT_FLAP_LIMIT		3
 #define CONF_DEFAULT_FLAP_HOLDOFF_MS	300000
 #define CONF_DEFAULT_PING_INTERVAL_MS	10000
+/* watcher.ha: the Go watcher's lock (interop §8.3), client-go's bounds */
+#define CONF_DEFAULT_HA_LEASE_MS	15000
+#define CONF_DEFAULT_HA_RENEW_MS	5000
+#define CONF_DEFAULT_HA_DEADLINE_MS	10000
+#define CONF_DEFAULT_HA_REDIS_DB	4
+#define CONF_DEFAULT_HA_REDIS_KEY	"vtwatch:leader"
+#define CONF_DEFAULT_HA_STATE_DB	3
 /* per-datasource circuit breaker */
 #define CONF_DEFAULT_DS_BREAKER_FAILURES	3
 #define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
@@ -145,6 +152,27 @@ struct conf_rule {
 	int		 line, col;
 };
 
+enum conf_ha_backend { HA_NONE = 0, HA_REDIS, HA_ZOOKEEPER };
+
+/* watcher.ha: several replicas, one leader heals */
+struct conf_ha {
+	enum conf_ha_backend	 backend;
+	char			*instance_id;	/* NULL: hostname:pid:random */
+	uint64_t		 lease_ms, renew_interval_ms, renew_deadline_ms;
+	char			**redis_hosts;	/* the first is used */
+	size_t			 nredis_hosts;
+	struct conf_secret	 redis_password;
+	int			 redis_db, redis_state_db;
+	char			*redis_key;
+	char			**zk_hosts;
+	size_t			 nzk_hosts;
+	char			*zk_path;
+	uint64_t		 zk_session_timeout_ms;
+	int			 state_redis;	/* ha.state: redis */
+	int			 standbys_poll;	/* default 1 */
+	struct conf_mark	 mark;		/* of watcher.ha */
+};
+
 struct vtw_conf {
 	char			*path;
 	uint64_t		 poll_interval_ms;
@@ -163,7 +191,8 @@ struct vtw_conf {
 	char			*app_env;		/* default "development" */
 	char			*tls_ca_file, *tls_cert_file, *tls_key_file;
 	char			*sandbox_user;
-	struct conf_mark	 sandbox_user_mark;	/* line 0: the default */
+	struct conf_mark	 sandbox_user_mark;
+	struct conf_ha		 ha;	/* line 0: the default */
 	char			*cache_dir;
 	char			*worker_dir;		/* NULL = the supervisor's own dir */
 	struct conf_platform	*platforms;

@@ -321,6 +321,39 @@ report_ignored(struct conf_ctx *c, const struct conf_rule *r,
 	}
 }
 
+/* watcher.ha: a backend this build has, with what it needs; client-go's
+ * order of the three times (a leader stops before the lock can expire). */
+static void
+check_ha(struct conf_ctx *c)
+{
+	struct conf_ha *ha = &c->conf->ha;
+	struct conf_mark m = ha->mark;
+	char a[32], b[32];
+
+	if (ha->backend == HA_NONE)
+		return;
+	if (ha->backend == HA_ZOOKEEPER) {
+		conf_error_at(c, m, "ha.backend: zookeeper is not built yet "
+		    "(this version elects through a Redis lock): use redis");
+		return;
+	}
+	if (ha->nredis_hosts == 0)
+		conf_error_at(c, m, "ha.redis.hosts: needed with backend redis "
+		    "(the server holding the lock, e.g. [\"127.0.0.1:6379\"])");
+	if (ha->renew_deadline_ms >= ha->lease_ms)
+		conf_error_at(c, m, "ha.renew_deadline (%s) must be shorter "
+		    "than ha.lease (%s): a leader must stop healing before its "
+		    "lock can pass to another", conf_format_duration(a,
+		    sizeof(a), ha->renew_deadline_ms), conf_format_duration(b,
+		    sizeof(b), ha->lease_ms));
+	else if (ha->renew_interval_ms >= ha->renew_deadline_ms)
+		conf_error_at(c, m, "ha.renew_interval (%s) must be shorter "
+		    "than ha.renew_deadline (%s): a leader renews several "
+		    "times before it gives up", conf_format_duration(a,
+		    sizeof(a), ha->renew_interval_ms), conf_format_duration(b,
+		    sizeof(b), ha->renew_deadline_ms));
+}
+
 void
 conf_check(struct conf_ctx *c)
 {
@@ -344,6 +377,7 @@ conf_check(struct conf_ctx *c)
 		report_ignored(c, &conf->rules[i], &c->raux[i]);
 	if (c->errs->n == 0)
 		layout_rules(c);
+	check_ha(c);
 	/* rules that were there but wrong have their own errors; so does a
 	 * document that is not a configuration at all */
 	if (conf->nrules == 0 && c->errs->n == 0 &&

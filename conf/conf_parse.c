@@ -1201,11 +1201,161 @@ static const struct keytab sandbox_tab = {
 	"watcher.sandbox", sandbox_keys, NITEMS(sandbox_keys), 0
 };
 
+/* watcher.ha */
+#define HA(f)	offsetof(struct vtw_conf, ha.f)
+
+static void
+h_ha_backend(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	static const char *const names[] = { "none", "redis", "zookeeper" };
+	struct vtw_conf *conf = obj;
+	const char *s;
+	size_t i;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	for (i = 0; i < NITEMS(names); i++)
+		if (strcmp(s, names[i]) == 0) {
+			conf->ha.backend = (enum conf_ha_backend)i;
+			conf->ha.mark = v->mark;
+			return;
+		}
+	conf_error_at(c, v->mark, "%s: expected redis, zookeeper or none, "
+	    "got '%s'", kd->name, s);
+}
+
+/* It travels as gRPC metadata and is the lock's value. */
+static void
+h_ha_instance(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+	const char *s;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s == '\0' || strlen(s) > 200 ||
+	    strspn(s, "!#$%&'*+-.^_`|~0123456789:@/"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+	    strlen(s)) {
+		conf_error_at(c, v->mark, "%s: 1 to 200 letters, digits or "
+		    "!#$%%&'*+-.^_`|~:@/ (it is sent as gRPC metadata)",
+		    kd->name);
+		return;
+	}
+	set_str(&conf->ha.instance_id, s);
+}
+
+static void
+h_ha_state(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+	const char *s;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (strcmp(s, "none") == 0)
+		conf->ha.state_redis = 0;
+	else if (strcmp(s, "redis") == 0)
+		conf_error_at(c, v->mark, "%s: redis (a baseline shared "
+		    "between replicas) is not built yet; every replica keeps "
+		    "its own: use none", kd->name);
+	else
+		conf_error_at(c, v->mark, "%s: expected redis or none, got "
+		    "'%s'", kd->name, s);
+}
+
+static void
+h_ha_db(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	char sb[128];
+
+	if (v->type != YN_SCALAR || !v->plain || !all_digits(v->str) ||
+	    v->len > 2 || atoi(v->str) > 15) {
+		conf_error_at(c, v->mark, "%s: expected an integer 0..15, "
+		    "got %s", kd->name, v->type == YN_SCALAR ? SHOW(v, sb) :
+		    yn_kind(v));
+		return;
+	}
+	*FIELD(obj, kd->off, int) = atoi(v->str);
+}
+
+/* A list of "host:port". */
+static void
+h_ha_hosts(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	char ***list = FIELD(obj, kd->off, char **);
+	size_t *n = FIELD(obj, kd->noff, size_t), i;
+	const char *s;
+	char name[96], err[256];
+
+	if (v->type != YN_SEQ) {
+		conf_error_at(c, v->mark, "%s: expected a list of host:port, "
+		    "got %s", kd->name, yn_kind(v));
+		return;
+	}
+	conf_strv_free(*list, *n);
+	*list = NULL;
+	*n = 0;
+	for (i = 0; i < v->nkids; i++) {
+		snprintf(name, sizeof(name), "%s[%zu]", kd->name, i);
+		if ((s = want_string(c, name, v->kids[i], "a string")) == NULL)
+			continue;
+		if (conf_check_hostport(s, 0, err, sizeof(err)) == -1) {
+			conf_error_at(c, v->kids[i]->mark, "%s: %s", name, err);
+			continue;
+		}
+		conf_strv_push(list, n, s);
+	}
+}
+
+static const struct keydef ha_redis_keys[] = {
+	{ "db", h_ha_db, HA(redis_db), 0, NULL },
+	{ "hosts", h_ha_hosts, HA(redis_hosts), HA(nredis_hosts), NULL },
+	{ "key", h_nonempty, HA(redis_key), 0, NULL },
+	{ "password", h_secret, HA(redis_password), 0, NULL },
+	{ "state_db", h_ha_db, HA(redis_state_db), 0, NULL },
+};
+static const struct keytab ha_redis_tab = {
+	"watcher.ha.redis", ha_redis_keys, NITEMS(ha_redis_keys), 0
+};
+
+static const struct keydef ha_zk_keys[] = {
+	{ "hosts", h_ha_hosts, HA(zk_hosts), HA(nzk_hosts), NULL },
+	{ "path", h_abs_path, HA(zk_path), 0, NULL },
+	{ "session_timeout", h_duration, HA(zk_session_timeout_ms), 0,
+	    (const void *)(uintptr_t)1000 },
+};
+static const struct keytab ha_zk_tab = {
+	"watcher.ha.zookeeper", ha_zk_keys, NITEMS(ha_zk_keys), 0
+};
+
+#define HA_DUR(k, f) { k, h_duration, HA(f), 0, (const void *)(uintptr_t)100 }
+static const struct keydef ha_keys[] = {
+	{ "backend", h_ha_backend, 0, 0, NULL },
+	{ "instance_id", h_ha_instance, 0, 0, NULL },
+	HA_DUR("lease", lease_ms),
+	{ "redis", h_section, 0, 0, &ha_redis_tab },
+	HA_DUR("renew_deadline", renew_deadline_ms),
+	HA_DUR("renew_interval", renew_interval_ms),
+	{ "standbys_poll", h_bool, HA(standbys_poll), 0, NULL },
+	{ "state", h_ha_state, 0, 0, NULL },
+	{ "zookeeper", h_section, 0, 0, &ha_zk_tab },
+};
+static const struct keytab ha_tab = {
+	"watcher.ha", ha_keys, NITEMS(ha_keys), 0
+};
+
 static const struct keydef watcher_keys[] = {
 	{ "admin_addr", h_addr, offsetof(struct vtw_conf, admin_addr), 0,
 	    "admin" },
 	{ "app_env", h_app_env, 0, 0, NULL },
 	{ "cache_dir", h_str, offsetof(struct vtw_conf, cache_dir), 0, NULL },
+	{ "ha", h_section, 0, 0, &ha_tab },
 	{ "log_level", h_log_level, 0, 0, NULL },
 	{ "orchestrator", h_section, 0, 0, &orch_tab },
 	{ "poll_interval", h_duration, offsetof(struct vtw_conf,
@@ -2354,6 +2504,7 @@ keytabs_check(void)
 {
 	static const struct keytab *const all[] = {
 		&top_tab, &watcher_tab, &orch_tab, &tls_tab, &sandbox_tab,
+		&ha_tab, &ha_redis_tab, &ha_zk_tab,
 		&platform_tab, &ds_tab, &rule_tab, &secret_tab,
 	};
 	static int done;

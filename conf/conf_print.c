@@ -286,6 +286,26 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		jbuf_cat(&b, "  sandbox:\n");
 		kv_str(&b, ind, "user", c->sandbox_user);
 	}
+	if (c->ha.backend == HA_REDIS) {
+		const char *i3 = "      ";
+
+		jbuf_cat(&b, "  ha:\n");
+		kv_str(&b, ind, "backend", "redis");
+		kv_str(&b, ind, "instance_id", c->ha.instance_id);
+		kv_dur(&b, ind, "lease", c->ha.lease_ms);
+		kv_dur(&b, ind, "renew_interval", c->ha.renew_interval_ms);
+		kv_dur(&b, ind, "renew_deadline", c->ha.renew_deadline_ms);
+		jbuf_cat(&b, "    redis:\n");
+		kv_list(&b, i3, "hosts", c->ha.redis_hosts,
+		    c->ha.nredis_hosts);
+		kv_secret(&b, i3, "password", &c->ha.redis_password);
+		kv_uint(&b, i3, "db", (unsigned long long)c->ha.redis_db);
+		kv_str(&b, i3, "key", c->ha.redis_key);
+		kv_uint(&b, i3, "state_db",
+		    (unsigned long long)c->ha.redis_state_db);
+		kv_str(&b, ind, "state", "none");
+		kv_bool(&b, ind, "standbys_poll", c->ha.standbys_poll);
+	}
 	kv_str(&b, "  ", "cache_dir", c->cache_dir);
 	kv_str(&b, "  ", "worker_dir", c->worker_dir);
 

@@ -90,6 +90,7 @@ struct grpc_client {
 	struct event		*timer;
 	char			*addr;
 	char			*baseurl;
+	char			*instance_hdr;	/* NULL: no such metadata */
 	struct curlc_tls	 tlsm;		/* TLS files, read per connect */
 	int			 tls;
 	int			 no_reuse;	/* a connection per call */
@@ -765,6 +766,15 @@ grpc_client_new(struct event_base *base, const struct grpc_opts *opts,
 	}
 	if (check_addr(opts->addr, err, errlen) == -1)
 		return NULL;
+	if (opts->instance != NULL && (strlen(opts->instance) == 0 ||
+	    strlen(opts->instance) > 200 ||
+	    strspn(opts->instance, "!#$%&'*+-.^_`|~0123456789:@/"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
+	    strlen(opts->instance))) {
+		seterr(err, errlen, "instance id: 1 to 200 letters, digits or "
+		    "!#$%%&'*+-.^_`|~:@/");
+		return NULL;
+	}
 	have_ca = opts->ca_file != NULL && *opts->ca_file != '\0';
 	have_cert = opts->cert_file != NULL && *opts->cert_file != '\0';
 	if (curlc_tls_init(&tlsm, CURLC_TLS_FILES, opts->ca_file,
@@ -794,6 +804,15 @@ grpc_client_new(struct event_base *base, const struct grpc_opts *opts,
 	if (c->max_response > UINT32_MAX)
 		c->max_response = UINT32_MAX;
 	len = strlen(opts->addr) + sizeof("https://");
+	if (opts->instance != NULL) {
+		size_t hl = strlen(opts->instance) +
+		    sizeof("x-vartrack-watcher-instance: ");
+
+		if ((c->instance_hdr = malloc(hl)) == NULL)
+			goto oom;
+		snprintf(c->instance_hdr, hl, "x-vartrack-watcher-instance: %s",
+		    opts->instance);
+	}
 	if ((c->addr = strdup(opts->addr)) == NULL ||
 	    (c->baseurl = malloc(len)) == NULL)
 		goto oom;
@@ -849,6 +868,7 @@ grpc_client_destroy(struct grpc_client *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	free(c->addr);
+	free(c->instance_hdr);
 	free(c->baseurl);
 	curlc_tls_fini(&c->tlsm);
 	if (c->curl_inited)
@@ -948,6 +968,9 @@ grpc_call_flags(struct grpc_client *c, const char *method, const void *msg,
 	    == NULL ||
 	    (h = curl_slist_append(r->hdrs, "Accept:")) == NULL ||
 	    (h = curl_slist_append(r->hdrs, "Expect:")) == NULL)
+		goto oom;
+	if (c->instance_hdr != NULL &&
+	    (h = curl_slist_append(r->hdrs, c->instance_hdr)) == NULL)
 		goto oom;
 
 	if ((e = r->easy = curl_easy_init()) == NULL)

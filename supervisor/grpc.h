@@ -87,6 +87,10 @@ struct grpc_opts {
 	size_t		 max_response_bytes; /* largest response message
 					 * (without the 5-byte prefix);
 					 * 0 = GRPC_DEFAULT_MAX_RESPONSE */
+	const char	*instance;	/* sent on every call as metadata
+					 * x-vartrack-watcher-instance (who
+					 * called); NULL: none. Printable
+					 * ASCII, at most 200 bytes */
 };
 
 /*

@@ -248,6 +248,21 @@ sup_shutdown_done(struct sup *sup)
 	event_base_loopbreak(sup->base);
 }
 
+/* Stopped once the workers are gone and the lock is released. */
+static void
+sup_shutdown_check(struct sup *sup)
+{
+	if (sup->stopping && sup->ha_released && sup_workers_alive(sup) == 0)
+		sup_shutdown_done(sup);
+}
+
+static void
+ha_released(struct sup *sup)
+{
+	sup->ha_released = 1;
+	sup_shutdown_check(sup);
+}
+
 static void
 shutdown_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -276,12 +291,12 @@ sig_term_cb(evutil_socket_t sig, short ev, void *arg)
 	    "SIGTERM");
 	sup->stopping = 1;	/* readiness answers 503 from now on */
 	sup_workers_stop(sup, 1);
-	if (sup_workers_alive(sup) == 0) {
-		sup_shutdown_done(sup);
-		return;
-	}
 	sup->ev_shutdown = evtimer_new(sup->base, shutdown_timeout_cb, sup);
 	evtimer_add(sup->ev_shutdown, &tv);
+	/* a leader lets the lock go now: a standby takes over at its next
+	 * try, not after a whole lease */
+	sup_ha_release(sup, ha_released);
+	sup_shutdown_check(sup);
 }
 
 static void
@@ -292,8 +307,28 @@ sig_chld_cb(evutil_socket_t sig, short ev, void *arg)
 	(void)sig;
 	(void)ev;
 	sup_workers_reap(sup);
-	if (sup->stopping && sup_workers_alive(sup) == 0)
-		sup_shutdown_done(sup);
+	sup_shutdown_check(sup);
+}
+
+/* ha.instance_id, else hostname:pid:random: unique per process (the Go
+ * watcher's hostname is not, interop §8.3). */
+static void
+instance_id(struct sup *sup)
+{
+	char host[128];
+
+	if (sup->conf->ha.instance_id != NULL) {
+		snprintf(sup->instance_id, sizeof(sup->instance_id), "%s",
+		    sup->conf->ha.instance_id);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_")] = '\0';
+	snprintf(sup->instance_id, sizeof(sup->instance_id), "%s:%d:%08x",
+	    host[0] ? host : "localhost", (int)getpid(), arc4random());
 }
 
 static int
@@ -338,6 +373,9 @@ sup_reload(struct sup *sup)
 		return;
 	}
 	/* from here on nothing fails */
+	if (sup_ha_differs(sup, nc))
+		log_warnx("reload: watcher.ha takes effect at the next start; "
+		    "the election runs on as it started");
 	if (str_differs(sup->conf->admin_addr, nc->admin_addr))
 		log_warnx("reload: admin_addr %s takes effect at the next "
 		    "start; the admin server stays on %s", nc->admin_addr,
@@ -503,8 +541,11 @@ main(int argc, char **argv)
 	}
 	if (sup_rules_init(&sup, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	instance_id(&sup);
 	if (sup_orch_start(&sup, err, sizeof(err)) == -1)
 		fatalx("orchestrator client: %s", err);
+	if (sup_ha_start(&sup, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	sup_workers_init(&sup);
 	if (sup_http_start(&sup, sup.conf->admin_addr, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -530,6 +571,7 @@ main(int argc, char **argv)
 	event_base_dispatch(sup.base);
 
 	sup_workers_reap(&sup);
+	sup_ha_free(&sup);
 	sup_orch_stop(&sup);
 	sup_rules_free(&sup);
 	sup_workers_free(&sup);

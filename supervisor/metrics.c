@@ -89,6 +89,20 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"Polls started at once because the datasource reported a "
 		"change (zookeeper watches), besides the timer.",
 		LABELS("datasource"), NULL, 0 },
+	[METRIC_LEADER] = {
+		"vartrack_watcher_leader", METRIC_GAUGE,
+		"1 while this replica leads (only the leader heals), 0 while "
+		"it is a standby.",
+		LABELS("instance"), NULL, 0 },
+	[METRIC_LEADER_TRANSITIONS_TOTAL] = {
+		"vartrack_watcher_leader_transitions_total", METRIC_COUNTER,
+		"Times this replica became leader or stopped being one.",
+		LABELS("instance"), NULL, 0 },
+	[METRIC_ELECTION_UP] = {
+		"vartrack_watcher_election_up", METRIC_GAUGE,
+		"1 when the election store answered the last request, else 0 "
+		"(then nobody heals).",
+		LABELS("backend"), NULL, 0 },
 	[METRIC_BUILD_INFO] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",

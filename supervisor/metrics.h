@@ -60,6 +60,9 @@ enum metric_id {
 	METRIC_HEAL_INEFFECTIVE,	/* gauge {datasource,rule} */
 	METRIC_DS_CIRCUIT_STATE,	/* gauge {datasource} */
 	METRIC_EVENT_POLLS_TOTAL,	/* counter {datasource} */
+	METRIC_LEADER,			/* gauge {instance}: 1 leads, 0 standby */
+	METRIC_LEADER_TRANSITIONS_TOTAL, /* counter {instance} */
+	METRIC_ELECTION_UP,		/* gauge {backend}: the store answers */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC__COUNT
 };

@@ -167,6 +167,7 @@ orch_client_new(struct sup *sup, const struct vtw_conf *c, char *err,
 	o.ca_file = c->tls_ca_file;
 	o.cert_file = c->tls_cert_file;
 	o.key_file = c->tls_key_file;
+	o.instance = sup->instance_id;	/* who called, for the orchestrator */
 	return G->client_new(sup->base, &o, err, errlen);
 }
 
@@ -494,6 +495,10 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 	uint64_t now = now_ms();
 
 	if (!r->conf->self_heal || sup->grpc == NULL)
+		return;
+	/* only the leader heals, and only while its lock is surely its own
+	 * (lead.h): checked here, right before the policy may call */
+	if (!sup_ha_may_heal(sup))
 		return;
 	if (r->ev_heal_retry == NULL &&
 	    (r->ev_heal_retry = evtimer_new(sup->base, sup_heal_retry_cb, r)) ==

@@ -26,6 +26,7 @@
 #define RULE_NOTIFY_GAP_MS	100	/* event-assisted polls at most this often */
 #define RULE_TRIM_MIN_KEYS	1000	/* freed pages go back after such a cycle */
 #define RULE_WORKER_WAIT_MS	100	/* a poll waits so for a starting worker */
+#define RULE_STANDBY_WAIT_MS	1000	/* an idle standby's rules look so often */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
@@ -694,6 +695,12 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (r->sup->stopping || r->phase != RP_IDLE)
 		return;
+	if (sup_ha_standby_idle(r->sup)) {
+		/* ha.standbys_poll: false: only the leader polls; look again
+		 * soon, a standby may lead any moment */
+		rule_schedule(r, RULE_STANDBY_WAIT_MS);
+		return;
+	}
 	if (git->state == WS_STARTING || r->dsw->state == WS_STARTING) {
 		/* a worker is in its handshake (bounded by its hello
 		 * timeout): the poll waits for it rather than fail and
@@ -884,6 +891,13 @@ rule_report(struct sup_rule *r)
 		red.sensitive_keys = (const char *const *)r->conf->sensitive_keys;
 		red.nsensitive = r->conf->nsensitive_keys;
 		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
+		if (r->conf->self_heal && sup->grpc != NULL &&
+		    !sup_ha_may_heal(sup)) {
+			char why[320];
+
+			jbuf_field(&f, "heal", sup_ha_why_not(sup, why,
+			    sizeof(why)));
+		}
 		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s differs from Git "
 		    "(%zu changed, %zu missing, %s%zu extra; %zu keys in Git)",
 		    r->conf->name, res->nchanged, res->nmissing,

@@ -160,6 +160,11 @@ struct sup {
 	int			 ping_inflight;
 	size_t			 nself_heal;	/* rules with self_heal */
 	uint64_t		 generation;	/* bumped on reload */
+	/* several replicas (watcher.ha, ha.c): who heals */
+	char			 instance_id[256];
+	struct sup_ha		*ha;		/* NULL: backend none */
+	int			 leading;	/* as ha.c last saw it */
+	int			 ha_released;	/* stopping: the lock is let go */
 	int			 stopping;
 	int			 exit_code;
 };
@@ -242,6 +247,21 @@ void	sup_orch_update(struct sup *, const struct vtw_conf *old);
 void	sup_rule_heal_drift(struct sup_rule *, const struct diff_result *);
 void	sup_rule_heal_ok(struct sup_rule *);
 void	sup_heal_retry_cb(evutil_socket_t, short, void *);
+
+/* ha.c: leader election */
+struct sup_ha;
+int	sup_ha_start(struct sup *, char *err, size_t errlen);
+/* may this replica call the orchestrator now (always, without ha)? */
+int	sup_ha_may_heal(const struct sup *);
+/* why not, for a drift line: "deferred to leader <id>", ... */
+const char *sup_ha_why_not(const struct sup *, char *, size_t);
+/* stopping: a leader lets its lock go; done runs when that is over */
+void	sup_ha_release(struct sup *, void (*done)(struct sup *));
+void	sup_ha_free(struct sup *);
+/* ha.standbys_poll: false and this replica does not lead */
+int	sup_ha_standby_idle(const struct sup *);
+/* watcher.ha of nc differs from the running one's (read at start only) */
+int	sup_ha_differs(const struct sup *, const struct vtw_conf *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);

@@ -34,5 +34,7 @@ vtw_test(test_breaker SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_breaker.c LIBS vtw_
 	LABELS unit TIMEOUT 60)
 vtw_test(test_deadline SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_deadline.c
 	LIBS vtw_supcore LABELS unit TIMEOUT 60)
+vtw_test(test_lead SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_lead.c LIBS vtw_supcore
+	LABELS unit TIMEOUT 60)
 vtw_test(test_heal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_heal.c LIBS vtw_supcore
 	LABELS unit TIMEOUT 60)

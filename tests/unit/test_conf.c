@@ -1742,3 +1742,73 @@ Test(conf, golden)
 	closedir(d);
 	cr_expect_geq(n, 1);
 }
+
+/* watcher.ha */
+
+#define HA_YAML \
+	"watcher:\n" \
+	"  ha:\n" \
+	"    backend: redis\n" \
+	"    redis: {hosts: [\"10.0.0.5:6379\"], password: {env: T_HA_PW}}\n"
+
+Test(conf, ha_defaults_are_the_go_watchers)
+{
+	struct vtw_conf *c;
+
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	setenv("T_HA_PW", "pw", 1);
+	c = load_ok(PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->ha.backend, HA_NONE);
+	cr_expect(c->ha.standbys_poll);
+	conf_free(c);
+	c = load_ok(HA_YAML PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->ha.backend, HA_REDIS);
+	cr_expect_eq(c->ha.lease_ms, 15000);
+	cr_expect_eq(c->ha.renew_interval_ms, 5000);
+	cr_expect_eq(c->ha.renew_deadline_ms, 10000);
+	cr_expect_eq(c->ha.redis_db, 4);
+	cr_expect_str_eq(c->ha.redis_key, "vtwatch:leader");
+	cr_expect_str_eq(c->ha.redis_hosts[0], "10.0.0.5:6379");
+	cr_expect_str_eq(c->ha.redis_password.value, "pw");
+	cr_expect_null(c->ha.instance_id);
+	conf_free(c);
+}
+
+Test(conf, ha_errors_name_their_place)
+{
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	setenv("T_HA_PW", "pw", 1);
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: etcd\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: backend: expected redis, zookeeper or none, got 'etcd'");
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: zookeeper\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.backend: zookeeper is not built yet (this "
+	    "version elects through a Redis lock): use redis");
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: redis\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.redis.hosts: needed with backend redis (the "
+	    "server holding the lock, e.g. [\"127.0.0.1:6379\"])");
+	EXPECT_ERRORS(HA_YAML "    lease: 10s\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.renew_deadline (10s) must be shorter than "
+	    "ha.lease (10s): a leader must stop healing before its lock can "
+	    "pass to another");
+	EXPECT_ERRORS(HA_YAML "    renew_interval: 10s\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.renew_interval (10s) must be shorter than "
+	    "ha.renew_deadline (10s): a leader renews several times before "
+	    "it gives up");
+	EXPECT_ERRORS(HA_YAML "    state: redis\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:5:12: state: redis (a baseline shared between replicas) "
+	    "is not built yet; every replica keeps its own: use none");
+	EXPECT_ERRORS("watcher:\n  ha:\n    instance_id: \"a b\"\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:18: instance_id: 1 to 200 letters, digits or "
+	    "!#$%&'*+-.^_`|~:@/ (it is sent as gRPC metadata)");
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: redis\n"
+	    "    redis: {hosts: [\"nohost\"]}\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.redis.hosts: needed with backend redis (the "
+	    "server holding the lock, e.g. [\"127.0.0.1:6379\"])",
+	    "t.yaml:4:21: hosts[0]: missing port in 'nohost' (expected "
+	    "\"host:port\")");
+}

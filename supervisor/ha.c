@@ -1,0 +1,452 @@
+/*
+ * Several replicas, one leader (watcher.ha, backend redis): the Go
+ * watcher's lock (interop §8.3: same key, database and scripts) taken and
+ * renewed on the supervisor's event loop with hiredis's async API, every
+ * operation bounded by a libevent timer of ours (hiredis 0.14 has no async
+ * timeouts, backends-http-ha.md §5.4). The decisions are lead.c's; this
+ * file only carries them to Redis and back.
+ *
+ * The instance id (default hostname:pid:random) is unique per process and
+ * is the lock's value; every heal call carries it as gRPC metadata.
+ * Limits: hiredis resolves a host name synchronously (give an address);
+ * one Redis server (no Sentinel, no Redlock: an efficiency lock, §5.1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "lead.h"
+#include "log.h"
+#include "sup.h"
+
+#define HA_TICK_MS		100
+#define HA_OP_TIMEOUT_MS	2000	/* the Go watcher's per-operation 2 s */
+
+/* SET NX PX, else who holds it (our own lock after a late grant is
+ * renewed, not lost); { 1 | 0, holder } */
+static const char ACQUIRE[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+    "return {1, ARGV[1]} end "
+    "local h = redis.call('GET', KEYS[1]) "
+    "if h == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "return {1, h} end "
+    "return {0, h or ''}";
+/* the Go watcher's renew and release */
+static const char RENEW[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+static const char RELEASE[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) else return 0 end";
+
+struct sup_ha {
+	struct sup		*sup;
+	int			 standbys_poll;	/* as at start */
+	struct lead_params	 p;
+	struct lead_state	 st;
+	char			 host[256];
+	int			 port;
+	char			*password, *key;
+	int			 db;
+	redisAsyncContext	*ac;
+	struct event		*ev_tick;
+	char			 holder[256];	/* who leads, as last seen */
+	char			 why[256];	/* the store's last error */
+	int			 was_up;	/* store_up as last logged */
+	void			(*released)(struct sup *);
+};
+
+static void ha_changed(struct sup_ha *);
+
+/* "host:port", "[v6]:port" (checked by the configuration). */
+static int
+ha_split(struct sup_ha *h, const char *hp)
+{
+	const char *colon = strrchr(hp, ':');
+	size_t n;
+
+	if (colon == NULL)
+		return -1;
+	n = (size_t)(colon - hp);
+	if (hp[0] == '[' && n >= 2 && hp[n - 1] == ']') {
+		hp++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(h->host))
+		return -1;
+	memcpy(h->host, hp, n);
+	h->host[n] = '\0';
+	h->port = atoi(colon + 1);
+	return 0;
+}
+
+static void
+ha_store_error(struct sup_ha *h, const char *fmt, const char *what)
+{
+	snprintf(h->why, sizeof(h->why), fmt, what);
+}
+
+static void
+ha_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct sup_ha *h = ac->data;
+
+	if (status != REDIS_OK) {
+		ha_store_error(h, "connect: %s", ac->errstr);
+		h->ac = NULL;	/* hiredis frees it */
+	}
+}
+
+static void
+ha_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct sup_ha *h = ac->data;
+
+	if (status != REDIS_OK)
+		ha_store_error(h, "connection lost: %s", ac->errstr);
+	if (h->ac == ac)
+		h->ac = NULL;
+}
+
+/* AUTH and SELECT: an error reply is remembered for the log. */
+static void
+ha_setup_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	struct sup_ha *h = ac->data;
+	redisReply *reply = r;
+
+	(void)arg;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		ha_store_error(h, "%s", reply->str);
+}
+
+static int
+ha_connect(struct sup_ha *h)
+{
+	redisAsyncContext *ac;
+
+	if ((ac = redisAsyncConnect(h->host, h->port)) == NULL) {
+		ha_store_error(h, "connect: %s", "out of memory");
+		return -1;
+	}
+	if (ac->err) {
+		ha_store_error(h, "connect: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return -1;
+	}
+	ac->data = h;
+	if (redisLibeventAttach(ac, h->sup->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		ha_store_error(h, "%s", "cannot attach to the event loop");
+		return -1;
+	}
+	redisAsyncSetConnectCallback(ac, ha_connect_cb);
+	redisAsyncSetDisconnectCallback(ac, ha_disconnect_cb);
+	h->ac = ac;
+	/* queued until connected */
+	if (h->password != NULL)
+		redisAsyncCommand(ac, ha_setup_cb, NULL, "AUTH %s",
+		    h->password);
+	redisAsyncCommand(ac, ha_setup_cb, NULL, "SELECT %d", h->db);
+	return 0;
+}
+
+/* An operation timed out: the connection may be stuck; start over. */
+static void
+ha_drop(struct sup_ha *h)
+{
+	redisAsyncContext *ac = h->ac;
+
+	if (ac == NULL)
+		return;
+	h->ac = NULL;
+	redisAsyncFree(ac);	/* pending callbacks get NULL: stale */
+}
+
+static void
+ha_reply_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	struct sup_ha *h = ac->data;
+	redisReply *reply = r;
+	uint64_t seq = (uint64_t)(uintptr_t)arg;
+	enum lead_op op = h->st.out;
+	enum lead_result res = LEAD_FAILED;
+
+	if (seq != h->st.seq)
+		return;		/* given up on */
+	if (reply == NULL)
+		ha_store_error(h, "%s", ac->errstr[0] ? ac->errstr :
+		    "connection lost");
+	else if (reply->type == REDIS_REPLY_ERROR)
+		ha_store_error(h, "%s", reply->str);
+	else if (op == LEAD_OP_ACQUIRE && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_INTEGER) {
+		res = reply->element[0]->integer == 1 ? LEAD_GRANTED : LEAD_HELD;
+		if (reply->element[1]->type == REDIS_REPLY_STRING)
+			snprintf(h->holder, sizeof(h->holder), "%.*s",
+			    (int)reply->element[1]->len,
+			    reply->element[1]->str);
+	} else if (op == LEAD_OP_RENEW && reply->type == REDIS_REPLY_INTEGER) {
+		res = reply->integer == 1 ? LEAD_GRANTED : LEAD_HELD;
+		if (res == LEAD_HELD)
+			h->holder[0] = '\0';	/* someone; the next try says */
+	} else if (op == LEAD_OP_RELEASE)
+		res = LEAD_GRANTED;
+	else
+		ha_store_error(h, "%s", "unexpected reply to the lock script");
+	if (lead_reply(&h->st, &h->p, seq, res, now_ms()) || op ==
+	    LEAD_OP_RELEASE || h->st.store_up != h->was_up)
+		ha_changed(h);
+}
+
+static void
+ha_send(struct sup_ha *h, enum lead_op op, uint64_t seq)
+{
+	const char *script = op == LEAD_OP_ACQUIRE ? ACQUIRE :
+	    op == LEAD_OP_RENEW ? RENEW : RELEASE;
+	char lease[32];
+
+	snprintf(lease, sizeof(lease), "%llu",
+	    (unsigned long long)h->p.lease_ms);
+	if (h->ac == NULL && ha_connect(h) == -1) {
+		if (lead_reply(&h->st, &h->p, seq, LEAD_FAILED, now_ms()) ||
+		    h->st.store_up != h->was_up)
+			ha_changed(h);
+		return;
+	}
+	if (redisAsyncCommand(h->ac, ha_reply_cb, (void *)(uintptr_t)seq,
+	    "EVAL %s 1 %s %s %s", script, h->key, h->sup->instance_id,
+	    lease) != REDIS_OK)
+		ha_drop(h);	/* the timeout fails the operation */
+}
+
+/* Leadership or the store's state changed: log, metrics, callers. */
+static void
+ha_changed(struct sup_ha *h)
+{
+	struct sup *sup = h->sup;
+	const char *il[] = { sup->instance_id };
+	const char *bl[] = { "redis" };
+	struct jbuf f;
+	int up = h->st.store_up == 1;
+
+	if (h->st.store_up != h->was_up) {
+		if (up)
+			log_info("election store redis %s:%d answers", h->host,
+			    h->port);
+		else
+			log_warnx("election store redis %s:%d unreachable "
+			    "(%s): nobody heals until it answers; detection "
+			    "goes on", h->host, h->port, h->why);
+		h->was_up = h->st.store_up;
+		metrics_set(sup->metrics, METRIC_ELECTION_UP, bl, up);
+	}
+	if (!!sup->leading == !!h->st.leader) {
+		if (h->st.out == LEAD_OP_NONE && h->st.released &&
+		    h->released != NULL) {
+			void (*done)(struct sup *) = h->released;
+
+			h->released = NULL;
+			done(sup);
+		}
+		return;
+	}
+	sup->leading = h->st.leader;
+	metrics_set(sup->metrics, METRIC_LEADER, il, sup->leading);
+	metrics_inc(sup->metrics, METRIC_LEADER_TRANSITIONS_TOTAL, il, 1);
+	jbuf_init(&f);
+	jbuf_field(&f, "instance", sup->instance_id);
+	jbuf_field(&f, "role", sup->leading ? "leader" : "standby");
+	if (sup->leading)
+		log_fields(LOG_LVL_INFO, f.p, "leader: this instance (%s) "
+		    "holds %s and heals", sup->instance_id, h->key);
+	else if (h->st.released)
+		log_fields(LOG_LVL_INFO, f.p, "leadership released");
+	else
+		log_fields(LOG_LVL_WARN, f.p, "standby: no longer leader (%s); "
+		    "healing stops", h->st.store_up == 1 ? "the lock is "
+		    "another's" : "no renewal within renew_deadline");
+	jbuf_free(&f);
+}
+
+static void
+ha_tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sup_ha *h = arg;
+	uint64_t now = now_ms(), seq, before = h->st.seq;
+	enum lead_op op;
+
+	(void)fd;
+	(void)ev;
+	if (lead_tick(&h->st, &h->p, now) || h->st.store_up != h->was_up) {
+		if (h->st.seq != before)
+			ha_store_error(h, "%s", "no answer within 2 s");
+		ha_changed(h);
+	}
+	if (h->st.seq != before)
+		ha_drop(h);	/* timed out: a stuck connection goes */
+	if (h->st.released) {
+		if (h->st.out == LEAD_OP_NONE)
+			ha_changed(h);	/* release given up on */
+		return;
+	}
+	if ((op = lead_due(&h->st, &h->p, now, &seq)) != LEAD_OP_NONE)
+		ha_send(h, op, seq);
+}
+
+int
+sup_ha_start(struct sup *sup, char *err, size_t errlen)
+{
+	const struct conf_ha *c = &sup->conf->ha;
+	struct sup_ha *h;
+	struct timeval tv = { 0, HA_TICK_MS * 1000 };
+
+	if (c->backend == HA_NONE) {
+		sup->leading = 1;	/* alone: always leads */
+		return 0;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("calloc");
+	h->sup = sup;
+	h->standbys_poll = c->standbys_poll;
+	h->p.lease_ms = c->lease_ms;
+	h->p.renew_interval_ms = c->renew_interval_ms;
+	h->p.renew_deadline_ms = c->renew_deadline_ms;
+	h->p.op_timeout_ms = HA_OP_TIMEOUT_MS < c->renew_interval_ms ?
+	    HA_OP_TIMEOUT_MS : c->renew_interval_ms;
+	h->db = c->redis_db;
+	h->was_up = -1;
+	if (ha_split(h, c->redis_hosts[0]) == -1) {
+		snprintf(err, errlen, "ha.redis.hosts: bad address '%s'",
+		    c->redis_hosts[0]);
+		free(h);
+		return -1;
+	}
+	if ((h->key = strdup(c->redis_key)) == NULL ||
+	    (c->redis_password.value != NULL &&
+	    (h->password = strdup(c->redis_password.value)) == NULL))
+		fatal("strdup");
+	lead_init(&h->st, now_ms());
+	if ((h->ev_tick = event_new(sup->base, -1, EV_PERSIST, ha_tick_cb,
+	    h)) == NULL)
+		fatalx("event_new");
+	evtimer_add(h->ev_tick, &tv);
+	sup->ha = h;
+	sup->leading = 0;
+	{
+		const char *il[] = { sup->instance_id };
+		const char *bl[] = { "redis" };
+
+		metrics_set(sup->metrics, METRIC_LEADER, il, 0);
+		metrics_touch(sup->metrics, METRIC_LEADER_TRANSITIONS_TOTAL,
+		    il);
+		metrics_set(sup->metrics, METRIC_ELECTION_UP, bl, 0);
+	}
+	log_info("high availability: instance %s elects through redis %s:%d "
+	    "db %d key %s (lease %llu ms)", sup->instance_id, h->host,
+	    h->port, h->db, h->key, (unsigned long long)h->p.lease_ms);
+	ha_tick_cb(-1, 0, h);	/* try at once */
+	return 0;
+}
+
+int
+sup_ha_may_heal(const struct sup *sup)
+{
+	if (sup->ha == NULL)
+		return 1;	/* no election at start: this replica leads */
+	return lead_may_heal(&sup->ha->st, &sup->ha->p, now_ms());
+}
+
+const char *
+sup_ha_why_not(const struct sup *sup, char *buf, size_t len)
+{
+	const struct sup_ha *h = sup->ha;
+
+	if (h == NULL)
+		snprintf(buf, len, "stopping");
+	else if (h->st.store_up != 1)
+		snprintf(buf, len, "no leader: election store unreachable");
+	else if (h->holder[0] != '\0' &&
+	    strcmp(h->holder, sup->instance_id) != 0)
+		snprintf(buf, len, "deferred to leader %s", h->holder);
+	else
+		snprintf(buf, len, "deferred to the leader");
+	return buf;
+}
+
+int
+sup_ha_standby_idle(const struct sup *sup)
+{
+	return sup->ha != NULL && !sup->ha->standbys_poll &&
+	    !sup_ha_may_heal(sup);
+}
+
+/* What a reload cannot change: the election runs on as it started. */
+int
+sup_ha_differs(const struct sup *sup, const struct vtw_conf *nc)
+{
+	const struct conf_ha *a = &sup->conf->ha, *b = &nc->ha;
+
+#define SDIFF(x, y) (((x) == NULL) != ((y) == NULL) || \
+	    ((x) != NULL && strcmp((x), (y)) != 0))
+	return a->backend != b->backend || a->lease_ms != b->lease_ms ||
+	    a->renew_interval_ms != b->renew_interval_ms ||
+	    a->renew_deadline_ms != b->renew_deadline_ms ||
+	    a->redis_db != b->redis_db || a->standbys_poll != b->standbys_poll ||
+	    a->nredis_hosts != b->nredis_hosts ||
+	    (a->nredis_hosts > 0 && SDIFF(a->redis_hosts[0], b->redis_hosts[0])) ||
+	    SDIFF(a->redis_key, b->redis_key) ||
+	    SDIFF(a->instance_id, b->instance_id) ||
+	    SDIFF(a->redis_password.value, b->redis_password.value);
+#undef SDIFF
+}
+
+void
+sup_ha_release(struct sup *sup, void (*done)(struct sup *))
+{
+	struct sup_ha *h = sup->ha;
+	uint64_t seq;
+
+	if (h == NULL || h->st.released) {
+		done(sup);
+		return;
+	}
+	if (lead_release(&h->st, now_ms(), &seq) == LEAD_OP_NONE) {
+		done(sup);
+		return;
+	}
+	h->released = done;
+	ha_changed(h);		/* no longer leads: metrics, log */
+	ha_send(h, LEAD_OP_RELEASE, seq);
+}
+
+void
+sup_ha_free(struct sup *sup)
+{
+	struct sup_ha *h = sup->ha;
+
+	if (h == NULL)
+		return;
+	sup->ha = NULL;
+	if (h->ev_tick != NULL)
+		event_free(h->ev_tick);
+	if (h->ac != NULL) {
+		redisAsyncContext *ac = h->ac;
+
+		h->ac = NULL;
+		ac->data = h;
+		redisAsyncFree(ac);
+	}
+	if (h->password != NULL)
+		explicit_bzero(h->password, strlen(h->password));
+	free(h->password);
+	free(h->key);
+	free(h);
+}
