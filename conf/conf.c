@@ -559,7 +559,7 @@ conf_new_defaults(const char *name)
 	c->ha.redis_state_db = CONF_DEFAULT_HA_STATE_DB;
 	c->ha.redis_key = conf_xstrdup(CONF_DEFAULT_HA_REDIS_KEY);
 	c->ha.zk_path = conf_xstrdup("/vartrack/watcher/election");
-	c->ha.zk_session_timeout_ms = 10000;
+	c->ha.zk_session_timeout_ms = 0;	/* not set: ha.lease */
 	c->ha.standbys_poll = 1;
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
 	return c;

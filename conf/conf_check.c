@@ -321,6 +321,42 @@ report_ignored(struct conf_ctx *c, const struct conf_rule *r,
 	}
 }
 
+/*
+ * watcher.ha.zookeeper: an ensemble, and a path under which we can create
+ * <path>/<guid>-n_<seq> (ZooKeeper's own rules: no empty, "." or ".."
+ * component, no trailing '/', not under the reserved /zookeeper).
+ */
+static void
+check_ha_zk(struct conf_ctx *c, const struct conf_ha *ha,
+    struct conf_mark m)
+{
+	const char *p = ha->zk_path, *s;
+	size_t n;
+
+	if (ha->nzk_hosts == 0)
+		conf_error_at(c, m, "ha.zookeeper.hosts: needed with backend "
+		    "zookeeper (the ensemble, e.g. [\"127.0.0.1:2181\"])");
+	if (p == NULL || p[0] != '/' || p[1] == '\0' || strlen(p) > 400 ||
+	    p[strlen(p) - 1] == '/' || (strncmp(p, "/zookeeper", 10) == 0 &&
+	    (p[10] == '\0' || p[10] == '/')))
+		goto bad;
+	for (s = p; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			goto bad;
+	for (s = p; *s == '/'; s += n) {
+		s++;
+		n = strcspn(s, "/");
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 &&
+		    s[0] == '.' && s[1] == '.'))
+			goto bad;
+	}
+	return;
+ bad:
+	conf_error_at(c, m, "ha.zookeeper.path: '%s' cannot hold the "
+	    "election (an absolute znode path, not /, no empty, . or .. "
+	    "component, no trailing /, not under /zookeeper)", p ? p : "");
+}
+
 /* watcher.ha: a backend this build has, with what it needs; client-go's
  * order of the three times (a leader stops before the lock can expire). */
 static void
@@ -332,15 +368,20 @@ check_ha(struct conf_ctx *c)
 
 	if (ha->backend == HA_NONE)
 		return;
-	if (ha->backend == HA_ZOOKEEPER) {
-		conf_error_at(c, m, "ha.backend: zookeeper is not built yet "
-		    "(this version elects through a Redis lock): use redis");
-		return;
-	}
-	if (ha->nredis_hosts == 0)
+	if (ha->backend == HA_ZOOKEEPER)
+		check_ha_zk(c, ha, m);
+	else if (ha->nredis_hosts == 0)
 		conf_error_at(c, m, "ha.redis.hosts: needed with backend redis "
 		    "(the server holding the lock, e.g. [\"127.0.0.1:6379\"])");
-	if (ha->renew_deadline_ms >= ha->lease_ms)
+	if (ha->backend == HA_ZOOKEEPER && ha->zk_session_timeout_ms != 0) {
+		if (ha->renew_deadline_ms >= ha->zk_session_timeout_ms)
+			conf_error_at(c, m, "ha.renew_deadline (%s) must be "
+			    "shorter than ha.zookeeper.session_timeout (%s): a "
+			    "leader must stop healing before its session can "
+			    "expire", conf_format_duration(a, sizeof(a),
+			    ha->renew_deadline_ms), conf_format_duration(b,
+			    sizeof(b), ha->zk_session_timeout_ms));
+	} else if (ha->renew_deadline_ms >= ha->lease_ms)
 		conf_error_at(c, m, "ha.renew_deadline (%s) must be shorter "
 		    "than ha.lease (%s): a leader must stop healing before its "
 		    "lock can pass to another", conf_format_duration(a,

@@ -286,11 +286,12 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		jbuf_cat(&b, "  sandbox:\n");
 		kv_str(&b, ind, "user", c->sandbox_user);
 	}
-	if (c->ha.backend == HA_REDIS) {
+	if (c->ha.backend != HA_NONE) {
 		const char *i3 = "      ";
 
 		jbuf_cat(&b, "  ha:\n");
-		kv_str(&b, ind, "backend", "redis");
+		kv_str(&b, ind, "backend", c->ha.backend == HA_REDIS ? "redis" :
+		    "zookeeper");
 		kv_str(&b, ind, "instance_id", c->ha.instance_id);
 		kv_dur(&b, ind, "lease", c->ha.lease_ms);
 		kv_dur(&b, ind, "renew_interval", c->ha.renew_interval_ms);
@@ -303,6 +304,15 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		kv_str(&b, i3, "key", c->ha.redis_key);
 		kv_uint(&b, i3, "state_db",
 		    (unsigned long long)c->ha.redis_state_db);
+		if (c->ha.backend == HA_ZOOKEEPER) {
+			jbuf_cat(&b, "    zookeeper:\n");
+			kv_list(&b, i3, "hosts", c->ha.zk_hosts,
+			    c->ha.nzk_hosts);
+			kv_str(&b, i3, "path", c->ha.zk_path);
+			if (c->ha.zk_session_timeout_ms != 0)
+				kv_dur(&b, i3, "session_timeout",
+				    c->ha.zk_session_timeout_ms);
+		}
 		kv_str(&b, ind, "state", "none");
 		kv_bool(&b, ind, "standbys_poll", c->ha.standbys_poll);
 	}

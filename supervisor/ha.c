@@ -1,5 +1,9 @@
 /*
- * Several replicas, one leader (watcher.ha, backend redis): the Go
+ * Several replicas, one leader (watcher.ha): the part every backend shares
+ * (lead.c's tick, metrics, logs; ha.h) and the backend redis. ZooKeeper's
+ * is ha_zk.c.
+ *
+ * Backend redis: the Go
  * watcher's lock (interop §8.3: same key, database and scripts) taken and
  * renewed on the supervisor's event loop with hiredis's async API, every
  * operation bounded by a libevent timer of ours (hiredis 0.14 has no async
@@ -21,6 +25,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 
+#include "ha.h"
 #include "lead.h"
 #include "log.h"
 #include "sup.h"
@@ -44,23 +49,6 @@ static const char RENEW[] =
 static const char RELEASE[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('DEL', KEYS[1]) else return 0 end";
-
-struct sup_ha {
-	struct sup		*sup;
-	int			 standbys_poll;	/* as at start */
-	struct lead_params	 p;
-	struct lead_state	 st;
-	char			 host[256];
-	int			 port;
-	char			*password, *key;
-	int			 db;
-	redisAsyncContext	*ac;
-	struct event		*ev_tick;
-	char			 holder[256];	/* who leads, as last seen */
-	char			 why[256];	/* the store's last error */
-	int			 was_up;	/* store_up as last logged */
-	void			(*released)(struct sup *);
-};
 
 static void ha_changed(struct sup_ha *);
 
@@ -86,7 +74,7 @@ ha_split(struct sup_ha *h, const char *hp)
 	return 0;
 }
 
-static void
+void
 ha_store_error(struct sup_ha *h, const char *fmt, const char *what)
 {
 	snprintf(h->why, sizeof(h->why), fmt, what);
@@ -201,8 +189,28 @@ ha_reply_cb(redisAsyncContext *ac, void *r, void *arg)
 		res = LEAD_GRANTED;
 	else
 		ha_store_error(h, "%s", "unexpected reply to the lock script");
+	ha_result(h, seq, res);
+}
+
+void
+ha_result(struct sup_ha *h, uint64_t seq, enum lead_result res)
+{
+	enum lead_op op = h->st.out;
+
+	if (seq != h->st.seq)
+		return;		/* given up on */
 	if (lead_reply(&h->st, &h->p, seq, res, now_ms()) || op ==
 	    LEAD_OP_RELEASE || h->st.store_up != h->was_up)
+		ha_changed(h);
+}
+
+void
+ha_suspend(struct sup_ha *h)
+{
+	if (lead_suspend(&h->st)) {
+		h->suspended = 1;
+		ha_changed(h);
+	} else if (h->st.store_up != h->was_up)
 		ha_changed(h);
 }
 
@@ -213,12 +221,14 @@ ha_send(struct sup_ha *h, enum lead_op op, uint64_t seq)
 	    op == LEAD_OP_RENEW ? RENEW : RELEASE;
 	char lease[32];
 
+	if (h->zk != NULL) {
+		ha_zk_send(h, op, seq);
+		return;
+	}
 	snprintf(lease, sizeof(lease), "%llu",
 	    (unsigned long long)h->p.lease_ms);
 	if (h->ac == NULL && ha_connect(h) == -1) {
-		if (lead_reply(&h->st, &h->p, seq, LEAD_FAILED, now_ms()) ||
-		    h->st.store_up != h->was_up)
-			ha_changed(h);
+		ha_result(h, seq, LEAD_FAILED);
 		return;
 	}
 	if (redisAsyncCommand(h->ac, ha_reply_cb, (void *)(uintptr_t)seq,
@@ -233,18 +243,18 @@ ha_changed(struct sup_ha *h)
 {
 	struct sup *sup = h->sup;
 	const char *il[] = { sup->instance_id };
-	const char *bl[] = { "redis" };
+	const char *bl[] = { h->backend };
 	struct jbuf f;
-	int up = h->st.store_up == 1;
+	int up = h->st.store_up == 1, suspended = h->suspended;
 
+	h->suspended = 0;
 	if (h->st.store_up != h->was_up) {
 		if (up)
-			log_info("election store redis %s:%d answers", h->host,
-			    h->port);
+			log_info("election store %s answers", h->where);
 		else
-			log_warnx("election store redis %s:%d unreachable "
-			    "(%s): nobody heals until it answers; detection "
-			    "goes on", h->host, h->port, h->why);
+			log_warnx("election store %s unreachable (%s): nobody "
+			    "heals until it answers; detection goes on",
+			    h->where, h->why);
 		h->was_up = h->st.store_up;
 		metrics_set(sup->metrics, METRIC_ELECTION_UP, bl, up);
 	}
@@ -271,8 +281,9 @@ ha_changed(struct sup_ha *h)
 		log_fields(LOG_LVL_INFO, f.p, "leadership released");
 	else
 		log_fields(LOG_LVL_WARN, f.p, "standby: no longer leader (%s); "
-		    "healing stops", h->st.store_up == 1 ? "the lock is "
-		    "another's" : "no renewal within renew_deadline");
+		    "healing stops", suspended ? "the connection to the "
+		    "election store dropped" : h->st.store_up == 1 ? "the lock "
+		    "is another's" : "no renewal within renew_deadline");
 	jbuf_free(&f);
 }
 
@@ -285,12 +296,14 @@ ha_tick_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (h->zk != NULL)
+		ha_zk_tick(h);
 	if (lead_tick(&h->st, &h->p, now) || h->st.store_up != h->was_up) {
 		if (h->st.seq != before)
 			ha_store_error(h, "%s", "no answer within 2 s");
 		ha_changed(h);
 	}
-	if (h->st.seq != before)
+	if (h->st.seq != before && h->zk == NULL)
 		ha_drop(h);	/* timed out: a stuck connection goes */
 	if (h->st.released) {
 		if (h->st.out == LEAD_OP_NONE)
@@ -323,17 +336,28 @@ sup_ha_start(struct sup *sup, char *err, size_t errlen)
 	    HA_OP_TIMEOUT_MS : c->renew_interval_ms;
 	h->db = c->redis_db;
 	h->was_up = -1;
-	if (ha_split(h, c->redis_hosts[0]) == -1) {
+	h->backend = c->backend == HA_ZOOKEEPER ? "zookeeper" : "redis";
+	lead_init(&h->st, now_ms());
+	if (c->backend == HA_ZOOKEEPER) {
+		if (ha_zk_start(h, c, err, errlen) == -1) {
+			ha_zk_free(h);
+			free(h->key);
+			free(h);
+			return -1;
+		}
+	} else if (ha_split(h, c->redis_hosts[0]) == -1) {
 		snprintf(err, errlen, "ha.redis.hosts: bad address '%s'",
 		    c->redis_hosts[0]);
 		free(h);
 		return -1;
+	} else {
+		if ((h->key = strdup(c->redis_key)) == NULL ||
+		    (c->redis_password.value != NULL &&
+		    (h->password = strdup(c->redis_password.value)) == NULL))
+			fatal("strdup");
+		snprintf(h->where, sizeof(h->where), "redis %s:%d", h->host,
+		    h->port);
 	}
-	if ((h->key = strdup(c->redis_key)) == NULL ||
-	    (c->redis_password.value != NULL &&
-	    (h->password = strdup(c->redis_password.value)) == NULL))
-		fatal("strdup");
-	lead_init(&h->st, now_ms());
 	if ((h->ev_tick = event_new(sup->base, -1, EV_PERSIST, ha_tick_cb,
 	    h)) == NULL)
 		fatalx("event_new");
@@ -342,16 +366,18 @@ sup_ha_start(struct sup *sup, char *err, size_t errlen)
 	sup->leading = 0;
 	{
 		const char *il[] = { sup->instance_id };
-		const char *bl[] = { "redis" };
+		const char *bl[] = { h->backend };
 
 		metrics_set(sup->metrics, METRIC_LEADER, il, 0);
 		metrics_touch(sup->metrics, METRIC_LEADER_TRANSITIONS_TOTAL,
 		    il);
 		metrics_set(sup->metrics, METRIC_ELECTION_UP, bl, 0);
 	}
-	log_info("high availability: instance %s elects through redis %s:%d "
-	    "db %d key %s (lease %llu ms)", sup->instance_id, h->host,
-	    h->port, h->db, h->key, (unsigned long long)h->p.lease_ms);
+	if (h->zk == NULL)
+		log_info("high availability: instance %s elects through redis "
+		    "%s:%d db %d key %s (lease %llu ms)", sup->instance_id,
+		    h->host, h->port, h->db, h->key,
+		    (unsigned long long)h->p.lease_ms);
 	ha_tick_cb(-1, 0, h);	/* try at once */
 	return 0;
 }
@@ -404,6 +430,10 @@ sup_ha_differs(const struct sup *sup, const struct vtw_conf *nc)
 	    (a->nredis_hosts > 0 && SDIFF(a->redis_hosts[0], b->redis_hosts[0])) ||
 	    SDIFF(a->redis_key, b->redis_key) ||
 	    SDIFF(a->instance_id, b->instance_id) ||
+	    a->nzk_hosts != b->nzk_hosts || (a->nzk_hosts > 0 &&
+	    SDIFF(a->zk_hosts[0], b->zk_hosts[0])) ||
+	    SDIFF(a->zk_path, b->zk_path) ||
+	    a->zk_session_timeout_ms != b->zk_session_timeout_ms ||
 	    SDIFF(a->redis_password.value, b->redis_password.value);
 #undef SDIFF
 }
@@ -415,6 +445,18 @@ sup_ha_release(struct sup *sup, void (*done)(struct sup *))
 	uint64_t seq;
 
 	if (h == NULL || h->st.released) {
+		done(sup);
+		return;
+	}
+	if (h->zk != NULL) {
+		/* closing the session deletes our node, leader or not (a
+		 * standby's would otherwise wait for its expiry in line) */
+		int was = lead_release(&h->st, now_ms(), &seq) != LEAD_OP_NONE;
+
+		ha_changed(h);
+		ha_zk_close(h);
+		if (was)
+			lead_reply(&h->st, &h->p, seq, LEAD_GRANTED, now_ms());
 		done(sup);
 		return;
 	}
@@ -437,6 +479,7 @@ sup_ha_free(struct sup *sup)
 	sup->ha = NULL;
 	if (h->ev_tick != NULL)
 		event_free(h->ev_tick);
+	ha_zk_free(h);
 	if (h->ac != NULL) {
 		redisAsyncContext *ac = h->ac;
 

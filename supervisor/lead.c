@@ -105,6 +105,20 @@ lead_may_heal(const struct lead_state *st, const struct lead_params *p,
 	    now < st->granted_ms + p->renew_deadline_ms;
 }
 
+int
+lead_suspend(struct lead_state *st)
+{
+	st->store_up = 0;
+	return lead_set(st, 0);
+}
+
+void
+lead_poke(struct lead_state *st, uint64_t now)
+{
+	if (now < st->next_ms)
+		st->next_ms = now;
+}
+
 enum lead_op
 lead_release(struct lead_state *st, uint64_t now, uint64_t *seq)
 {

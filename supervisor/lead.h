@@ -71,6 +71,16 @@ int	lead_tick(struct lead_state *, const struct lead_params *,
 /* May this replica start a heal call now? */
 int	lead_may_heal(const struct lead_state *, const struct lead_params *,
 	    uint64_t now_ms);
+/*
+ * The store says leadership may be gone right now (ZooKeeper's CONNECTING,
+ * Curator's SUSPENDED): stop leading at once and count the store as down;
+ * the next grant (which must confirm the candidate node) restores both.
+ * Returns 1 when leadership changed.
+ */
+int	lead_suspend(struct lead_state *);
+/* Something changed at the store (a watch fired, reconnected): the next
+ * operation is due now rather than at the next interval. */
+void	lead_poke(struct lead_state *, uint64_t now_ms);
 /* Stopping: a leader releases (returns RELEASE with *seq, and no longer
  * leads); anyone else sends nothing more. */
 enum lead_op lead_release(struct lead_state *, uint64_t now_ms,

@@ -1774,6 +1774,74 @@ Test(conf, ha_defaults_are_the_go_watchers)
 	conf_free(c);
 }
 
+#define HA_ZK_HEAD "watcher:\n  ha:\n    backend: zookeeper\n"
+#define HA_ZK_YAML HA_ZK_HEAD \
+	"    zookeeper: {hosts: [\"10.0.0.6:2181\", \"10.0.0.7:2181\"]}\n"
+
+Test(conf, ha_zookeeper_defaults_and_session_timeout)
+{
+	struct vtw_conf *c;
+
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	c = load_ok(HA_ZK_YAML PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->ha.backend, HA_ZOOKEEPER);
+	cr_expect_eq(c->ha.nzk_hosts, 2);
+	cr_expect_str_eq(c->ha.zk_hosts[1], "10.0.0.7:2181");
+	cr_expect_str_eq(c->ha.zk_path, "/vartrack/watcher/election");
+	cr_expect_eq(c->ha.zk_session_timeout_ms, 0, "not set: ha.lease");
+	conf_free(c);
+	c = load_ok(HA_ZK_HEAD "    renew_interval: 1s\n"
+	    "    renew_deadline: 3s\n"
+	    "    zookeeper: {hosts: [\"h:1\"], path: /a/b, "
+	    "session_timeout: 4s}\n" PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->ha.zk_session_timeout_ms, 4000);
+	cr_expect_str_eq(c->ha.zk_path, "/a/b");
+	conf_free(c);
+}
+
+Test(conf, ha_zookeeper_errors_name_the_key)
+{
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: zookeeper\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.zookeeper.hosts: needed with backend zookeeper "
+	    "(the ensemble, e.g. [\"127.0.0.1:2181\"])");
+	EXPECT_ERRORS("watcher:\n  ha:\n    backend: zookeeper\n"
+	    "    zookeeper: {hosts: []}\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.zookeeper.hosts: needed with backend zookeeper "
+	    "(the ensemble, e.g. [\"127.0.0.1:2181\"])");
+#define ZK_BAD_PATH(p) \
+	"t.yaml:3:14: ha.zookeeper.path: '" p "' cannot hold the election " \
+	"(an absolute znode path, not /, no empty, . or .. component, no " \
+	"trailing /, not under /zookeeper)"
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], path: /}\n"
+	    PLATFORMS DATASOURCES RULE, ZK_BAD_PATH("/"));
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "path: /a//b}\n" PLATFORMS DATASOURCES RULE, ZK_BAD_PATH("/a//b"));
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "path: /a/../b}\n" PLATFORMS DATASOURCES RULE,
+	    ZK_BAD_PATH("/a/../b"));
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "path: /a/}\n" PLATFORMS DATASOURCES RULE, ZK_BAD_PATH("/a/"));
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "path: /zookeeper/x}\n" PLATFORMS DATASOURCES RULE,
+	    ZK_BAD_PATH("/zookeeper/x"));
+#undef ZK_BAD_PATH
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "path: a/b}\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:4:39: path: 'a/b' is not an absolute path");
+	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], "
+	    "session_timeout: 4s}\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.renew_deadline (10s) must be shorter than "
+	    "ha.zookeeper.session_timeout (4s): a leader must stop healing "
+	    "before its session can expire");
+	/* without session_timeout the session lasts ha.lease */
+	EXPECT_ERRORS(HA_ZK_YAML "    lease: 10s\n" PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:14: ha.renew_deadline (10s) must be shorter than "
+	    "ha.lease (10s): a leader must stop healing before its lock can "
+	    "pass to another");
+}
+
 Test(conf, ha_errors_name_their_place)
 {
 	setenv("T_GITHUB_TOKEN", "tok", 1);
@@ -1781,10 +1849,6 @@ Test(conf, ha_errors_name_their_place)
 	EXPECT_ERRORS("watcher:\n  ha:\n    backend: etcd\n"
 	    PLATFORMS DATASOURCES RULE,
 	    "t.yaml:3:14: backend: expected redis, zookeeper or none, got 'etcd'");
-	EXPECT_ERRORS("watcher:\n  ha:\n    backend: zookeeper\n"
-	    PLATFORMS DATASOURCES RULE,
-	    "t.yaml:3:14: ha.backend: zookeeper is not built yet (this "
-	    "version elects through a Redis lock): use redis");
 	EXPECT_ERRORS("watcher:\n  ha:\n    backend: redis\n"
 	    PLATFORMS DATASOURCES RULE,
 	    "t.yaml:3:14: ha.redis.hosts: needed with backend redis (the "

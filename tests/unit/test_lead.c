@@ -172,3 +172,58 @@ Test(lead, release_by_a_leader_only_and_nothing_after)
 	cr_assert_eq(lead_release(&st, 0, &seq), LEAD_OP_NONE);
 	cr_assert_eq(lead_due(&st, &P, 0, &seq), LEAD_OP_NONE);
 }
+
+Test(lead, a_suspended_leader_stops_at_once_and_leads_again_on_a_grant)
+{
+	struct lead_state st;
+	uint64_t seq;
+
+	lead_init(&st, 0);
+	lead_at(&st, 0);
+	cr_assert(lead_may_heal(&st, &P, 100));
+	/* well before the deadline: the connection dropped */
+	cr_assert_eq(lead_suspend(&st), 1);
+	cr_assert_not(lead_may_heal(&st, &P, 101));
+	cr_assert_eq(st.store_up, 0);
+	cr_assert_eq(lead_suspend(&st), 0, "once");
+	/* reconnected: the next operation is an acquire (re-check) */
+	lead_poke(&st, 200);
+	cr_assert_eq(lead_due(&st, &P, 200, &seq), LEAD_OP_ACQUIRE);
+	cr_assert_eq(lead_reply(&st, &P, seq, LEAD_GRANTED, 210), 1);
+	cr_assert(lead_may_heal(&st, &P, 210));
+	cr_assert_eq(st.store_up, 1);
+	cr_assert_eq(st.transitions, 3);
+}
+
+Test(lead, a_suspension_outlives_a_late_reply_to_the_op_before_it)
+{
+	struct lead_state st;
+	uint64_t seq;
+
+	lead_init(&st, 0);
+	lead_at(&st, 0);
+	cr_assert_eq(lead_due(&st, &P, 5000, &seq), LEAD_OP_RENEW);
+	lead_suspend(&st);
+	/* the renew sent before the drop fails (CONNECTION_LOSS) */
+	cr_assert_eq(lead_reply(&st, &P, seq, LEAD_FAILED, 5010), 0);
+	cr_assert_not(lead_may_heal(&st, &P, 5010));
+	cr_assert_eq(lead_due(&st, &P, 10010, &seq), LEAD_OP_ACQUIRE,
+	    "a suspended leader re-acquires, it does not renew");
+}
+
+Test(lead, a_poke_never_delays_and_waits_for_the_op_out)
+{
+	struct lead_state st;
+	uint64_t seq;
+
+	lead_init(&st, 0);
+	cr_assert_eq(lead_due(&st, &P, 0, &seq), LEAD_OP_ACQUIRE);
+	lead_poke(&st, 10);
+	cr_assert_eq(lead_due(&st, &P, 10, &seq), LEAD_OP_NONE, "one out");
+	cr_assert_eq(lead_reply(&st, &P, seq, LEAD_HELD, 20), 0);
+	cr_assert_eq(st.next_ms, 5020);
+	lead_poke(&st, 30);
+	cr_assert_eq(lead_due(&st, &P, 30, &seq), LEAD_OP_ACQUIRE);
+	lead_poke(&st, 99999);
+	cr_assert_eq(st.next_ms, 30, "a later poke does not delay");
+}
