@@ -119,7 +119,7 @@ zk_fail(struct ha_zk *z, const char *what, int rc)
 
 	snprintf(buf, sizeof(buf), "%s: %s", what, zerror(rc));
 	ha_store_error(z->h, "%s", buf);
-	if (rc == ZSESSIONEXPIRED || rc == ZINVALIDSTATE)
+	if (rc == ZSESSIONEXPIRED || rc == ZAUTHFAILED)
 		z->reinit = 1;
 	zk_done(z, LEAD_FAILED);
 }
@@ -172,14 +172,17 @@ static void zk_io_cb(evutil_socket_t, short, void *);
 static void
 zk_pump(struct ha_zk *z)
 {
-	int fd = -1, interest = 0, rc;
+	int fd = -1, interest = 0, st;
 	struct timeval tv = { 0, 0 };
 	short what = 0;
 
 	if (z->zh == NULL || z->closing)
 		return;
-	rc = zookeeper_interest(z->zh, &fd, &interest, &tv);
-	if (rc == ZINVALIDSTATE)
+	/* its return says little (ZCONNECTIONLOSS while it waits to
+	 * reconnect); the session's state says whether it is over */
+	(void)zookeeper_interest(z->zh, &fd, &interest, &tv);
+	if ((st = zoo_state(z->zh)) == ZOO_EXPIRED_SESSION_STATE ||
+	    st == ZOO_AUTH_FAILED_STATE)
 		z->reinit = 1;
 	if (fd != -1) {
 		if (interest & ZOOKEEPER_READ)
@@ -209,8 +212,9 @@ zk_io_cb(evutil_socket_t fd, short what, void *arg)
 		ev |= ZOOKEEPER_READ;
 	if (what & EV_WRITE)
 		ev |= ZOOKEEPER_WRITE;
-	if (zookeeper_process(z->zh, ev) == ZINVALIDSTATE)
-		z->reinit = 1;
+	/* ZINVALIDSTATE here is also "no socket yet": zk_pump looks at the
+	 * session's state */
+	(void)zookeeper_process(z->zh, ev);
 	zk_pump(z);
 }
 
@@ -571,8 +575,7 @@ ha_zk_send(struct sup_ha *h, enum lead_op op, uint64_t seq)
 	z->created = 0;
 	z->relists = 0;
 	if (z->zh == NULL || !z->connected) {
-		zk_fail(z, "session", z->zh == NULL ? ZINVALIDSTATE :
-		    ZCONNECTIONLOSS);
+		zk_fail(z, "session", ZCONNECTIONLOSS);
 		return;
 	}
 	if (op == LEAD_OP_RENEW && z->node[0] != '\0') {

@@ -191,7 +191,8 @@ class ZooKeeper:
 
     JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"]
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tick_ms=2000):
+        self.tick_ms = tick_ms   # sessions last 2..20 ticks
         self.dir = os.path.join(workdir, "zookeeper")
         self.confdir = os.path.join(self.dir, "conf")
         self.datadir = os.path.join(self.dir, "data")
@@ -208,13 +209,13 @@ class ZooKeeper:
 
     def start(self, timeout=30.0):
         with open(self.cfg, "w") as f:
-            f.write("tickTime=2000\n"
+            f.write("tickTime=%d\n"
                     "dataDir=%s\n"
                     "clientPort=%d\n"
                     "clientPortAddress=127.0.0.1\n"
                     "maxClientCnxns=100\n"
                     "admin.enableServer=false\n"
-                    "4lw.commands.whitelist=*\n" % (self.datadir, self.port))
+                    "4lw.commands.whitelist=*\n" % (self.tick_ms, self.datadir, self.port))
         cp = ":".join([self.confdir] + self.JARS)
         t0 = time.monotonic()
         with open(self.log, "wb") as log:
@@ -714,8 +715,8 @@ class WatcherTest(unittest.TestCase):
         self.cleanups.append(r.stop)
         return r
 
-    def zookeeper(self):
-        z = ZooKeeper(self.tmp)
+    def zookeeper(self, **kw):
+        z = ZooKeeper(self.tmp, **kw)
         z.start()
         self.cleanups.append(z.stop)
         return z

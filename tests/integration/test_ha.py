@@ -23,6 +23,8 @@ def instance(call):
 
 
 class Replicas(HealTest):
+    BACKEND, TTL_S = "redis", LEASE_S   # test_ha_zk.py runs these on ZooKeeper
+
     def setUp(self):
         super().setUp()
         self.e = self.redis()   # the election store, apart from the data
@@ -33,11 +35,7 @@ class Replicas(HealTest):
         os.chmod(d, 0o755)
         rule = hash_rule("app", "    self_heal: true\n").format(repo=self.g.path)
         text = watcher_config(d, redis_datasource(self.r), rule, "300ms")
-        ha = ("  ha:\n    backend: redis\n    instance_id: r%d\n    lease: %ds\n"
-              "    renew_interval: %s\n    renew_deadline: %s\n"
-              "    standbys_poll: %s\n    redis:\n      hosts: [\"127.0.0.1:%d\"]\n"
-              % (i, LEASE_S, RENEW, DEADLINE, "true" if standbys_poll else "false",
-                 self.e.port))
+        ha = self.ha_yaml(i, standbys_poll)
         text = text.replace("watcher:\n", "watcher:\n  orchestrator:\n    addr: "
                             "\"127.0.0.1:%d\"\n    heal_timeout: 2s\n    retry_initial: 300ms\n"
                             "%s" % (peer.port, ha), 1)
@@ -46,6 +44,13 @@ class Replicas(HealTest):
         w.start()
         self.cleanups.append(w.stop)
         return w
+
+    def ha_yaml(self, i, standbys_poll):
+        return ("  ha:\n    backend: redis\n    instance_id: r%d\n    lease: %ds\n"
+                "    renew_interval: %s\n    renew_deadline: %s\n"
+                "    standbys_poll: %s\n    redis:\n      hosts: [\"127.0.0.1:%d\"]\n"
+                % (i, LEASE_S, RENEW, DEADLINE, "true" if standbys_poll else "false",
+                   self.e.port))
 
     def holder(self):
         return self.e.cli("GET", KEY, db=4)
@@ -93,10 +98,10 @@ class Replicas(HealTest):
         t0 = time.monotonic()
         self.drift()
         call = wait_until(lambda: [c for c in p.calls() if instance(c) != "r%d" % lead],
-                          LEASE_S + 5, what="a heal by another replica")[0]
+                          self.TTL_S + 5, what="a heal by another replica")[0]
         took = time.monotonic() - t0
         # the lock expires after the lease; a standby tries every renew_interval
-        self.assertLess(took, LEASE_S + 1.5, took)
+        self.assertLess(took, self.TTL_S + 1.5, took)
         self.assertNotEqual(instance(call), "r%d" % lead)
         self.assertEqual(self.holder(), instance(call))
 
@@ -122,7 +127,7 @@ class Replicas(HealTest):
         self.cleanups.append(lambda: os.kill(old.proc.pid, signal.SIGCONT))
         t_stop = time.time()
         new = wait_until(lambda: self.holder() not in ("", "r%d" % lead) and self.holder(),
-                         LEASE_S + 3, what="a new leader while the old one is frozen")
+                         self.TTL_S + 3, what="a new leader while the old one is frozen")
         self.drift()
         wait_until(lambda: [c for c in p.calls() if instance(c) == new], 10,
                    what="a heal by the new leader")
@@ -144,7 +149,7 @@ class Replicas(HealTest):
         marks = [w.mark() for w in ws]
         self.e.stop()
         for w, m in zip(ws, marks):
-            w.wait_log(lambda l: "election store redis" in l.get("msg", "") and
+            w.wait_log(lambda l: "election store " + self.BACKEND in l.get("msg", "") and
                        "unreachable" in l.get("msg", ""), 10, start=m)
         ws[lead].wait_log(lambda l: l.get("role") == "standby", 5, start=marks[lead])
         n0 = len(p.calls())
@@ -154,7 +159,8 @@ class Replicas(HealTest):
             self.assertEqual(d.get("heal"), "no leader: election store unreachable", d)
         for w, m in zip(ws, marks):
             wait_until(lambda: len(w.find(rule_drift("app"), m)) >= 3, 10)
-            self.assertEqual(w.metric('vartrack_watcher_election_up{backend="redis"}'), 0)
+            self.assertEqual(w.metric('vartrack_watcher_election_up{backend="%s"}'
+                                      % self.BACKEND), 0)
         self.assertEqual(len(p.calls()), n0)
         # the store is back: one leader, the drift is healed by it alone
         marks = [w.mark() for w in ws]
