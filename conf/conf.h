@@ -167,6 +167,7 @@ struct conf_ha {
 	char			**zk_hosts;
 	size_t			 nzk_hosts;
 	char			*zk_path;
+	struct conf_mark	 zk_path_mark;	/* line 0: the default */
 	uint64_t		 zk_session_timeout_ms;	/* 0: ha.lease */
 	int			 state_redis;	/* ha.state: redis */
 	int			 standbys_poll;	/* default 1 */

@@ -352,6 +352,8 @@ check_ha_zk(struct conf_ctx *c, const struct conf_ha *ha,
 	}
 	return;
  bad:
+	if (ha->zk_path_mark.line != 0)
+		m = ha->zk_path_mark;
 	conf_error_at(c, m, "ha.zookeeper.path: '%s' cannot hold the "
 	    "election (an absolute znode path, not /, no empty, . or .. "
 	    "component, no trailing /, not under /zookeeper)", p ? p : "");

@@ -1324,9 +1324,20 @@ static const struct keytab ha_redis_tab = {
 	"watcher.ha.redis", ha_redis_keys, NITEMS(ha_redis_keys), 0
 };
 
+/* kept with its place: conf_check says what ZooKeeper would refuse */
+static void
+h_ha_zk_path(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+
+	h_abs_path(c, obj, kd, k, v);
+	conf->ha.zk_path_mark = v->mark;
+}
+
 static const struct keydef ha_zk_keys[] = {
 	{ "hosts", h_ha_hosts, HA(zk_hosts), HA(nzk_hosts), NULL },
-	{ "path", h_abs_path, HA(zk_path), 0, NULL },
+	{ "path", h_ha_zk_path, HA(zk_path), 0, NULL },
 	{ "session_timeout", h_duration, HA(zk_session_timeout_ms), 0,
 	    (const void *)(uintptr_t)1000 },
 };

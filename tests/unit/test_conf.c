@@ -1811,7 +1811,7 @@ Test(conf, ha_zookeeper_errors_name_the_key)
 	    "t.yaml:3:14: ha.zookeeper.hosts: needed with backend zookeeper "
 	    "(the ensemble, e.g. [\"127.0.0.1:2181\"])");
 #define ZK_BAD_PATH(p) \
-	"t.yaml:3:14: ha.zookeeper.path: '" p "' cannot hold the election " \
+	"t.yaml:4:39: ha.zookeeper.path: '" p "' cannot hold the election " \
 	"(an absolute znode path, not /, no empty, . or .. component, no " \
 	"trailing /, not under /zookeeper)"
 	EXPECT_ERRORS(HA_ZK_HEAD "    zookeeper: {hosts: [\"h:1\"], path: /}\n"
