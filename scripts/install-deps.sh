@@ -1,12 +1,16 @@
 #!/bin/sh
 # Install every build and test dependency of vartrack-watcher (Debian 12).
 # Idempotent: apt-get skips what is already installed.
+# ZooKeeper's C client: the datasource worker links libzookeeper_mt, the
+# supervisor's election libzookeeper_st. Their -dev packages conflict (both
+# provide libzookeeper-dev, same headers), so this installs the mt one's and
+# the st runtime library (CMake finds libzookeeper_st.so.2 by name).
 set -eu
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config git ca-certificates curl \
- libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev \
+ libevent-dev libmongoc-dev libbson-dev libhiredis-dev libzookeeper-mt-dev libzookeeper-st2 \
  libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev libexpat1-dev \
  redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
