@@ -1,15 +1,19 @@
 #!/usr/bin/python3
-"""Failover and handover of the Redis-lock leader election, measured on
-loopback: three replicas (lease 3 s, renew 500 ms, deadline 2 s), one
-real redis-server for the data, one for the lock, the gRPC peer.
+"""Failover and handover of the leader election, measured on loopback:
+three replicas (renew 500 ms, deadline 2 s), one real redis-server for the
+data, the gRPC peer, and the election store: a second redis-server (lease
+3 s) or, with "zookeeper", a real ZooKeeper (tickTime 500 ms, session
+timeout 4 s), as test_ha.py and test_ha_zk.py run them.
 
   failover: kill -9 of the leader -> the first heal call by another
             replica (a drift is written right after the kill)
   handover: SIGTERM of the leader -> another replica holds the lock
   load:     commands per second the election adds on the lock's Redis,
-            per replica (INFO stats over 10 s, divided by 3)
+            per replica (INFO stats over 10 s, divided by 3); ZooKeeper:
+            packets received (mntr) over 10 s, divided by 3
 
-usage: VTW_BIN=build/bin scripts/bench_ha.py [runs]   (default 10)
+usage: VTW_BIN=build/bin scripts/bench_ha.py [runs [redis|zookeeper]]
+       (default 10 redis)
 """
 import os
 import statistics
@@ -19,14 +23,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "../tests/integration"))
-from harness import GitRepo, Redis, wait_until  # noqa: E402
+from harness import GitRepo, Redis, ZooKeeper, wait_until  # noqa: E402
 from test_ha import Replicas, instance  # noqa: E402
+from test_ha_zk import ZooKeeperReplicas  # noqa: E402
 from test_heal import Peer, restore_cmd  # noqa: E402
 from test_redis import APP_YAML, write_hash  # noqa: E402
 
 
 class Bench(Replicas):
     """Replicas' helpers, driven by hand (no unittest run)."""
+    BASE = Replicas
 
     def __init__(self):
         super().__init__("test_one_leader_heals_all_detect")
@@ -45,7 +51,10 @@ class Bench(Replicas):
         self.r = Redis(self.tmp)
         self.r.start()
         self.cleanups.append(self.r.stop)
-        self.e = Redis(os.path.join(self.tmp, "e"))
+        if self.BASE is ZooKeeperReplicas:
+            self.e = ZooKeeper(self.tmp, tick_ms=500)
+        else:
+            self.e = Redis(os.path.join(self.tmp, "e"))
         self.e.start()
         self.cleanups.append(self.e.stop)
         self.g = GitRepo(self.tmp)
@@ -55,6 +64,22 @@ class Bench(Replicas):
     def done(self):
         self.tearDown()
 
+    def load(self):
+        """The store's request counter."""
+        if self.BASE is ZooKeeperReplicas:
+            return int([l for l in self.e.four("mntr").splitlines()
+                        if l.startswith("zk_packets_received")][0].split()[1])
+        out = self.e.cli("INFO", "stats")
+        return int([l for l in out.splitlines()
+                    if l.startswith("total_commands_processed:")][0].split(":")[1])
+
+
+class BenchZk(ZooKeeperReplicas, Bench):
+    BASE = ZooKeeperReplicas
+
+    def __init__(self):
+        Bench.__init__(self)
+
 
 def stats(xs):
     return "min %.2f s  median %.2f s  max %.2f s" % (min(xs), statistics.median(xs), max(xs))
@@ -62,9 +87,11 @@ def stats(xs):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    zk = len(sys.argv) > 2 and sys.argv[2] == "zookeeper"
+    Bench_ = BenchZk if zk else Bench
     fail, hand = [], []
     for _ in range(runs):
-        b = Bench()
+        b = Bench_()
         ws, lead = b.fresh()
         ws[lead].proc.kill()
         t0 = time.monotonic()
@@ -73,29 +100,30 @@ def main():
         fail.append(time.monotonic() - t0)
         b.done()
     for _ in range(runs):
-        b = Bench()
+        b = Bench_()
         ws, lead = b.fresh()
         t0 = time.monotonic()
         ws[lead].stop()
         wait_until(lambda: b.holder() not in ("", "r%d" % lead) and b.holder(), 20)
         hand.append(time.monotonic() - t0)
         b.done()
-    b = Bench()
+    b = Bench_()
     b.fresh()
-
-    def cmds():
-        out = b.e.cli("INFO", "stats")
-        return int([l for l in out.splitlines()
-                    if l.startswith("total_commands_processed:")][0].split(":")[1])
-    c0, t0 = cmds(), time.monotonic()
+    c0, t0 = b.load(), time.monotonic()
     time.sleep(10)      # a measuring window, not synchronisation
-    rate = (cmds() - c0 - 1) / (time.monotonic() - t0) / 3
+    rate = (b.load() - c0 - 1) / (time.monotonic() - t0) / 3
     b.done()
-    print("failover (kill -9 leader -> first heal by another), %d runs: %s" % (runs, stats(fail)))
-    print("handover (SIGTERM leader -> new holder), %d runs: %s" % (runs, stats(hand)))
-    print("election load on its Redis: %.1f commands/s per replica, the "
-          "scripts' own SET/GET/PEXPIRE counted "
-          "(renew every 500 ms; at the default 5 s: a tenth of that)" % rate)
+    name = "zookeeper" if zk else "redis"
+    print("[%s] failover (kill -9 leader -> first heal by another), %d runs: %s"
+          % (name, runs, stats(fail)))
+    print("[%s] handover (SIGTERM leader -> new holder), %d runs: %s" % (name, runs, stats(hand)))
+    if zk:
+        print("[zookeeper] election load: %.1f requests/s per replica, pings "
+              "counted (renew every 500 ms; at the default 5 s: less)" % rate)
+    else:
+        print("[redis] election load on its Redis: %.1f commands/s per replica, the "
+              "scripts' own SET/GET/PEXPIRE counted "
+              "(renew every 500 ms; at the default 5 s: a tenth of that)" % rate)
 
 
 if __name__ == "__main__":

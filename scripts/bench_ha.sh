@@ -1,7 +1,7 @@
 #!/bin/bash
-# Leader election figures (scripts/bench_ha.py): failover and handover
-# times over N runs (default 10), min/median/max, and the Redis commands
-# per second the election adds per replica.
+# Leader election figures (scripts/bench_ha.py), for the Redis lock and
+# for ZooKeeper: failover and handover times over N runs (default 10),
+# min/median/max, and the requests per second the election adds per replica.
 #   VTW_BUILD=build scripts/bench_ha.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,5 @@ B=${VTW_BUILD:-build}
 [ -d "$B" ] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$B" -j2 >/dev/null
 case $B in /*) ;; *) B=$PWD/$B ;; esac
-VTW_BIN="$B/bin" exec /usr/bin/python3 scripts/bench_ha.py "${1:-10}"
+VTW_BIN="$B/bin" /usr/bin/python3 scripts/bench_ha.py "${1:-10}" redis
+VTW_BIN="$B/bin" /usr/bin/python3 scripts/bench_ha.py "${1:-10}" zookeeper
