@@ -303,7 +303,7 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		kv_str(&b, i3, "key", c->ha.redis_key);
 		kv_uint(&b, i3, "state_db",
 		    (unsigned long long)c->ha.redis_state_db);
-		kv_str(&b, ind, "state", "none");
+		kv_str(&b, ind, "state", c->ha.state_redis ? "redis" : "none");
 		kv_bool(&b, ind, "standbys_poll", c->ha.standbys_poll);
 	}
 	kv_str(&b, "  ", "cache_dir", c->cache_dir);

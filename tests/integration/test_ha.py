@@ -27,20 +27,20 @@ class Replicas(HealTest):
         super().setUp()
         self.e = self.redis()   # the election store, apart from the data
 
-    def replica(self, i, peer, standbys_poll=True):
+    def replica(self, i, peer, standbys_poll=True, ha_extra="", orch_extra="", rule_extra=""):
         d = os.path.join(self.tmp, "r%d" % i)
         os.makedirs(d)
         os.chmod(d, 0o755)
-        rule = hash_rule("app", "    self_heal: true\n").format(repo=self.g.path)
+        rule = hash_rule("app", "    self_heal: true\n" + rule_extra).format(repo=self.g.path)
         text = watcher_config(d, redis_datasource(self.r), rule, "300ms")
         ha = ("  ha:\n    backend: redis\n    instance_id: r%d\n    lease: %ds\n"
               "    renew_interval: %s\n    renew_deadline: %s\n"
-              "    standbys_poll: %s\n    redis:\n      hosts: [\"127.0.0.1:%d\"]\n"
+              "    standbys_poll: %s\n    redis:\n      hosts: [\"127.0.0.1:%d\"]\n%s"
               % (i, LEASE_S, RENEW, DEADLINE, "true" if standbys_poll else "false",
-                 self.e.port))
+                 self.e.port, ha_extra))
         text = text.replace("watcher:\n", "watcher:\n  orchestrator:\n    addr: "
                             "\"127.0.0.1:%d\"\n    heal_timeout: 2s\n    retry_initial: 300ms\n"
-                            "%s" % (peer.port, ha), 1)
+                            "%s%s" % (peer.port, orch_extra, ha), 1)
         w = Watcher(d, text)
         self.watchers.append(w)
         w.start()
