@@ -361,6 +361,7 @@ rule_carry(struct sup_rule *n, struct sup_rule *o, uint64_t now)
 	n->sh_drifted = o->sh_drifted;
 	o->sh_drifted = NULL;
 	n->sh_logged = o->sh_logged;
+	memcpy(n->sh_want, o->sh_want, sizeof(n->sh_want));
 	n->ev_timer = evtimer_new(sup->base, rule_timer_cb, n);
 	if (n->ev_timer == NULL)
 		fatal("evtimer_new");
@@ -766,6 +767,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.key_format = r->layout->key_format;
 	m.u.baseline_request.key_prefix = r->layout->key_prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
+	m.u.baseline_request.want_commit = r->sh_want;
 	r->phase = RP_BASELINE;
 	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {

@@ -387,6 +387,11 @@ sh_compare(struct sup_rule *r, const redisReply *rep, const char *by)
 
 	if (c == NULL || r->baseline == NULL || c->len == 0)
 		return;
+	/* the next baselines are built from the leader's commit while the
+	 * branch fetched here has it (worker_git.c) */
+	r->sh_want[0] = '\0';
+	if (c->len == 40 && strspn(c->str, "0123456789abcdef") >= 40)
+		snprintf(r->sh_want, sizeof(r->sh_want), "%.40s", c->str);
 	if (c->len != strlen(r->commit) || memcmp(c->str, r->commit,
 	    c->len) != 0) {
 		snprintf(what, sizeof(what), "c %.*s %s", (int)(c->len > 64 ?
@@ -394,7 +399,8 @@ sh_compare(struct sup_rule *r, const redisReply *rep, const char *by)
 		if (sh_once(r, what))
 			log_info("rule %s: Git here is at commit %.12s, the "
 			    "leader %s compared against %.*s (a push on its "
-			    "way?); results may differ until both fetch it",
+			    "way?); this replica compares against the "
+			    "leader's commit while its fetch has it",
 			    r->conf->name, r->commit, by, (int)(c->len > 12 ?
 			    12 : c->len), c->str);
 		return;
@@ -627,6 +633,7 @@ sup_shared_report(struct sup_rule *r, const struct diff_result *res)
 	free(r->sh_drifted);
 	r->sh_drifted = res != NULL ? drifted_json(res) : NULL;
 	if (sup_ha_may_heal(r->sup)) {
+		r->sh_want[0] = '\0';	/* the leader's own Git rules */
 		sh_write(sh, r);
 		return;
 	}

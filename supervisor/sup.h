@@ -140,6 +140,7 @@ struct sup_rule {
 	uint64_t		 sh_since_wall;	/* then (Unix ms) */
 	char			*sh_drifted;	/* names, JSON */
 	uint64_t		 sh_logged;	/* hash of what it last said */
+	char			 sh_want[48];	/* standby: the leader's commit */
 };
 
 struct sup {

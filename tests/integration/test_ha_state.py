@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import test_ha
+from fixtures import APP_YAML
 from harness import rule_drift, wait_until
 from test_ha import KEY, LEASE_S, instance
 
@@ -129,3 +130,35 @@ class SharedState(test_ha.Replicas):
         m = nw.mark()
         wait_until(lambda: len(nw.find(rule_drift("app"), m)) >= 5, 10)
         self.assertEqual(p.calls(), [])
+
+    def test_a_standby_compares_against_the_leaders_commit(self):
+        # a push is on its way: the leader (old-leader, this test) still
+        # compares against the commit before it; the standbys, which have
+        # fetched the push, compare against the leader's commit too
+        self.e.cli("SET", KEY, "old-leader", "PX", "600000", db=4)
+        p = self.peer()
+        ws = [self.shared(i, p) for i in range(2)]
+        for w in ws:
+            w.wait_log(lambda l: l.get("result") == "ok", 15)
+        before = self.head()
+        marks = [w.mark() for w in ws]
+        self.g.commit({"config/app.yaml": APP_YAML.replace("50", "60")})
+        after = self.head()
+        for w, m in zip(ws, marks):
+            d = w.wait_log(rule_drift("app"), 10, start=m)
+            self.assertEqual(d["commit"], after)
+        marks = [w.mark() for w in ws]
+        self.e.cli("HSET", RKEY, "v", "1", "by", "old-leader", "commit", before,
+                   "result", "ok", db=3)
+        for w, m in zip(ws, marks):
+            l = w.wait_log(lambda l: "the leader old-leader compared against %s" % before[:12]
+                           in l.get("msg", ""), 10, start=m)
+            self.assertIn("Git here is at commit %s" % after[:12], l["msg"])
+            ok = w.wait_log(lambda l: l.get("result") == "ok", 10, start=m)
+            self.assertEqual(ok["commit"], before)
+        # the leader has the push now: so do they
+        marks = [w.mark() for w in ws]
+        self.e.cli("HSET", RKEY, "commit", after, db=3)
+        for w, m in zip(ws, marks):
+            d = w.wait_log(rule_drift("app"), 10, start=m)
+            self.assertEqual(d["commit"], after)
