@@ -466,6 +466,7 @@ conf_rule_free(struct conf_rule *r)
 	size_t i;
 
 	free(r->name);
+	free(r->sid);
 	free(r->platform);
 	free(r->datasource);
 	free(r->repo_url);

@@ -38,6 +38,7 @@
 #define CONF_DEFAULT_HA_REDIS_DB	4
 #define CONF_DEFAULT_HA_REDIS_KEY	"vtwatch:leader"
 #define CONF_DEFAULT_HA_STATE_DB	3
+#define CONF_RULE_ID_MAX		128
 /* per-datasource circuit breaker */
 #define CONF_DEFAULT_DS_BREAKER_FAILURES	3
 #define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
@@ -115,6 +116,8 @@ struct conf_layout {
 struct conf_rule {
 	unsigned int	 id;		/* index in vtw_conf.rules */
 	char		*name;		/* given, or "{datasource}:{file}" */
+	char		*sid;		/* key of its shared state: given
+					 * (id:), or a digest (conf_check.c) */
 	char		*platform;
 	char		*datasource;
 	int		 self_heal;
@@ -170,6 +173,7 @@ struct conf_ha {
 	struct conf_mark	 zk_path_mark;	/* line 0: the default */
 	uint64_t		 zk_session_timeout_ms;	/* 0: ha.lease */
 	int			 state_redis;	/* ha.state: redis */
+	struct conf_mark	 state_mark;
 	int			 standbys_poll;	/* default 1 */
 	struct conf_mark	 mark;		/* of watcher.ha */
 };

@@ -3,11 +3,13 @@
  * key formats against the sink, rule names, and the files of rules that
  * only give a file_path_map (interop §7.1).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "digest.h"
 #include "conf_int.h"
 #include "conf_keys.h"
 #include "kinds.h"
@@ -233,6 +235,42 @@ layout_rules(struct conf_ctx *c)
 	}
 }
 
+/*
+ * The rules' given values of a string key (the field at off in conf_rule;
+ * given when the int at has in its aux, marked at mark) must be unique:
+ * the map of them, each to where it is, for the defaults to avoid.
+ */
+static struct kvmap *
+given_unique(struct conf_ctx *c, const char *what, size_t off, size_t has,
+    size_t mark)
+{
+	struct kvmap *seen;
+	const struct kv_entry *e;
+	const struct conf_mark *m;
+	const char *v;
+	char pos[32];
+	size_t i;
+
+	if ((seen = kvmap_new()) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < c->conf->nrules; i++) {
+		if (!*(const int *)((const char *)&c->raux[i] + has))
+			continue;
+		v = *(char **)((char *)&c->conf->rules[i] + off);
+		m = (const struct conf_mark *)((const char *)&c->raux[i] +
+		    mark);
+		if ((e = kvmap_gets(seen, v)) != NULL) {
+			conf_error_at(c, *m, "duplicate rule %s '%s' (first at "
+			    "%s)", what, v, e->val);
+			continue;
+		}
+		snprintf(pos, sizeof(pos), "%d:%d", m->line, m->col);
+		if (kvmap_puts(seen, v, pos) == -1)
+			fatal("%s", __func__);
+	}
+	return seen;
+}
+
 /* Given names must be unique; default names get "#2", "#3", ... */
 static void
 name_rules(struct conf_ctx *c)
@@ -240,27 +278,13 @@ name_rules(struct conf_ctx *c)
 	struct vtw_conf *conf = c->conf;
 	struct conf_rule *r;
 	struct kvmap *names;
-	const struct kv_entry *e;
-	char pos[32], *base, *cand;
+	char *base, *cand;
 	size_t i, len;
 	unsigned int n;
 
-	if ((names = kvmap_new()) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < conf->nrules; i++) {
-		r = &conf->rules[i];
-		if (!c->raux[i].has_name)
-			continue;
-		if ((e = kvmap_gets(names, r->name)) != NULL) {
-			conf_error_at(c, c->raux[i].name, "duplicate rule name "
-			    "'%s' (first at %s)", r->name, e->val);
-			continue;
-		}
-		snprintf(pos, sizeof(pos), "%d:%d", c->raux[i].name.line,
-		    c->raux[i].name.col);
-		if (kvmap_puts(names, r->name, pos) == -1)
-			fatal("%s", __func__);
-	}
+	names = given_unique(c, "name", offsetof(struct conf_rule, name),
+	    offsetof(struct conf_rule_aux, has_name),
+	    offsetof(struct conf_rule_aux, name));
 	for (i = 0; i < conf->nrules; i++) {
 		r = &conf->rules[i];
 		if (c->raux[i].has_name)
@@ -283,6 +307,53 @@ name_rules(struct conf_ctx *c)
 		free(base);
 	}
 	kvmap_free(names);
+}
+
+/*
+ * The key of each rule's shared state (ha.state: redis): given ids must be
+ * unique; the default is a digest of what the rule compares (repository,
+ * branch, files, datasource, tenant, env), the same on every replica and
+ * across restarts, "-2", "-3" appended when two rules compare the same.
+ */
+static void
+id_rules(struct conf_ctx *c)
+{
+	struct vtw_conf *conf = c->conf;
+	struct conf_rule *r;
+	struct kvmap *ids;
+	struct vtw_digest_ctx d;
+	unsigned char dg[VTW_DIGEST_LEN];
+	char base[40], cand[64];
+	size_t i, j;
+	unsigned int n;
+
+	ids = given_unique(c, "id", offsetof(struct conf_rule, sid),
+	    offsetof(struct conf_rule_aux, has_id),
+	    offsetof(struct conf_rule_aux, id));
+	for (i = 0; i < conf->nrules; i++) {
+		r = &conf->rules[i];
+		if (c->raux[i].has_id)
+			continue;
+		vtw_digest_init(&d);
+		vtw_digest_str(&d, r->repo_url);
+		vtw_digest_str(&d, r->branch);
+		for (j = 0; j < r->nfiles; j++)
+			vtw_digest_str(&d, r->files[j]);
+		vtw_digest_str(&d, r->datasource);
+		vtw_digest_str(&d, r->tenant_id);
+		vtw_digest_str(&d, r->env);
+		vtw_digest_final(&d, dg);
+		for (j = 0; j < 8; j++)
+			snprintf(base + 2 * j, 3, "%02x", dg[j]);
+		snprintf(cand, sizeof(cand), "%s", base);
+		for (n = 2; kvmap_gets(ids, cand) != NULL; n++)
+			snprintf(cand, sizeof(cand), "%s-%u", base, n);
+		if (kvmap_puts(ids, cand, "default") == -1)
+			fatal("%s", __func__);
+		free(r->sid);
+		r->sid = conf_xstrdup(cand);
+	}
+	kvmap_free(ids);
 }
 
 static char *
@@ -368,6 +439,12 @@ check_ha(struct conf_ctx *c)
 	struct conf_mark m = ha->mark;
 	char a[32], b[32];
 
+	if (ha->state_redis && ha->backend != HA_REDIS &&
+	    ha->nredis_hosts == 0)
+		conf_error_at(c, ha->state_mark, "ha.redis.hosts: needed with "
+		    "state redis "
+		    "(the server holding the shared state, e.g. "
+		    "[\"127.0.0.1:6379\"])");
 	if (ha->backend == HA_NONE)
 		return;
 	if (ha->backend == HA_ZOOKEEPER)
@@ -416,6 +493,7 @@ conf_check(struct conf_ctx *c)
 	for (i = 0; i < conf->nrules; i++)
 		check_rule(c, &conf->rules[i], &c->raux[i], pnames, dnames);
 	name_rules(c);
+	id_rules(c);
 	for (i = 0; i < conf->nrules; i++)
 		report_ignored(c, &conf->rules[i], &c->raux[i]);
 	if (c->errs->n == 0)

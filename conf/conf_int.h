@@ -38,6 +38,8 @@ struct conf_rule_aux {
 	char			**conn;		/* that belong in a datasource */
 	size_t			 nconn;
 	int			 has_name;
+	int			 has_id;
+	struct conf_mark	 id;
 	int			 has_file_name, has_files;
 	struct given		*kgiven[CONF_KINDS_MAX]; /* marks of each
 						 * kind's layout keys */

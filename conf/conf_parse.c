@@ -1258,10 +1258,10 @@ h_ha_state(struct conf_ctx *c, void *obj, const struct keydef *kd,
 		return;
 	if (strcmp(s, "none") == 0)
 		conf->ha.state_redis = 0;
-	else if (strcmp(s, "redis") == 0)
-		conf_error_at(c, v->mark, "%s: redis (a baseline shared "
-		    "between replicas) is not built yet; every replica keeps "
-		    "its own: use none", kd->name);
+	else if (strcmp(s, "redis") == 0) {
+		conf->ha.state_redis = 1;
+		conf->ha.state_mark = v->mark;
+	}
 	else
 		conf_error_at(c, v->mark, "%s: expected redis or none, got "
 		    "'%s'", kd->name, s);
@@ -1794,6 +1794,29 @@ h_rule_name(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	RAUX(c, obj)->name = v->mark;
 }
 
+/* The key of its shared state (ha.state: redis): a Redis key part. */
+static void
+h_rule_id(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct conf_rule *r = obj;
+	const char *s;
+
+	if ((s = want_string(c, kd->name, v, "a string")) == NULL)
+		return;
+	if (*s == '\0' || strlen(s) > CONF_RULE_ID_MAX ||
+	    strspn(s, "-._:/0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(s)) {
+		conf_error_at(c, v->mark, "id: 1 to %d letters, digits or "
+		    "-._:/ (it names the rule's shared state in Redis)",
+		    CONF_RULE_ID_MAX);
+		return;
+	}
+	set_str(&r->sid, s);
+	RAUX(c, obj)->has_id = 1;
+	RAUX(c, obj)->id = v->mark;
+}
+
 static void
 h_rule_ref(struct conf_ctx *c, void *obj, const struct keydef *kd,
     const struct yn *k, const struct yn *v)
@@ -2238,6 +2261,7 @@ static const struct keydef rule_keys[] = {
 	EXTRA(helm_values_prefix),
 	EXTRA(helm_wait),
 	EXTRA(helm_wait_timeout),
+	{ "id", h_rule_id, 0, 0, NULL },
 	EXTRA(k8s_api_server),
 	EXTRA(k8s_configmap_name),
 	EXTRA(k8s_kubeconfig_path),

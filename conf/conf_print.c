@@ -313,7 +313,7 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 				kv_dur(&b, i3, "session_timeout",
 				    c->ha.zk_session_timeout_ms);
 		}
-		kv_str(&b, ind, "state", "none");
+		kv_str(&b, ind, "state", c->ha.state_redis ? "redis" : "none");
 		kv_bool(&b, ind, "standbys_poll", c->ha.standbys_poll);
 	}
 	kv_str(&b, "  ", "cache_dir", c->cache_dir);

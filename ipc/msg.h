@@ -92,6 +92,8 @@ struct ipc_baseline_request {
 						 * key becomes "{key_prefix}:{key}"
 						 * (redis STRING) */
 	const char		*known_commit;
+	const char		*want_commit;	/* "" or the leader's, used
+						 * when the branch has it */
 };
 
 struct ipc_baseline_reply {

@@ -11,6 +11,7 @@ add_library(vtw_supcore STATIC
 	${CMAKE_CURRENT_LIST_DIR}/heal.c
 	${CMAKE_CURRENT_LIST_DIR}/deadline.c
 	${CMAKE_CURRENT_LIST_DIR}/lead.c
+	${CMAKE_CURRENT_LIST_DIR}/shrec.c
 )
 target_include_directories(vtw_supcore PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(vtw_supcore PUBLIC vtw_common)
+target_link_libraries(vtw_supcore PUBLIC vtw_common PkgConfig::JANSSON)

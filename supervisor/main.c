@@ -546,6 +546,8 @@ main(int argc, char **argv)
 		fatalx("orchestrator client: %s", err);
 	if (sup_ha_start(&sup, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (sup_shared_start(&sup, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	sup_workers_init(&sup);
 	if (sup_http_start(&sup, sup.conf->admin_addr, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -572,6 +574,7 @@ main(int argc, char **argv)
 
 	sup_workers_reap(&sup);
 	sup_ha_free(&sup);
+	sup_shared_free(&sup);
 	sup_orch_stop(&sup);
 	sup_rules_free(&sup);
 	sup_workers_free(&sup);

@@ -378,6 +378,7 @@ heal_done(const struct grpc_result *res, void *arg)
 	heal_on_result(&r->heal, &sup->heal_params, ok, retryable, now_ms());
 	if (!ok)
 		rule_heal_retry_at(r);
+	sup_shared_heal_changed(r);
 	free(hc);
 }
 
@@ -499,6 +500,9 @@ sup_rule_heal_drift(struct sup_rule *r, const struct diff_result *res)
 	/* only the leader heals, and only while its lock is surely its own
 	 * (lead.h): checked here, right before the policy may call */
 	if (!sup_ha_may_heal(sup))
+		return;
+	/* a new leader first reads how far the last one got */
+	if (sup_shared_hold(r))
 		return;
 	if (r->ev_heal_retry == NULL &&
 	    (r->ev_heal_retry = evtimer_new(sup->base, sup_heal_retry_cb, r)) ==

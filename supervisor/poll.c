@@ -284,6 +284,7 @@ rules_free(struct sup_rule *rules, size_t n)
 		kvmap_free(r->baseline);
 		kvmap_free(r->bl_trunc);
 		rule_drop_pending(r);
+		free(r->sh_drifted);
 	}
 	free(rules);
 }
@@ -352,6 +353,15 @@ rule_carry(struct sup_rule *n, struct sup_rule *o, uint64_t now)
 	n->polls = o->polls;
 	n->heal = o->heal;
 	memcpy(n->heal_reason, o->heal_reason, sizeof(n->heal_reason));
+	memcpy(n->bl_digest, o->bl_digest, sizeof(n->bl_digest));
+	n->bl_digest_set = o->bl_digest_set;
+	n->sh_pending = o->sh_pending;
+	n->sh_since_state = o->sh_since_state;
+	n->sh_since_wall = o->sh_since_wall;
+	n->sh_drifted = o->sh_drifted;
+	o->sh_drifted = NULL;
+	n->sh_logged = o->sh_logged;
+	memcpy(n->sh_want, o->sh_want, sizeof(n->sh_want));
 	n->ev_timer = evtimer_new(sup->base, rule_timer_cb, n);
 	if (n->ev_timer == NULL)
 		fatal("evtimer_new");
@@ -620,6 +630,7 @@ rule_unknown(struct sup_rule *r, const char *stage, const char *why)
 	jbuf_free(&f);
 	metrics_inc(r->sup->metrics, METRIC_POLL_ERRORS_TOTAL, dl, 1);
 	r->last_state = 3;
+	sup_shared_report(r, NULL);
 	rule_cycle_end(r);
 }
 
@@ -698,6 +709,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	if (sup_ha_standby_idle(r->sup)) {
 		/* ha.standbys_poll: false: only the leader polls; look again
 		 * soon, a standby may lead any moment */
+		sup_shared_standby(r->sup);
 		rule_schedule(r, RULE_STANDBY_WAIT_MS);
 		return;
 	}
@@ -755,6 +767,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.key_format = r->layout->key_format;
 	m.u.baseline_request.key_prefix = r->layout->key_prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
+	m.u.baseline_request.want_commit = r->sh_want;
 	r->phase = RP_BASELINE;
 	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {
@@ -836,6 +849,7 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 			    "rule %s: baseline at commit %.12s with %zu keys",
 			    r->conf->name, b->commit, kvmap_count(r->baseline));
 		snprintf(r->commit, sizeof(r->commit), "%s", b->commit);
+		sup_shared_baseline(r);
 		break;
 	}
 	r->baseline_us = now_us() - r->cycle_start_us;
@@ -884,6 +898,7 @@ rule_report(struct sup_rule *r)
 		    r->conf->name, kvmap_count(r->baseline));
 		r->last_state = 1;
 		sup_rule_heal_ok(r);
+		sup_shared_report(r, NULL);
 	} else {
 		jbuf_field(&f, "result", "drift");
 		jbuf_field(&f, "marker", r->marker_present ? "present" :
@@ -906,6 +921,7 @@ rule_report(struct sup_rule *r)
 		metrics_inc(sup->metrics, METRIC_DRIFT_TOTAL, dl, 1);
 		r->last_state = 2;
 		sup_rule_heal_drift(r, res);	/* self_heal: true only */
+		sup_shared_report(r, res);
 	}
 	jbuf_free(&f);
 	diff_free(res);

@@ -132,6 +132,15 @@ struct sup_rule {
 	struct event		*ev_heal_retry;
 	uint64_t		 heal_due_ms;	/* when ev_heal_retry fires */
 	char			 heal_reason[512];
+	/* shared state (ha.state: redis, shared.c) */
+	unsigned char		 bl_digest[VTW_DIGEST_LEN];	/* baseline */
+	int			 bl_digest_set;
+	int			 sh_pending;	/* leader: heal waits for it */
+	int			 sh_since_state;	/* last_state since */
+	uint64_t		 sh_since_wall;	/* then (Unix ms) */
+	char			*sh_drifted;	/* names, JSON */
+	uint64_t		 sh_logged;	/* hash of what it last said */
+	char			 sh_want[48];	/* standby: the leader's commit */
 };
 
 struct sup {
@@ -165,6 +174,7 @@ struct sup {
 	struct sup_ha		*ha;		/* NULL: backend none */
 	int			 leading;	/* as ha.c last saw it */
 	int			 ha_released;	/* stopping: the lock is let go */
+	struct sup_shared	*shared;	/* NULL: ha.state none */
 	int			 stopping;
 	int			 exit_code;
 };
@@ -262,6 +272,22 @@ void	sup_ha_free(struct sup *);
 int	sup_ha_standby_idle(const struct sup *);
 /* watcher.ha of nc differs from the running one's (read at start only) */
 int	sup_ha_differs(const struct sup *, const struct vtw_conf *);
+
+/* shared.c: shared state between replicas (ha.state: redis) */
+struct sup_shared;
+int	sup_shared_start(struct sup *, char *err, size_t errlen);
+void	sup_shared_free(struct sup *);
+/* a new baseline: its digest, compared between replicas */
+void	sup_shared_baseline(struct sup_rule *);
+/* a poll's outcome (last_state set; res: the drift, else NULL): the
+ * leader writes the rule's record, a standby reads the leader's */
+void	sup_shared_report(struct sup_rule *, const struct diff_result *res);
+/* a heal call's result: the leader writes it */
+void	sup_shared_heal_changed(struct sup_rule *);
+/* an idle standby (ha.standbys_poll: false): it reads when it leads */
+void	sup_shared_standby(struct sup *);
+/* 1: no heal decision yet, a new leader is reading the last one's state */
+int	sup_shared_hold(struct sup_rule *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);

@@ -29,16 +29,16 @@ class Replicas(HealTest):
         super().setUp()
         self.e = self.redis()   # the election store, apart from the data
 
-    def replica(self, i, peer, standbys_poll=True):
+    def replica(self, i, peer, standbys_poll=True, ha_extra="", orch_extra="", rule_extra=""):
         d = os.path.join(self.tmp, "r%d" % i)
         os.makedirs(d)
         os.chmod(d, 0o755)
-        rule = hash_rule("app", "    self_heal: true\n").format(repo=self.g.path)
+        rule = hash_rule("app", "    self_heal: true\n" + rule_extra).format(repo=self.g.path)
         text = watcher_config(d, redis_datasource(self.r), rule, "300ms")
-        ha = self.ha_yaml(i, standbys_poll)
+        ha = self.ha_yaml(i, standbys_poll) + ha_extra
         text = text.replace("watcher:\n", "watcher:\n  orchestrator:\n    addr: "
                             "\"127.0.0.1:%d\"\n    heal_timeout: 2s\n    retry_initial: 300ms\n"
-                            "%s" % (peer.port, ha), 1)
+                            "%s%s" % (peer.port, orch_extra, ha), 1)
         w = Watcher(d, text)
         self.watchers.append(w)
         w.start()

@@ -1862,9 +1862,13 @@ Test(conf, ha_errors_name_their_place)
 	    "t.yaml:3:14: ha.renew_interval (10s) must be shorter than "
 	    "ha.renew_deadline (10s): a leader renews several times before "
 	    "it gives up");
-	EXPECT_ERRORS(HA_YAML "    state: redis\n" PLATFORMS DATASOURCES RULE,
-	    "t.yaml:5:12: state: redis (a baseline shared between replicas) "
-	    "is not built yet; every replica keeps its own: use none");
+	EXPECT_ERRORS("watcher:\n  ha:\n    state: redis\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:12: ha.redis.hosts: needed with state redis (the server "
+	    "holding the shared state, e.g. [\"127.0.0.1:6379\"])");
+	EXPECT_ERRORS("watcher:\n  ha:\n    state: disk\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:12: state: expected redis or none, got 'disk'");
 	EXPECT_ERRORS("watcher:\n  ha:\n    instance_id: \"a b\"\n"
 	    PLATFORMS DATASOURCES RULE,
 	    "t.yaml:3:18: instance_id: 1 to 200 letters, digits or "
@@ -1875,4 +1879,53 @@ Test(conf, ha_errors_name_their_place)
 	    "server holding the lock, e.g. [\"127.0.0.1:6379\"])",
 	    "t.yaml:4:21: hosts[0]: missing port in 'nohost' (expected "
 	    "\"host:port\")");
+}
+
+/* The key of a rule's shared state: given, or the same digest on every
+ * replica for the same repository, branch, files, datasource, tenant, env. */
+Test(conf, rule_ids_are_given_or_stable_digests)
+{
+	struct vtw_conf *c, *d;
+
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	c = load_ok(PLATFORMS DATASOURCES RULE
+	    "  - platform: github\n"
+	    "    datasource: redis\n"
+	    "    repo_url: https://example.com/cfg.git\n"
+	    "    file_name: app.yaml\n"
+	    "    name: again\n"
+	    "  - platform: github\n"
+	    "    datasource: redis\n"
+	    "    repo_url: https://example.com/cfg.git\n"
+	    "    file_name: other.yaml\n"
+	    "    id: team-a/other.v1\n");
+	cr_assert_eq(c->nrules, 3);
+	cr_expect_eq(strlen(c->rules[0].sid), 16);
+	cr_expect_eq(strspn(c->rules[0].sid, "0123456789abcdef"), 16);
+	cr_expect(strncmp(c->rules[1].sid, c->rules[0].sid, 16) == 0 &&
+	    strcmp(c->rules[1].sid + 16, "-2") == 0, "%s", c->rules[1].sid);
+	cr_expect_str_eq(c->rules[2].sid, "team-a/other.v1");
+	d = load_ok(PLATFORMS DATASOURCES RULE "    name: renamed\n");
+	cr_expect_str_eq(d->rules[0].sid, c->rules[0].sid,
+	    "a name is not part of it");
+	conf_free(d);
+	d = load_ok(PLATFORMS DATASOURCES RULE "    tenant_id: acme\n");
+	cr_expect_str_neq(d->rules[0].sid, c->rules[0].sid);
+	conf_free(d);
+	conf_free(c);
+}
+
+Test(conf, rule_id_errors_name_their_place)
+{
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	EXPECT_ERRORS(PLATFORMS DATASOURCES RULE "    id: \"a b\"\n",
+	    "t.yaml:14:9: id: 1 to 128 letters, digits or -._:/ (it names "
+	    "the rule's shared state in Redis)");
+	EXPECT_ERRORS(PLATFORMS DATASOURCES RULE "    id: x\n"
+	    "  - platform: github\n"
+	    "    datasource: redis\n"
+	    "    repo_url: https://example.com/cfg.git\n"
+	    "    file_name: b.yaml\n"
+	    "    id: x\n",
+	    "t.yaml:19:9: duplicate rule id 'x' (first at 14:9)");
 }

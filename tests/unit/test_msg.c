@@ -116,6 +116,7 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 		m->u.baseline_request.key_format = "flat";
 		m->u.baseline_request.key_prefix = "t:ds:prod";
 		m->u.baseline_request.known_commit = "abc";
+		m->u.baseline_request.want_commit = "def";
 		break;
 	case IPC_BASELINE_REPLY:
 		m->u.baseline_reply.rule_id = 9;
@@ -256,6 +257,7 @@ Test(msg, baseline_request_roundtrip)
 	cr_assert_str_eq(r->key_format, "flat");
 	cr_assert_str_eq(r->key_prefix, "t:ds:prod");
 	cr_assert_str_eq(r->known_commit, "abc");
+	cr_assert_str_eq(r->want_commit, "def");
 	ipc_msg_release(&o);
 }
 
@@ -646,6 +648,8 @@ set_string(struct ipc_msg *m, enum ipc_msg_type t, int which, const char *s)
 		m->u.baseline_request.key_prefix = s; break;
 	case IPC_BASELINE_REQUEST * 100 + 9:
 		m->u.baseline_request.known_commit = s; break;
+	case IPC_BASELINE_REQUEST * 100 + 10:
+		m->u.baseline_request.want_commit = s; break;
 	case IPC_BASELINE_REPLY * 100:
 		m->u.baseline_reply.commit = s; break;
 	case IPC_BASELINE_REPLY * 100 + 1:
@@ -698,7 +702,7 @@ Test(msg_utf8, every_string_field_is_checked)
 			ipc_msg_release(&o);
 		}
 	/* every string field of vtw_ipc.proto */
-	cr_expect_eq(nfields, 25);
+	cr_expect_eq(nfields, 26);
 }
 
 /* ---- hostile bytes ---- */

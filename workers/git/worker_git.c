@@ -401,6 +401,30 @@ build_baseline(git_repository *repo, const git_oid *oid,
 	return rc;
 }
 
+/*
+ * A standby asks for the leader's commit (ha.state: redis) so replicas
+ * agree on what drift means while a push propagates: used in place of the
+ * fetched head when it is the head or one of its ancestors; a commit this
+ * fetch does not have yet (the leader is ahead) leaves the head.
+ */
+static void
+want_commit(git_repository *repo, git_oid *oid,
+    const struct ipc_baseline_request *r)
+{
+	git_oid want;
+
+	if (r->want_commit == NULL || strlen(r->want_commit) !=
+	    GIT_OID_HEXSZ || git_oid_fromstr(&want, r->want_commit) < 0 ||
+	    git_oid_equal(&want, oid))
+		return;
+	if (git_graph_descendant_of(repo, oid, &want) != 1) {
+		log_debug("rule %u: the leader's commit %.12s is not on the "
+		    "fetched branch (yet)", r->rule_id, r->want_commit);
+		return;
+	}
+	git_oid_cpy(oid, &want);
+}
+
 static int
 git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 {
@@ -422,6 +446,7 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 		repo_cache_drop(c);	/* start afresh next time */
 		goto fail;
 	}
+	want_commit(c->repo, &oid, r);
 	git_oid_tostr(hex, sizeof(hex), &oid);
 	if (r->known_commit[0] != '\0' && strcmp(hex, r->known_commit) == 0)
 		return send_reply(chan, r->rule_id, IPC_BL_UNCHANGED, hex,
