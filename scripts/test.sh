@@ -41,15 +41,16 @@ export VTW_TEST_SANDBOX_DISABLE=1
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DVTW_SANITIZE=ON
 unset VTW_TEST_SANDBOX_DISABLE ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 echo "=== valgrind: unit tests and a short end-to-end run (build-test)"
-for t in build-test/tests/test_*; do
-	# Criterion's own runner keeps some blocks "possibly lost": count
-	# definite and indirect leaks only for the test binaries
+# Criterion's own runner keeps some blocks "possibly lost": count definite
+# and indirect leaks only for the test binaries. $JOBS binaries at a time
+# (valgrind is CPU-bound; the first failure stops the rest).
+mkdir -p build-test/valgrind
+ls build-test/tests/test_* | xargs -P "$JOBS" -I{} sh -c '
 	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=9 --trace-children=yes \
-		--trace-children-skip='*/python3*,*/openssl,*/bash,*/redis-*' \
-		--suppressions=tests/valgrind.supp "$t" --jobs 1 >/dev/null 2>build-test/valgrind.log ||
-		{ cat build-test/valgrind.log; echo "valgrind: $t failed"; exit 1; }
-done
+		--trace-children-skip="*/python3*,*/openssl,*/bash,*/redis-*" \
+		--suppressions=tests/valgrind.supp "$1" --jobs 1 >/dev/null 2>"build-test/valgrind/${1##*/}.log" ||
+		{ cat "build-test/valgrind/${1##*/}.log"; echo "valgrind: $1 failed"; exit 255; }' sh {}
 VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration/run.py \
 	test_redis.Conformance.test_changed_missing_extra \
 	test_redis.HashLayout.test_sigterm_clean_exit \
