@@ -23,7 +23,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "ha.h"
 #include "lead.h"
@@ -52,28 +51,6 @@ static const char RELEASE[] =
 
 static void ha_changed(struct sup_ha *);
 
-/* "host:port", "[v6]:port" (checked by the configuration). */
-static int
-ha_split(struct sup_ha *h, const char *hp)
-{
-	const char *colon = strrchr(hp, ':');
-	size_t n;
-
-	if (colon == NULL)
-		return -1;
-	n = (size_t)(colon - hp);
-	if (hp[0] == '[' && n >= 2 && hp[n - 1] == ']') {
-		hp++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof(h->host))
-		return -1;
-	memcpy(h->host, hp, n);
-	h->host[n] = '\0';
-	h->port = atoi(colon + 1);
-	return 0;
-}
-
 void
 ha_store_error(struct sup_ha *h, const char *fmt, const char *what)
 {
@@ -81,86 +58,9 @@ ha_store_error(struct sup_ha *h, const char *fmt, const char *what)
 }
 
 static void
-ha_connect_cb(const redisAsyncContext *ac, int status)
-{
-	struct sup_ha *h = ac->data;
-
-	if (status != REDIS_OK) {
-		ha_store_error(h, "connect: %s", ac->errstr);
-		h->ac = NULL;	/* hiredis frees it */
-	}
-}
-
-static void
-ha_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-	struct sup_ha *h = ac->data;
-
-	if (status != REDIS_OK)
-		ha_store_error(h, "connection lost: %s", ac->errstr);
-	if (h->ac == ac)
-		h->ac = NULL;
-}
-
-/* AUTH and SELECT: an error reply is remembered for the log. */
-static void
-ha_setup_cb(redisAsyncContext *ac, void *r, void *arg)
-{
-	struct sup_ha *h = ac->data;
-	redisReply *reply = r;
-
-	(void)arg;
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-		ha_store_error(h, "%s", reply->str);
-}
-
-static int
-ha_connect(struct sup_ha *h)
-{
-	redisAsyncContext *ac;
-
-	if ((ac = redisAsyncConnect(h->host, h->port)) == NULL) {
-		ha_store_error(h, "connect: %s", "out of memory");
-		return -1;
-	}
-	if (ac->err) {
-		ha_store_error(h, "connect: %s", ac->errstr);
-		redisAsyncFree(ac);
-		return -1;
-	}
-	ac->data = h;
-	if (redisLibeventAttach(ac, h->sup->base) != REDIS_OK) {
-		redisAsyncFree(ac);
-		ha_store_error(h, "%s", "cannot attach to the event loop");
-		return -1;
-	}
-	redisAsyncSetConnectCallback(ac, ha_connect_cb);
-	redisAsyncSetDisconnectCallback(ac, ha_disconnect_cb);
-	h->ac = ac;
-	/* queued until connected */
-	if (h->password != NULL)
-		redisAsyncCommand(ac, ha_setup_cb, NULL, "AUTH %s",
-		    h->password);
-	redisAsyncCommand(ac, ha_setup_cb, NULL, "SELECT %d", h->db);
-	return 0;
-}
-
-/* An operation timed out: the connection may be stuck; start over. */
-static void
-ha_drop(struct sup_ha *h)
-{
-	redisAsyncContext *ac = h->ac;
-
-	if (ac == NULL)
-		return;
-	h->ac = NULL;
-	redisAsyncFree(ac);	/* pending callbacks get NULL: stale */
-}
-
-static void
 ha_reply_cb(redisAsyncContext *ac, void *r, void *arg)
 {
-	struct sup_ha *h = ac->data;
+	struct sup_ha *h = ((struct rconn *)ac->data)->owner;
 	redisReply *reply = r;
 	uint64_t seq = (uint64_t)(uintptr_t)arg;
 	enum lead_op op = h->st.out;
@@ -219,7 +119,10 @@ ha_send(struct sup_ha *h, enum lead_op op, uint64_t seq)
 {
 	const char *script = op == LEAD_OP_ACQUIRE ? ACQUIRE :
 	    op == LEAD_OP_RENEW ? RENEW : RELEASE;
+	const char *argv[6];
+	size_t lens[6];
 	char lease[32];
+	int i;
 
 	if (h->zk != NULL) {
 		ha_zk_send(h, op, seq);
@@ -227,14 +130,20 @@ ha_send(struct sup_ha *h, enum lead_op op, uint64_t seq)
 	}
 	snprintf(lease, sizeof(lease), "%llu",
 	    (unsigned long long)h->p.lease_ms);
-	if (h->ac == NULL && ha_connect(h) == -1) {
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = "1";
+	argv[3] = h->key;
+	argv[4] = h->sup->instance_id;
+	argv[5] = lease;
+	for (i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	if (rconn_send(&h->rc, ha_reply_cb, (void *)(uintptr_t)seq, 6, argv,
+	    lens) == -1) {
+		ha_store_error(h, "%s", h->rc.why);
+		rconn_drop(&h->rc);
 		ha_result(h, seq, LEAD_FAILED);
-		return;
 	}
-	if (redisAsyncCommand(h->ac, ha_reply_cb, (void *)(uintptr_t)seq,
-	    "EVAL %s 1 %s %s %s", script, h->key, h->sup->instance_id,
-	    lease) != REDIS_OK)
-		ha_drop(h);	/* the timeout fails the operation */
 }
 
 /* Leadership or the store's state changed: log, metrics, callers. */
@@ -304,7 +213,7 @@ ha_tick_cb(evutil_socket_t fd, short ev, void *arg)
 		ha_changed(h);
 	}
 	if (h->st.seq != before && h->zk == NULL)
-		ha_drop(h);	/* timed out: a stuck connection goes */
+		rconn_drop(&h->rc);	/* timed out: a stuck connection goes */
 	if (h->st.released) {
 		if (h->st.out == LEAD_OP_NONE)
 			ha_changed(h);	/* release given up on */
@@ -334,7 +243,6 @@ sup_ha_start(struct sup *sup, char *err, size_t errlen)
 	h->p.renew_deadline_ms = c->renew_deadline_ms;
 	h->p.op_timeout_ms = HA_OP_TIMEOUT_MS < c->renew_interval_ms ?
 	    HA_OP_TIMEOUT_MS : c->renew_interval_ms;
-	h->db = c->redis_db;
 	h->was_up = -1;
 	h->backend = c->backend == HA_ZOOKEEPER ? "zookeeper" : "redis";
 	lead_init(&h->st, now_ms());
@@ -345,18 +253,17 @@ sup_ha_start(struct sup *sup, char *err, size_t errlen)
 			free(h);
 			return -1;
 		}
-	} else if (ha_split(h, c->redis_hosts[0]) == -1) {
-		snprintf(err, errlen, "ha.redis.hosts: bad address '%s'",
-		    c->redis_hosts[0]);
+	} else if (rconn_init(&h->rc, sup->base, h, c->redis_hosts[0],
+	    c->redis_password.value, c->redis_db, h->why,
+	    sizeof(h->why)) == -1) {
+		snprintf(err, errlen, "ha.redis.hosts: %s", h->why);
 		free(h);
 		return -1;
 	} else {
-		if ((h->key = strdup(c->redis_key)) == NULL ||
-		    (c->redis_password.value != NULL &&
-		    (h->password = strdup(c->redis_password.value)) == NULL))
+		if ((h->key = strdup(c->redis_key)) == NULL)
 			fatal("strdup");
-		snprintf(h->where, sizeof(h->where), "redis %s:%d", h->host,
-		    h->port);
+		snprintf(h->where, sizeof(h->where), "redis %s:%d",
+		    h->rc.host, h->rc.port);
 	}
 	if ((h->ev_tick = event_new(sup->base, -1, EV_PERSIST, ha_tick_cb,
 	    h)) == NULL)
@@ -376,7 +283,7 @@ sup_ha_start(struct sup *sup, char *err, size_t errlen)
 	if (h->zk == NULL)
 		log_info("high availability: instance %s elects through redis "
 		    "%s:%d db %d key %s (lease %llu ms)", sup->instance_id,
-		    h->host, h->port, h->db, h->key,
+		    h->rc.host, h->rc.port, h->rc.db, h->key,
 		    (unsigned long long)h->p.lease_ms);
 	ha_tick_cb(-1, 0, h);	/* try at once */
 	return 0;
@@ -480,16 +387,7 @@ sup_ha_free(struct sup *sup)
 	if (h->ev_tick != NULL)
 		event_free(h->ev_tick);
 	ha_zk_free(h);
-	if (h->ac != NULL) {
-		redisAsyncContext *ac = h->ac;
-
-		h->ac = NULL;
-		ac->data = h;
-		redisAsyncFree(ac);
-	}
-	if (h->password != NULL)
-		explicit_bzero(h->password, strlen(h->password));
-	free(h->password);
+	rconn_free(&h->rc);
 	free(h->key);
 	free(h);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "lead.h"
+#include "rconn.h"
 
 struct sup;
 struct conf_ha;
@@ -29,11 +30,8 @@ struct sup_ha {
 	struct lead_params	 p;
 	struct lead_state	 st;
 	/* backend redis (ha.c) */
-	char			 host[256];
-	int			 port;
-	char			*password, *key;
-	int			 db;
-	struct redisAsyncContext *ac;
+	struct rconn		 rc;
+	char			*key;
 	/* backend zookeeper (ha_zk.c) */
 	struct ha_zk		*zk;
 	struct event		*ev_tick;

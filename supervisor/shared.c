@@ -30,11 +30,10 @@
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 #include <jansson.h>
 
 #include "log.h"
+#include "rconn.h"
 #include "shrec.h"
 #include "sup.h"
 
@@ -48,11 +47,7 @@
 
 struct sup_shared {
 	struct sup		*sup;
-	char			 host[256];
-	int			 port;
-	char			*password;
-	int			 db;
-	redisAsyncContext	*ac;
+	struct rconn		 rc;
 	unsigned int		 npending;	/* replies awaited */
 	uint64_t		 busy_ms;	/* since then without one */
 	uint64_t		 retry_ms;	/* no connection attempt before */
@@ -92,49 +87,24 @@ sh_updown(struct sup_shared *sh, int up)
 	if (sh->up == sh->was_up)
 		return;
 	if (up)
-		log_info("shared state: redis %s:%d db %d answers", sh->host,
-		    sh->port, sh->db);
+		log_info("shared state: redis %s:%d db %d answers",
+		    sh->rc.host, sh->rc.port, sh->rc.db);
 	else
 		log_warnx("shared state: redis %s:%d unreachable (%s): each "
 		    "replica works from its own state until it answers",
-		    sh->host, sh->port, sh->why);
+		    sh->rc.host, sh->rc.port, sh->rc.why);
 	sh->was_up = up;
 }
 
+/* the connection went: no reply is coming, connect again in a while */
 static void
-sh_error(struct sup_shared *sh, const char *what, const char *detail)
+sh_lost(struct rconn *rc)
 {
-	snprintf(sh->why, sizeof(sh->why), "%s%s%s", what,
-	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
-}
+	struct sup_shared *sh = rc->owner;
 
-static void
-sh_connect_cb(const redisAsyncContext *ac, int status)
-{
-	struct sup_shared *sh = ac->data;
-
-	if (status != REDIS_OK) {
-		sh_error(sh, "connect", ac->errstr);
-		sh->ac = NULL;	/* hiredis frees it */
-		sh->npending = 0;
-		sh->retry_ms = now_ms() + SH_RETRY_MS;
-		sh_updown(sh, 0);
-	}
-}
-
-static void
-sh_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-	struct sup_shared *sh = ac->data;
-
-	if (status != REDIS_OK)
-		sh_error(sh, "connection lost", ac->errstr);
-	if (sh->ac == ac) {
-		sh->ac = NULL;
-		sh->npending = 0;
-		sh->retry_ms = now_ms() + SH_RETRY_MS;
-		sh_updown(sh, 0);
-	}
+	sh->npending = 0;
+	sh->retry_ms = now_ms() + SH_RETRY_MS;
+	sh_updown(sh, 0);
 }
 
 /* A reply (or NULL: dropped) to one of ours: the bookkeeping of all. */
@@ -146,7 +116,7 @@ sh_replied(struct sup_shared *sh, const redisReply *reply)
 	if (reply == NULL)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sh_error(sh, "error reply", reply->str);
+		rconn_error(&sh->rc, "error reply", reply->str);
 		sh_updown(sh, 0);
 	} else
 		sh_updown(sh, 1);
@@ -156,56 +126,7 @@ static void
 sh_plain_cb(redisAsyncContext *ac, void *r, void *arg)
 {
 	(void)arg;
-	sh_replied(ac->data, r);
-}
-
-static int
-sh_connect(struct sup_shared *sh)
-{
-	redisAsyncContext *ac;
-
-	sh->retry_ms = now_ms() + SH_RETRY_MS;
-	if ((ac = redisAsyncConnect(sh->host, sh->port)) == NULL) {
-		sh_error(sh, "connect", "out of memory");
-		return -1;
-	}
-	if (ac->err) {
-		sh_error(sh, "connect", ac->errstr);
-		redisAsyncFree(ac);
-		return -1;
-	}
-	ac->data = sh;
-	if (redisLibeventAttach(ac, sh->sup->base) != REDIS_OK) {
-		redisAsyncFree(ac);
-		sh_error(sh, "cannot attach to the event loop", NULL);
-		return -1;
-	}
-	redisAsyncSetConnectCallback(ac, sh_connect_cb);
-	redisAsyncSetDisconnectCallback(ac, sh_disconnect_cb);
-	sh->ac = ac;
-	sh->npending = 0;
-	/* queued until connected */
-	if (sh->password != NULL && redisAsyncCommand(ac, sh_plain_cb, NULL,
-	    "AUTH %s", sh->password) == REDIS_OK)
-		sh->npending++;
-	if (redisAsyncCommand(ac, sh_plain_cb, NULL, "SELECT %d", sh->db) ==
-	    REDIS_OK)
-		sh->npending++;
-	sh->busy_ms = now_ms();
-	return 0;
-}
-
-static void
-sh_drop(struct sup_shared *sh)
-{
-	redisAsyncContext *ac = sh->ac;
-
-	if (ac == NULL)
-		return;
-	sh->ac = NULL;
-	redisAsyncFree(ac);	/* pending callbacks get NULL */
-	sh->npending = 0;
-	sh->retry_ms = now_ms() + SH_RETRY_MS;
+	sh_replied(((struct rconn *)ac->data)->owner, r);
 }
 
 /* A command with argv; -1 when the store cannot be asked now. */
@@ -213,14 +134,17 @@ static int
 sh_send(struct sup_shared *sh, redisCallbackFn *fn, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
-	if (sh->ac == NULL && (now_ms() < sh->retry_ms || sh_connect(sh) ==
-	    -1)) {
+	if (sh->rc.ac == NULL && now_ms() < sh->retry_ms) {
 		sh_updown(sh, 0);
 		return -1;
 	}
-	if (redisAsyncCommandArgv(sh->ac, fn, arg, argc, argv, lens) !=
-	    REDIS_OK)
+	if (sh->rc.ac == NULL)
+		sh->retry_ms = now_ms() + SH_RETRY_MS;
+	if (rconn_send(&sh->rc, fn, arg, argc, argv, lens) == -1) {
+		rconn_drop(&sh->rc);
+		sh_updown(sh, 0);
 		return -1;
+	}
 	if (sh->npending++ == 0)
 		sh->busy_ms = now_ms();
 	return 0;
@@ -233,11 +157,10 @@ sh_tick_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (sh->ac != NULL && sh->npending > 0 &&
+	if (sh->rc.ac != NULL && sh->npending > 0 &&
 	    now_ms() - sh->busy_ms > SH_OP_TIMEOUT_MS) {
-		sh_error(sh, "no answer within 2 s", NULL);
-		sh_drop(sh);
-		sh_updown(sh, 0);
+		rconn_error(&sh->rc, "no answer within 2 s", NULL);
+		rconn_drop(&sh->rc);	/* sh_lost */
 	}
 }
 
@@ -531,45 +454,29 @@ sup_shared_start(struct sup *sup, char *err, size_t errlen)
 	const struct conf_ha *c = &sup->conf->ha;
 	struct sup_shared *sh;
 	struct timeval tv = { 0, SH_TICK_MS * 1000 };
-	const char *hp, *colon;
-	size_t n;
+	char why[256];
 
 	if (!c->state_redis)
 		return 0;
 	if ((sh = calloc(1, sizeof(*sh))) == NULL)
 		fatal("calloc");
 	sh->sup = sup;
-	sh->db = c->redis_state_db;
 	sh->up = sh->was_up = -1;
-	hp = c->redis_hosts[0];
-	if ((colon = strrchr(hp, ':')) == NULL) {
-		snprintf(err, errlen, "ha.redis.hosts: bad address '%s'", hp);
+	if (rconn_init(&sh->rc, sup->base, sh, c->redis_hosts[0],
+	    c->redis_password.value, c->redis_state_db, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "ha.redis.hosts: %s", why);
 		free(sh);
 		return -1;
 	}
-	n = (size_t)(colon - hp);
-	if (hp[0] == '[' && n >= 2 && hp[n - 1] == ']') {
-		hp++;
-		n -= 2;
-	}
-	if (n == 0 || n >= sizeof(sh->host)) {
-		snprintf(err, errlen, "ha.redis.hosts: bad address '%s'",
-		    c->redis_hosts[0]);
-		free(sh);
-		return -1;
-	}
-	memcpy(sh->host, hp, n);
-	sh->port = atoi(colon + 1);
-	if (c->redis_password.value != NULL &&
-	    (sh->password = strdup(c->redis_password.value)) == NULL)
-		fatal("strdup");
+	sh->rc.lost = sh_lost;
 	if ((sh->ev_tick = event_new(sup->base, -1, EV_PERSIST, sh_tick_cb,
 	    sh)) == NULL)
 		fatalx("event_new");
 	evtimer_add(sh->ev_tick, &tv);
 	sup->shared = sh;
 	log_info("shared state: rules' records in redis %s:%d db %d as "
-	    SH_KEY_PREFIX "<rule id>", sh->host, sh->port, sh->db);
+	    SH_KEY_PREFIX "<rule id>", sh->rc.host, sh->rc.port, sh->rc.db);
 	return 0;
 }
 
@@ -583,15 +490,7 @@ sup_shared_free(struct sup *sup)
 	sup->shared = NULL;
 	if (sh->ev_tick != NULL)
 		event_free(sh->ev_tick);
-	if (sh->ac != NULL) {
-		redisAsyncContext *ac = sh->ac;
-
-		sh->ac = NULL;
-		redisAsyncFree(ac);	/* read callbacks run: they free */
-	}
-	if (sh->password != NULL)
-		explicit_bzero(sh->password, strlen(sh->password));
-	free(sh->password);
+	rconn_free(&sh->rc);	/* read callbacks run: they free */
 	free(sh);
 }
 
@@ -679,8 +578,8 @@ sup_shared_hold(struct sup_rule *r)
 		}
 		if (asked == 0)
 			log_warnx("shared state unreachable (%s): this leader "
-			    "heals from its own heal state", sh->why[0] ?
-			    sh->why : "not connected");
+			    "heals from its own heal state", sh->rc.why[0] ?
+			    sh->rc.why : "not connected");
 	}
 	if (r->sh_pending)
 		log_debug("rule %s: heal waits for the shared heal state",
