@@ -151,6 +151,8 @@ struct conf_rule {
 	char		**sensitive_keys;
 	size_t		 nsensitive_keys;
 	uint64_t	 poll_interval_ms;	/* 0 = watcher.poll_interval */
+	uint64_t	 git_refresh_ms;	/* 0 = the shortest poll interval
+						 * of the rules on its branch */
 	struct conf_layout layout;	/* filled when the file loaded */
 	int		 line, col;
 };

@@ -2243,6 +2243,8 @@ static const struct keydef rule_keys[] = {
 	{ "file_name", h_rule_files, 0, 0, NULL },
 	RMAP(file_path_map),
 	{ "files", h_rule_files, 0, 0, NULL },
+	{ "git_refresh_interval", h_duration, R(git_refresh_ms), 0,
+	    (const void *)(uintptr_t)CONF_MIN_POLL_MS },
 	EXTRA(helm_atomic),
 	EXTRA(helm_binary),
 	EXTRA(helm_chart),

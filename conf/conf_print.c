@@ -239,6 +239,8 @@ print_rule(struct jbuf *b, const struct vtw_conf *c, const struct conf_rule *r)
 	    r->nsensitive_keys);
 	if (r->poll_interval_ms != 0)
 		kv_dur(b, ind, "poll_interval", r->poll_interval_ms);
+	if (r->git_refresh_ms != 0)
+		kv_dur(b, ind, "git_refresh_interval", r->git_refresh_ms);
 	for (i = 0; i < r->nlayout_extra; i++) {
 		if (r->layout_extra[i].compact)
 			/* compact JSON is YAML flow as it stands */

@@ -406,6 +406,7 @@ enc_baseline_request(Envelope *env, struct enc *e, const struct ipc_msg *m)
 	pb->key_prefix = ipc_pb_str(r->key_prefix);
 	pb->known_commit = ipc_pb_str(r->known_commit);
 	pb->want_commit = ipc_pb_str(r->want_commit);
+	pb->refresh_ms = r->refresh_ms;
 	if (pairs_to_pb(e, r->variables_map, r->nvariables_map,
 	    &pb->variables_map) == -1)
 		return -1;
@@ -434,6 +435,7 @@ dec_baseline_request(struct ipc_msg *m, const Envelope *env, char *err,
 	r->key_prefix = pb->key_prefix;
 	r->known_commit = pb->known_commit;
 	r->want_commit = pb->want_commit;
+	r->refresh_ms = pb->refresh_ms;
 	r->nvariables_map = pb->n_variables_map;
 	return pairs_from_pb(m, pb->variables_map, pb->n_variables_map, 0,
 	    &r->variables_map, err, errlen);

@@ -94,6 +94,8 @@ struct ipc_baseline_request {
 	const char		*known_commit;
 	const char		*want_commit;	/* "" or the leader's, used
 						 * when the branch has it */
+	uint64_t		 refresh_ms;	/* a fetch this recent of the
+						 * same branch serves; 0: fetch */
 };
 
 struct ipc_baseline_reply {

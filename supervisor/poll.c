@@ -148,6 +148,38 @@ rule_fingerprint(const struct vtw_conf *c, const struct sup_rule *r,
  * -1 with err when a rule cannot run (what conf_check already refuses;
  * kept as the last line of defence).
  */
+/*
+ * One fetch per (repository, branch) per interval: a rule's baseline may
+ * come from a fetch of its branch made this recently by any rule (the
+ * git worker keeps the fetched commit per branch): the rule's
+ * git_refresh_interval, else the shortest poll interval of the rules on
+ * that branch.
+ */
+static void
+git_refresh(struct sup_rule *rules, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const struct conf_rule *a = rules[i].conf;
+		uint64_t w = rules[i].interval_ms;
+
+		if (a->git_refresh_ms != 0) {
+			rules[i].git_refresh_ms = a->git_refresh_ms;
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			const struct conf_rule *b = rules[j].conf;
+
+			if (strcmp(a->repo_url, b->repo_url) == 0 &&
+			    strcmp(a->branch, b->branch) == 0 &&
+			    rules[j].interval_ms < w)
+				w = rules[j].interval_ms;
+		}
+		rules[i].git_refresh_ms = w;
+	}
+}
+
 static int
 rules_build(struct sup *sup, const struct vtw_conf *c,
     struct sup_rules_next *t, char *err, size_t errlen)
@@ -201,6 +233,7 @@ rules_build(struct sup *sup, const struct vtw_conf *c,
 		    c->poll_interval_ms;
 		rule_fingerprint(c, r, r->sds->fp, r->fp);
 	}
+	git_refresh(t->rules, t->nrules);
 	return 0;
 }
 
@@ -768,6 +801,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.key_prefix = r->layout->key_prefix;
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	m.u.baseline_request.want_commit = r->sh_want;
+	m.u.baseline_request.refresh_ms = r->git_refresh_ms;
 	r->phase = RP_BASELINE;
 	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {

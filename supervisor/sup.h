@@ -100,6 +100,8 @@ struct sup_rule {
 	struct sup_worker	*dsw;		/* its datasource kind's worker */
 	const struct conf_layout *layout;	/* where the orchestrator wrote */
 	uint64_t		 interval_ms;
+	uint64_t		 git_refresh_ms;	/* its branch's fetch serves
+							 * this long */
 	struct event		*ev_timer;
 	uint64_t		 due_ms;	/* when ev_timer fires */
 	enum rule_phase		 phase;

@@ -1929,3 +1929,17 @@ Test(conf, rule_id_errors_name_their_place)
 	    "    id: x\n",
 	    "t.yaml:19:9: duplicate rule id 'x' (first at 14:9)");
 }
+
+Test(conf, git_refresh_interval_is_a_duration_of_the_rule)
+{
+	struct vtw_conf *c;
+
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	c = load_ok(PLATFORMS DATASOURCES RULE "    git_refresh_interval: 10m\n");
+	cr_expect_eq(c->rules[0].git_refresh_ms, 600000);
+	conf_free(c);
+	c = load_ok(PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->rules[0].git_refresh_ms, 0, "default: the branch's "
+	    "shortest poll interval, computed by the supervisor");
+	conf_free(c);
+}

@@ -1,7 +1,10 @@
 /*
  * vartrack-worker-git: computes each rule's Git baseline in the sandbox.
- * One bare cache repository per repo URL under cache_dir; each request does
- * one fetch of the rule's branch, and re-parses only when the commit moved
+ * One bare cache repository per repo URL under cache_dir. A fetch of a
+ * branch serves every rule on it for refresh_ms (the supervisor's: the
+ * shortest poll interval on that branch); then the remote's ref list is
+ * asked first (one round trip, as git ls-remote) and a pack is fetched only
+ * when the branch moved. Files are re-parsed only when the commit moved
  * (the supervisor sends the commit it already holds).
  * Files are parsed by the baseline library (workers/baseline), exactly as
  * the orchestrator turns them into key/value pairs.
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <git2.h>
 #include <seccomp.h>
@@ -30,10 +34,18 @@ struct platform {
  * remote per poll would leak in libgit2 1.5 (pcre2 match data in the
  * insteadOf lookup), and reopening costs time */
 #define GIT_MAX_REPOS	64
+#define GIT_MAX_BRANCHES 32	/* remembered fetches per repository */
+struct fetched {
+	char		*branch;
+	git_oid		 oid;
+	uint64_t	 at_ms;		/* monotonic */
+};
 struct repo_cache {
 	char		*url;
 	git_repository	*repo;
 	git_remote	*remote;
+	struct fetched	 fetched[GIT_MAX_BRANCHES];
+	size_t		 nfetched;
 };
 static struct repo_cache repos[GIT_MAX_REPOS];
 static size_t		nrepos;
@@ -137,9 +149,22 @@ giterr(char *err, size_t errlen, const char *what)
 	    "unknown libgit2 error");
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 repo_cache_drop(struct repo_cache *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->nfetched; i++)
+		free(c->fetched[i].branch);
 	git_remote_free(c->remote);
 	git_repository_free(c->repo);
 	free(c->url);
@@ -178,6 +203,63 @@ open_cache(const char *url, char *err, size_t errlen)
 	c->url = xstrdup(url);
 	nrepos++;
 	return c;
+}
+
+static struct fetched *
+fetched_get(struct repo_cache *c, const char *branch)
+{
+	struct fetched *f;
+	size_t i;
+
+	for (i = 0; i < c->nfetched; i++)
+		if (strcmp(c->fetched[i].branch, branch) == 0)
+			return &c->fetched[i];
+	if (c->nfetched == GIT_MAX_BRANCHES) {
+		/* the oldest goes */
+		size_t old = 0;
+
+		for (i = 1; i < c->nfetched; i++)
+			if (c->fetched[i].at_ms < c->fetched[old].at_ms)
+				old = i;
+		free(c->fetched[old].branch);
+		c->fetched[old] = c->fetched[--c->nfetched];
+	}
+	f = &c->fetched[c->nfetched++];
+	memset(f, 0, sizeof(*f));
+	f->branch = xstrdup(branch);
+	return f;
+}
+
+/*
+ * The remote's ref list only (git ls-remote): 1 when the branch is still
+ * at the commit fetched last, so no pack negotiation is needed; 0 when it
+ * moved or cannot be told (then fetch).
+ */
+static int
+remote_unchanged(struct repo_cache *c, const struct ipc_baseline_request *r,
+    const git_oid *known)
+{
+	git_remote_callbacks cb;
+	const git_remote_head **heads;
+	char ref[1024];
+	size_t n, i;
+	int same = 0;
+
+	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb.credentials = cred_cb;
+	cb.payload = (void *)(uintptr_t)plat_byname(r->platform);
+	if (git_remote_connect(c->remote, GIT_DIRECTION_FETCH, &cb, NULL,
+	    NULL) < 0)
+		return 0;	/* the fetch says why */
+	snprintf(ref, sizeof(ref), "refs/heads/%s", r->branch);
+	if (git_remote_ls(&heads, &n, c->remote) == 0)
+		for (i = 0; i < n; i++)
+			if (strcmp(heads[i]->name, ref) == 0) {
+				same = git_oid_equal(&heads[i]->oid, known);
+				break;
+			}
+	git_remote_disconnect(c->remote);
+	return same;
 }
 
 /* Fetch branch into refs/remotes/origin/<branch>; resolve its commit. */
@@ -402,6 +484,37 @@ build_baseline(git_repository *repo, const git_oid *oid,
 }
 
 /*
+ * The branch's commit: from a fetch within refresh_ms, else from the
+ * remote's ref list when the branch has not moved, else fetched.
+ */
+static int
+branch_commit(struct repo_cache *c, const struct ipc_baseline_request *r,
+    git_oid *oid, char *err, size_t errlen)
+{
+	struct fetched *f = fetched_get(c, r->branch);
+	uint64_t now = mono_ms();
+
+	if (f->at_ms != 0 && r->refresh_ms != 0 &&
+	    now - f->at_ms < r->refresh_ms) {
+		git_oid_cpy(oid, &f->oid);
+		return 0;
+	}
+	if (f->at_ms != 0 && remote_unchanged(c, r, &f->oid)) {
+		log_debug("rule %u: branch %s unchanged (ref list only)",
+		    r->rule_id, r->branch);
+		f->at_ms = now;
+		git_oid_cpy(oid, &f->oid);
+		return 0;
+	}
+	f->at_ms = 0;
+	if (fetch_branch(c, r, oid, err, errlen) == -1)
+		return -1;
+	git_oid_cpy(&f->oid, oid);
+	f->at_ms = now;
+	return 0;
+}
+
+/*
  * A standby asks for the leader's commit (ha.state: redis) so replicas
  * agree on what drift means while a push propagates: used in place of the
  * fetched head when it is the head or one of its ancestors; a commit this
@@ -442,7 +555,7 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 	}
 	if ((c = open_cache(r->repo_url, err, sizeof(err))) == NULL)
 		goto fail;
-	if (fetch_branch(c, r, &oid, err, sizeof(err)) == -1) {
+	if (branch_commit(c, r, &oid, err, sizeof(err)) == -1) {
 		repo_cache_drop(c);	/* start afresh next time */
 		goto fail;
 	}
