@@ -488,6 +488,7 @@ conf_rule_free(struct conf_rule *r)
 	}
 	conf_pairs_free(r->layout_extra, r->nlayout_extra);
 	conf_strv_free(r->sensitive_keys, r->nsensitive_keys);
+	conf_strv_free(r->show_values, r->nshow_values);
 	conf_layout_free(&r->layout);
 }
 

@@ -150,6 +150,12 @@ struct conf_rule {
 	size_t		 nlayout_extra;
 	char		**sensitive_keys;
 	size_t		 nsensitive_keys;
+	/* set by a kind whose values are secrets by default (vercel): drift
+	 * lines show "<redacted>" for every value but those of show_values
+	 * (globs, as sensitive_keys; sensitive_keys still win) */
+	int		 redact_values;
+	char		**show_values;
+	size_t		 nshow_values;
 	uint64_t	 poll_interval_ms;	/* 0 = watcher.poll_interval */
 	uint64_t	 git_refresh_ms;	/* 0 = the shortest poll interval
 						 * of the rules on its branch */

@@ -2297,12 +2297,6 @@ static const struct keydef rule_keys[] = {
 	RSTR(tenant_id),
 	IGN(token),
 	RMAP(variables_map),
-	EXTRA(vercel_api_url),
-	EXTRA(vercel_project_id),
-	EXTRA(vercel_sensitive_keys),
-	EXTRA(vercel_targets),
-	EXTRA(vercel_team_id),
-	IGN(vercel_token),
 };
 static const struct keytab rule_tab = {
 	"rule", rule_keys, NITEMS(rule_keys), 0

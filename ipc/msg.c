@@ -28,6 +28,10 @@ _Static_assert((int)IPC_POLL_UNKNOWN == (int)VTW__IPC__POLL_STATUS__POLL_UNKNOWN
     "enum ipc_poll_status");
 _Static_assert((int)IPC_POLL_DATA_ERROR ==
     (int)VTW__IPC__POLL_STATUS__POLL_DATA_ERROR, "enum ipc_poll_status");
+_Static_assert((int)IPC_POLL_RATE_LIMITED ==
+    (int)VTW__IPC__POLL_STATUS__POLL_RATE_LIMITED, "enum ipc_poll_status");
+_Static_assert((int)IPC_VALUE_MISMATCH ==
+    (int)VTW__IPC__VALUE_STATUS__VALUE_MISMATCH, "enum ipc_value_status");
 
 /* Encoder scratch: the payload being built, and arrays freed once packed. */
 struct enc {
@@ -201,6 +205,8 @@ value_to_pb(Vtw__Ipc__Value *pv, const struct ipc_value *v)
 		pv->digest.data = (uint8_t *)v->digest;
 		pv->digest.len = VTW_DIGEST_LEN;
 	}
+	pv->status = (Vtw__Ipc__ValueStatus)v->status;
+	pv->note = ipc_pb_str(v->note != NULL ? v->note : "");
 }
 
 static int
@@ -226,6 +232,16 @@ value_from_pb(struct ipc_value *v, const Vtw__Ipc__Value *pv, char *err,
 		    pv->truncated ? "truncated" : "whole", pv->digest.len);
 		return -1;
 	}
+	if (ipc_pb_check_len(pv->note, IPC_NOTE_MAX_BYTES, "note", err,
+	    errlen) == -1)
+		return -1;
+	if (!pv->present && (pv->status != VTW__IPC__VALUE_STATUS__VALUE_READ ||
+	    pv->note[0] != '\0')) {
+		snprintf(err, errlen, "absent key carries a status or note");
+		return -1;
+	}
+	v->status = (int)pv->status;
+	v->note = pv->note;
 	v->key = ipc_pb_bytes(pv->key);
 	v->present = pv->present != 0;
 	v->val = ipc_pb_bytes(pv->value);

@@ -45,14 +45,21 @@ struct ipc_value {
 	int		 truncated;
 	uint64_t	 full_len;
 	unsigned char	 digest[VTW_DIGEST_LEN];	/* SHA-256, when truncated */
+	int		 status;	/* enum ipc_value_status */
+	const char	*note;		/* NULL or "": none */
 };
+
+/* How a present value is compared (proto ValueStatus) */
+enum ipc_value_status { IPC_VALUE_READ = 0, IPC_VALUE_UNVERIFIABLE = 1,
+	IPC_VALUE_MISMATCH = 2 };
+#define IPC_NOTE_MAX_BYTES	512
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
 /* UNKNOWN: the datasource could not be read (connection, timeout, auth);
  * DATA_ERROR: it answered, the rule's data is not of the expected type or
  * shape (error names the key) */
 enum ipc_poll_status { IPC_POLL_OK = 0, IPC_POLL_UNKNOWN = 1,
-	IPC_POLL_DATA_ERROR = 2 };
+	IPC_POLL_DATA_ERROR = 2, IPC_POLL_RATE_LIMITED = 3 };
 
 struct ipc_hello {
 	const char	*kind;

@@ -187,14 +187,21 @@ diff_compute(struct diff_result **out, const struct diff_input *in)
 		a = kvmap_get(in->actual, e->key, e->keylen);
 		et = trunc_lookup(eidx, in->exp_trunc, e->key, e->keylen);
 		if (a != NULL && a->val != NULL) {
+			const struct kv_entry *ne = in->notes != NULL ?
+			    kvmap_get(in->notes, e->key, e->keylen) : NULL;
+
 			t = trunc_lookup(tidx, in->trunc, e->key, e->keylen);
-			if (value_eq(e, et, a, t)) {
+			if (ne == NULL && value_eq(e, et, a, t)) {
 				nequal++;
 				continue;
 			}
 			if ((de = dvec_push(&chg)) == NULL)
 				goto oom;
 			de->kind = DIFF_CHANGED;
+			if (ne != NULL) {
+				de->note = valp(ne);
+				de->note_len = ne->vallen;
+			}
 			de->actual = a->val;
 			de->actual_len = a->vallen;
 			de->actual_full_len = a->vallen;
@@ -346,6 +353,9 @@ put_entry(struct jbuf *b, const struct diff_entry *de,
 
 	secret = redact_key_is_secret(de->key, de->keylen,
 	    rd ? rd->sensitive_keys : NULL, rd ? rd->nsensitive : 0);
+	if (!secret && rd != NULL && rd->redact_values)
+		secret = !redact_key_listed(de->key, de->keylen,
+		    rd->show_values, rd->nshow_values);
 	jbuf_cat(b, "{\"key\":");
 	jbuf_str(b, de->key, de->keylen, DIFF_LOG_KEY_MAX);
 	jbuf_cat(b, ",\"change\":\"");
@@ -367,6 +377,10 @@ put_entry(struct jbuf *b, const struct diff_entry *de,
 		else
 			put_value(b, de->actual, de->actual_len,
 			    de->actual_full_len);
+	}
+	if (de->note != NULL) {
+		jbuf_cat(b, ",\"note\":");
+		put_value(b, de->note, de->note_len, de->note_len);
 	}
 	if (de->error != NULL) {
 		jbuf_cat(b, ",\"error\":");

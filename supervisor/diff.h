@@ -60,6 +60,10 @@ struct diff_input {
 	size_t			 ntrunc;
 	const struct diff_trunc	*exp_trunc;	/* may be NULL: expected */
 	size_t			 nexp_trunc;
+	/* may be NULL: key -> note; an expected key with a note and a value
+	 * in actual is changed whatever its value (the worker saw another
+	 * difference: a type, a target), the note shown with it */
+	const struct kvmap	*notes;
 };
 
 enum diff_kind {
@@ -89,6 +93,8 @@ struct diff_entry {
 					 * NULL (borrowed from the marker) */
 	const char	*error;		/* unknown: the read error message */
 	size_t		 error_len;
+	const char	*note;		/* changed: the worker's note, or NULL */
+	size_t		 note_len;
 };
 
 /* Each array sorted bytewise by key (shorter key first on a tie). */
@@ -122,12 +128,17 @@ size_t	diff_ndrifted(const struct diff_result *);
 struct diff_redact {
 	const char *const	*sensitive_keys;	/* see redact.h rule 4 */
 	size_t			 nsensitive;
+	/* every value is secret but those of keys show_values names (globs
+	 * as in rule 4); sensitive_keys and the word rules still win */
+	int			 redact_values;
+	const char *const	*show_values;
+	size_t			 nshow_values;
 };
 
 /*
  * Appends the drift log fields to out:
  *   ,"changed":C,"missing":M,"extra":E[,"unknown":U],"keys":[
- *     {"key":"k","change":"changed","expected":"50","actual":"5"},
+ *     {"key":"k","change":"changed","expected":"50","actual":"5"[,"note":"n"]},
  *     {"key":"k","change":"missing","expected":"v"},
  *     {"key":"k","change":"extra","actual":"v"},
  *     {"key":"k","change":"unknown","expected":"v","error":"msg"} ...]

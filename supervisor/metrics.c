@@ -107,6 +107,12 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",
 		LABELS("version"), NULL, 0 },
+	[METRIC_UNVERIFIABLE_KEYS] = {
+		"vartrack_watcher_unverifiable_keys", METRIC_GAUGE,
+		"Keys of the rule present in the datasource whose values cannot "
+		"be read back (e.g. Vercel sensitive variables) at its last "
+		"poll: neither OK nor drift.",
+		LABELS("datasource", "rule"), NULL, 0 },
 };
 
 struct series {

@@ -64,6 +64,7 @@ enum metric_id {
 	METRIC_LEADER_TRANSITIONS_TOTAL, /* counter {instance} */
 	METRIC_ELECTION_UP,		/* gauge {backend}: the store answers */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
+	METRIC_UNVERIFIABLE_KEYS,	/* gauge {datasource,rule} */
 	METRIC__COUNT
 };
 

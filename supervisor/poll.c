@@ -27,6 +27,7 @@
 #define RULE_TRIM_MIN_KEYS	1000	/* freed pages go back after such a cycle */
 #define RULE_WORKER_WAIT_MS	100	/* a poll waits so for a starting worker */
 #define RULE_STANDBY_WAIT_MS	1000	/* an idle standby's rules look so often */
+#define RULE_UNVERIF_LISTED	50	/* unverifiable keys named in a line */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
 
@@ -51,6 +52,10 @@ rule_reset_read(struct sup_rule *r)
 	r->ndexp_trunc = r->dexp_trunc_cap = 0;
 	r->nvalues_received = 0;
 	r->marker_present = 0;
+	kvmap_free(r->unverif);
+	kvmap_free(r->notes);
+	r->unverif = r->notes = NULL;
+	r->nunverif = 0;
 }
 
 /* Forget the chunks of a baseline being received. */
@@ -891,6 +896,26 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 	return 0;
 }
 
+/* ,"unverifiable":N,"unverifiable_keys":[{"key":"k","note":"..."},...] */
+static void
+put_unverif(struct jbuf *f, const struct sup_rule *r)
+{
+	const struct kv_entry *e;
+	size_t i;
+
+	jbuf_printf(f, ",\"unverifiable\":%zu,\"unverifiable_keys\":[",
+	    r->nunverif);
+	for (i = 0; r->unverif != NULL && i < r->unverif->n; i++) {
+		e = &r->unverif->ents[i];
+		jbuf_cat(f, i ? ",{\"key\":" : "{\"key\":");
+		jbuf_str(f, e->key, e->keylen, DIFF_LOG_KEY_MAX);
+		jbuf_cat(f, ",\"note\":");
+		jbuf_str(f, e->val, e->vallen, IPC_NOTE_MAX_BYTES);
+		jbuf_raw(f, "}", 1);
+	}
+	jbuf_raw(f, "]", 1);
+}
+
 static void
 rule_report(struct sup_rule *r)
 {
@@ -913,6 +938,7 @@ rule_report(struct sup_rule *r)
 	in.ntrunc = r->ntrunc;
 	in.exp_trunc = r->dexp_trunc;
 	in.nexp_trunc = r->ndexp_trunc;
+	in.notes = r->notes;
 	if (diff_compute(&res, &in) == -1)
 		fatal("diff_compute");
 	nd = diff_ndrifted(res);
@@ -926,7 +952,28 @@ rule_report(struct sup_rule *r)
 	jbuf_field_int(&f, "baseline_us", (long long)r->baseline_us);
 	jbuf_field_int(&f, "read_us", (long long)r->read_us);
 	metrics_set(sup->metrics, METRIC_DRIFTED_KEYS, rl, (double)nd);
-	if (nd == 0) {
+	/* the series exists from a rule's first unverifiable key on */
+	if (r->nunverif > 0)
+		r->unverif_seen = 1;
+	if (r->unverif_seen)
+		metrics_set(sup->metrics, METRIC_UNVERIFIABLE_KEYS, rl,
+		    (double)r->nunverif);
+	red.sensitive_keys = (const char *const *)r->conf->sensitive_keys;
+	red.nsensitive = r->conf->nsensitive_keys;
+	red.redact_values = r->conf->redact_values;
+	red.show_values = (const char *const *)r->conf->show_values;
+	red.nshow_values = r->conf->nshow_values;
+	if (nd == 0 && r->nunverif > 0) {
+		/* never OK by assumption: says which keys it could not check */
+		jbuf_field(&f, "result", "ok");
+		put_unverif(&f, r);
+		log_fields(LOG_LVL_INFO, f.p, "OK: rule %s, %zu keys match Git, "
+		    "%zu of them unverifiable (value not readable)",
+		    r->conf->name, kvmap_count(r->baseline) - r->nunverif,
+		    r->nunverif);
+		r->last_state = 1;
+		sup_rule_heal_ok(r);
+	} else if (nd == 0) {
 		jbuf_field(&f, "result", "ok");
 		log_fields(LOG_LVL_INFO, f.p, "OK: rule %s, %zu keys match Git",
 		    r->conf->name, kvmap_count(r->baseline));
@@ -937,8 +984,6 @@ rule_report(struct sup_rule *r)
 		jbuf_field(&f, "result", "drift");
 		jbuf_field(&f, "marker", r->marker_present ? "present" :
 		    "absent");
-		red.sensitive_keys = (const char *const *)r->conf->sensitive_keys;
-		red.nsensitive = r->conf->nsensitive_keys;
 		diff_format_log(res, &red, &f, RULE_LOG_MAX_KEYS);
 		if (r->conf->self_heal && sup->grpc != NULL &&
 		    !sup_ha_may_heal(sup)) {
@@ -947,6 +992,8 @@ rule_report(struct sup_rule *r)
 			jbuf_field(&f, "heal", sup_ha_why_not(sup, why,
 			    sizeof(why)));
 		}
+		if (r->nunverif > 0)
+			put_unverif(&f, r);
 		log_fields(LOG_LVL_WARN, f.p, "drift: rule %s differs from Git "
 		    "(%zu changed, %zu missing, %s%zu extra; %zu keys in Git)",
 		    r->conf->name, res->nchanged, res->nmissing,
@@ -1040,6 +1087,16 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		    "datasource read failed");
 		return 0;
 	}
+	if (p->status == IPC_POLL_RATE_LIMITED) {
+		/* the datasource answered (its breaker counts a success); the
+		 * rule is unknown until the limit resets */
+		if (!p->last)
+			return -1;
+		ds_outcome(r, 1);
+		rule_unknown(r, "read", p->error[0] ? p->error :
+		    "rate limited");
+		return 0;
+	}
 	if (p->status == IPC_POLL_DATA_ERROR) {
 		/* the datasource answered: this rule's data is at fault, not
 		 * the datasource (its breaker counts a success) */
@@ -1064,9 +1121,35 @@ sup_rule_poll_reply(struct sup *sup, const struct ipc_poll_reply *p)
 		    memcmp(e->key, p->values[i].key.p, e->keylen) != 0)
 			return -1;
 		et = bl_mark_get(r, e, &etbuf);
-		/* the common case costs a comparison, no allocation */
-		if (value_equal(e, et, &p->values[i]))
+		if (p->values[i].present &&
+		    p->values[i].status == IPC_VALUE_UNVERIFIABLE) {
+			/* present, its value not readable: not compared */
+			if (r->nunverif++ < RULE_UNVERIF_LISTED) {
+				if (r->unverif == NULL &&
+				    (r->unverif = kvmap_new()) == NULL)
+					fatal("kvmap_new");
+				if (kvmap_put(r->unverif, e->key, e->keylen,
+				    p->values[i].note ? p->values[i].note : "",
+				    p->values[i].note ?
+				    strlen(p->values[i].note) : 0) == -1)
+					fatal("kvmap_put");
+			}
 			continue;
+		}
+		/* the common case costs a comparison, no allocation */
+		if (p->values[i].status != IPC_VALUE_MISMATCH &&
+		    value_equal(e, et, &p->values[i]))
+			continue;
+		if (p->values[i].present &&
+		    p->values[i].status == IPC_VALUE_MISMATCH) {
+			if (r->notes == NULL && (r->notes = kvmap_new()) == NULL)
+				fatal("kvmap_new");
+			if (kvmap_put(r->notes, e->key, e->keylen,
+			    p->values[i].note ? p->values[i].note : "",
+			    p->values[i].note ? strlen(p->values[i].note) :
+			    0) == -1)
+				fatal("kvmap_put");
+		}
 		if (kvmap_put(r->dexp, e->key, e->keylen, e->val,
 		    e->vallen) == -1)
 			fatal("kvmap_put");

@@ -149,8 +149,8 @@ has_glob(const char *p)
 }
 
 static int
-matches_sensitive(const char *key, size_t keylen,
-    const char *const *sensitive, size_t nsensitive)
+matches_list(const char *key, size_t keylen,
+    const char *const *sensitive, size_t nsensitive, int on_oom)
 {
 	const char *seg;
 	char stackbuf[256], *buf = stackbuf, *cseg;
@@ -168,7 +168,7 @@ matches_sensitive(const char *key, size_t keylen,
 	}
 	/* globs: fnmatch wants NUL-terminated strings */
 	if (keylen >= sizeof(stackbuf) && (buf = malloc(keylen + 1)) == NULL)
-		return 1;	/* fail closed */
+		return on_oom;	/* fail closed */
 	memcpy(buf, key, keylen);
 	buf[keylen] = '\0';
 	cseg = buf + (seg - key);
@@ -205,9 +205,18 @@ redact_key_is_secret(const char *key, size_t keylen,
 	if (segment_is_secret(seg, seglen))
 		return 1;
 	if (sensitive_keys != NULL && nsensitive > 0)
-		return matches_sensitive(key, keylen, sensitive_keys,
-		    nsensitive);
+		return matches_list(key, keylen, sensitive_keys,
+		    nsensitive, 1);
 	return 0;
+}
+
+int
+redact_key_listed(const char *key, size_t keylen, const char *const *list,
+    size_t n)
+{
+	if (key == NULL || list == NULL || n == 0)
+		return 0;
+	return matches_list(key, keylen, list, n, 0);
 }
 
 /* ---- values: the userinfo of URL-shaped parts (rule 5) ------------------ */

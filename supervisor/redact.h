@@ -55,6 +55,12 @@
 int	redact_key_is_secret(const char *key, size_t keylen,
 	    const char *const *sensitive_keys, size_t nsensitive);
 
+/* Does key match an entry of list as in rule 4 (its full key or last
+ * segment, equal or as a glob)? 0 when not, or when memory for a long key
+ * cannot be had (a show_values list: fails closed). */
+int	redact_key_listed(const char *key, size_t keylen,
+	    const char *const *list, size_t n);
+
 /* Rule 5. 0: nothing to redact (*out NULL); 1: *out is a NUL-terminated
  * malloc'd copy of v with each userinfo replaced, *outlen its length;
  * -1: out of memory (the caller must then not print v). truncated: v is

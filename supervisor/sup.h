@@ -123,6 +123,13 @@ struct sup_rule {
 	struct diff_trunc	*dexp_trunc;	/* truncated values of dexp */
 	size_t			 ndexp_trunc, dexp_trunc_cap;
 	size_t			 nvalues_received;
+	/* values the worker could not compare (IPC_VALUE_UNVERIFIABLE):
+	 * key -> note, the first SUP_MAX_UNVERIFIABLE_LISTED; and the count */
+	struct kvmap		*unverif;
+	size_t			 nunverif;
+	int			 unverif_seen;	/* its metric series exists */
+	/* drift whatever the value (IPC_VALUE_MISMATCH): key -> note */
+	struct kvmap		*notes;
 	int			 marker_present;
 	int			 last_state;	/* 0 none, 1 ok, 2 drift, 3 unknown */
 	int			 repoll;	/* notified during a poll: poll again */

@@ -592,7 +592,7 @@ Test(diff, log_redacts_secret_values)
 	struct fx f;
 	struct diff_result *r;
 	const char *const sens[] = { "DSN_*", "vartrack:kv:exact" };
-	struct diff_redact rd = { sens, 2 };
+	struct diff_redact rd = { sens, 2, 0, NULL, 0 };
 
 	fx_init(&f);
 	kvmap_puts(f.exp, "database.password", "hunter2");

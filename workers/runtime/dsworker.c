@@ -207,6 +207,23 @@ ds_reply_add(struct ds_reply *rb, const char *key, size_t keylen,
 }
 
 int
+ds_reply_add_status(struct ds_reply *rb, const char *key, size_t keylen,
+    int status, const char *note, const char *val, size_t vallen)
+{
+	struct ipc_value *v;
+	int rc;
+
+	rc = ds_reply_add(rb, key, keylen, 1, val, vallen);
+	v = &rb->vals[rb->nvals - 1];
+	v->status = status;
+	if (note != NULL && *note != '\0') {
+		v->note = note;
+		rb->cost += strlen(note);
+	}
+	return rc || rb->cost >= IPC_CHUNK_BYTES;
+}
+
+int
 ds_reply_flush(struct ds_reply *rb)
 {
 	if (rb->nvals == 0)
@@ -270,6 +287,9 @@ ds_reply_end(struct ds_reply *rb, int rc, const char *err)
 		log_warnx("rule %s: data error: %s", DS_RULE_NAME(rb->rule),
 		    err);
 		ds_reply_data_error(rb, err);
+	} else if (rc == DS_POLL_RATE_LIMITED && !rb->failed) {
+		log_warnx("rule %s: %s", DS_RULE_NAME(rb->rule), err);
+		reply_error(rb, IPC_POLL_RATE_LIMITED, err);
 	} else if (rc == -1 && !rb->failed) {
 		log_warnx("rule %s: read failed: %s", DS_RULE_NAME(rb->rule),
 		    err);

@@ -81,6 +81,12 @@ void	ds_reply_init(struct ds_reply *, struct ipc_chan *, uint32_t rule_id);
  */
 int	ds_reply_add(struct ds_reply *, const char *key, size_t keylen,
 	    int present, const char *val, size_t vallen);
+/* The same for a present value that is not simply compared (struct
+ * ipc_value's status: IPC_VALUE_UNVERIFIABLE, IPC_VALUE_MISMATCH) with its
+ * note (borrowed like the value; at most IPC_NOTE_MAX_BYTES, never a
+ * secret). */
+int	ds_reply_add_status(struct ds_reply *, const char *key, size_t keylen,
+	    int status, const char *note, const char *val, size_t vallen);
 /* Send what is buffered as a non-last chunk; -1 when sending failed. */
 int	ds_reply_flush(struct ds_reply *);
 /* Flush the values, then further ds_reply_add() calls are extras. */
@@ -100,10 +106,14 @@ int	ds_reply_data_error(struct ds_reply *, const char *err);
  * rule is unknown, the datasource is not down).
  */
 #define DS_POLL_DATA_ERROR	(-2)
+/* The datasource refused for its rate limit (err says until when): the
+ * rule is unknown, the datasource's breaker counts it as answered. */
+#define DS_POLL_RATE_LIMITED	(-3)
 /* The end of a poll: rc 0 -> ds_reply_finish; rc -1 -> logged ("rule N:
  * read failed: err") and ds_reply_unknown; rc DS_POLL_DATA_ERROR -> logged
  * ("rule N: data error: err") and ds_reply_data_error (unless a send
- * already failed). Once per reply: later calls do nothing. */
+ * already failed); rc DS_POLL_RATE_LIMITED -> logged and sent as
+ * RATE_LIMITED. Once per reply: later calls do nothing. */
 void	ds_reply_end(struct ds_reply *, int rc, const char *err);
 
 /* A datasource kind's worker. */
