@@ -1053,8 +1053,8 @@ Test(conf, platform_and_datasource_errors)
 	    /* the kinds built (registry order), then the sinks no kind
 	     * serves */
 	    "t.yaml:21:11: unknown datasource type 'memcached' (expected one "
-	    "of: redis, mongo, zookeeper, linux_server, s3" AND_TESTKV ", "
-	    "configmap, helm, vercel)",
+	    "of: redis, mongo, zookeeper, linux_server, s3, vercel" AND_TESTKV ", "
+	    "configmap, helm)",
 	    "t.yaml:22:5: missing required key 'name' in datasource",
 	    "t.yaml:24:5: duplicate datasource name 'redis' (first at 12:5)",
 	    "t.yaml:26:12: hosts: expected exactly one \"host:port\" for "
@@ -1257,7 +1257,7 @@ Test(conf, all_orchestrator_keys_known)
 	    "    vercel_token: v\n"
 	    "    vercel_project_id: v\n"
 	    "    vercel_team_id: v\n"
-	    "    vercel_targets: v\n"
+	    "    vercel_targets: production\n"
 	    "    vercel_sensitive_keys: v\n"
 	    "    vercel_api_url: v\n"
 	    "    file_path: /v.ini\n"
@@ -1286,10 +1286,12 @@ Test(conf, all_orchestrator_keys_known)
 	    "mongo_tls_ca_file, mongo_tls_insecure, zk_hosts, "
 	    "zk_timeout_secs, zk_username, zk_password, s3_region, "
 	    "s3_access_key_id, s3_secret_access_key, s3_endpoint_url, "
+	    "vercel_token, vercel_team_id, vercel_api_url, "
 	    "ssh_host, ssh_port, ssh_user, ssh_password, ssh_key_path, "
 	    "ssh_known_hosts_file"));
-	/* the s3 layout keys are the s3 kind's; its tags are kept */
-	cr_expect_eq(c->rules[0].nlayout_extra, 32);
+	/* the s3 and vercel layout keys are their kinds'; s3's tags are
+	 * kept */
+	cr_expect_eq(c->rules[0].nlayout_extra, 27);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "v");
 	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 1);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "file");

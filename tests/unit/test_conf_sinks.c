@@ -395,10 +395,10 @@ Test(sinks, keys_of_another_type)
 	EXPECT_ERRORS(PLATFORMS
 	    "datasources:\n"
 	    "  - name: s\n"
-	    "    type: vercel\n"
+	    "    type: helm\n"
 	    "    uri: x\n"
 	    RULE_ON("s"),
-	    "t.yaml:7:11: datasource type 'vercel' is not supported yet",
+	    "t.yaml:7:11: datasource type 'helm' is not supported yet",
 	    "t.yaml:8:10: uri: must start with mongodb:// or mongodb+srv://");
 }
 

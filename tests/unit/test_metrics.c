@@ -134,6 +134,7 @@ full_registry(void)
 	const char *const wg[] = { "git" };
 	const char *const wr[] = { "redis" };
 	const char *const ver[] = { "0.1.0" };
+	const char *const vc[] = { "vercel", "web:env.json" };
 
 	cr_assert_not_null(m);
 	cr_assert_eq(metrics_touch(m, METRIC_POLL_TOTAL, DS_MONGO), 0);
@@ -162,6 +163,7 @@ full_registry(void)
 	cr_assert_eq(metrics_set(m, METRIC_WORKER_UP, wg, 1), 0);
 	cr_assert_eq(metrics_set(m, METRIC_WORKER_UP, wr, 0), 0);
 	cr_assert_eq(metrics_set(m, METRIC_BUILD_INFO, ver, 1), 0);
+	cr_assert_eq(metrics_set(m, METRIC_UNVERIFIABLE_KEYS, vc, 2), 0);
 	return m;
 }
 

@@ -437,7 +437,14 @@ Test(msg, poll_reply_data_error_roundtrip)
 	cr_assert_eq(o.u.poll_reply.status, IPC_POLL_DATA_ERROR);
 	cr_assert_str_eq(o.u.poll_reply.error, m.u.poll_reply.error);
 	ipc_msg_release(&o);
-	m.u.poll_reply.status = (enum ipc_poll_status)3;
+	m.u.poll_reply.status = IPC_POLL_RATE_LIMITED;
+	m.u.poll_reply.error = "rate limited until 2026-12-03T18:00:00Z "
+	    "(X-RateLimit-Reset)";
+	roundtrip(&m, &o);
+	cr_assert_eq(o.u.poll_reply.status, IPC_POLL_RATE_LIMITED);
+	cr_assert_str_eq(o.u.poll_reply.error, m.u.poll_reply.error);
+	ipc_msg_release(&o);
+	m.u.poll_reply.status = (enum ipc_poll_status)4;
 	expect_rejected(&m, "out of range");
 }
 
