@@ -968,7 +968,7 @@ rule_report(struct sup_rule *r)
 		jbuf_field(&f, "result", "ok");
 		put_unverif(&f, r);
 		log_fields(LOG_LVL_INFO, f.p, "OK: rule %s, %zu keys match Git, "
-		    "%zu of them unverifiable (value not readable)",
+		    "%zu more present but unverifiable (value not readable)",
 		    r->conf->name, kvmap_count(r->baseline) - r->nunverif,
 		    r->nunverif);
 		r->last_state = 1;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "curl_common.h"
@@ -232,7 +233,7 @@ rate_limited(struct vc_ds *d, const struct http_resp *r, char *err,
     size_t errlen)
 {
 	time_t now = time(NULL), until = 0;
-	const char *src = NULL;
+	const char *src = NULL, *ra;
 	long long v;
 	json_t *o, *lim;
 	char ts[32];
@@ -241,7 +242,8 @@ rate_limited(struct vc_ds *d, const struct http_resp *r, char *err,
 		until = (time_t)v;
 		src = "X-RateLimit-Reset";
 	}
-	if ((o = json_loadb(r->body, r->body_len, 0, NULL)) != NULL) {
+	if ((o = json_loadb(r->body, r->body_len, JSON_ALLOW_NUL,
+	    NULL)) != NULL) {
 		lim = json_object_get(json_object_get(o, "error"), "limit");
 		if (json_is_integer(json_object_get(lim, "reset")) &&
 		    json_integer_value(json_object_get(lim, "reset")) > until) {
@@ -251,10 +253,14 @@ rate_limited(struct vc_ds *d, const struct http_resp *r, char *err,
 		}
 		json_decref(o);
 	}
-	if (until == 0 && (v = num_value(http_resp_header(r,
-	    "Retry-After"))) >= 0) {
-		until = now + (time_t)v;
-		src = "Retry-After";
+	if (until == 0 && (ra = http_resp_header(r, "Retry-After")) != NULL) {
+		/* delay-seconds or an HTTP-date (RFC 9110 10.2.3) */
+		if ((v = num_value(ra)) >= 0)
+			until = now + (time_t)v;
+		else if ((until = curl_getdate(ra, NULL)) == -1)
+			until = 0;
+		if (until != 0)
+			src = "Retry-After";
 	}
 	if (until <= now) {
 		until = now + (until == 0 ? VC_RL_DEFAULT_S : 1);
@@ -270,6 +276,23 @@ rate_limited(struct vc_ds *d, const struct http_resp *r, char *err,
 	return DS_POLL_RATE_LIMITED;
 }
 
+/* A 200 with X-RateLimit-Remaining 0: no request before X-RateLimit-Reset
+ * (the next one would be a 429). */
+static void
+rl_note(struct vc_ds *d, const struct http_resp *r)
+{
+	time_t now = time(NULL);
+	long long rs;
+
+	if (num_value(http_resp_header(r, "X-RateLimit-Remaining")) != 0 ||
+	    (rs = num_value(http_resp_header(r, "X-RateLimit-Reset"))) <=
+	    (long long)now)
+		return;
+	d->rl_until = rs > (long long)now + VC_RL_MAX_S ? now + VC_RL_MAX_S :
+	    (time_t)rs;
+	snprintf(d->rl_src, sizeof(d->rl_src), "X-RateLimit-Remaining 0");
+}
+
 /* An API error: its code and message, never the body otherwise. */
 static void
 api_error(const struct http_resp *r, const char *what, char *err,
@@ -278,7 +301,8 @@ api_error(const struct http_resp *r, const char *what, char *err,
 	json_t *o, *e;
 	const char *code = NULL, *msg = NULL;
 
-	if ((o = json_loadb(r->body, r->body_len, 0, NULL)) != NULL) {
+	if ((o = json_loadb(r->body, r->body_len, JSON_ALLOW_NUL,
+	    NULL)) != NULL) {
 		e = json_object_get(o, "error");
 		code = json_string_value(json_object_get(e, "code"));
 		msg = json_string_value(json_object_get(e, "message"));
@@ -397,8 +421,9 @@ list_envs(struct vc_ds *d, const char *project, json_t *docs,
 			http_resp_fini(&r);
 			return -1;
 		}
-		if ((o = json_loadb(r.body, r.body_len, 0, NULL)) == NULL ||
-		    !json_is_object(o)) {
+		rl_note(d, &r);
+		if ((o = json_loadb(r.body, r.body_len, JSON_ALLOW_NUL,
+		    NULL)) == NULL || !json_is_object(o)) {
 			snprintf(err, errlen, "%s: the answer is not a JSON "
 			    "object (%zu bytes)", what, r.body_len);
 			json_decref(o);
@@ -480,8 +505,10 @@ decrypt(struct vc_ds *d, const char *project, const char *id, char **val,
 		http_resp_fini(&r);
 		return r.status == 404 ? 1 : -1;
 	}
+	rl_note(d, &r);
 	rc = 1;
-	if ((o = json_loadb(r.body, r.body_len, 0, NULL)) != NULL &&
+	if ((o = json_loadb(r.body, r.body_len, JSON_ALLOW_NUL,
+	    NULL)) != NULL &&
 	    json_is_string(v = json_object_get(o, "value")) &&
 	    !json_is_false(json_object_get(o, "decrypted"))) {
 		*vallen = json_string_length(v);
@@ -662,6 +689,9 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 			if (!sens)
 				snprintf(note, sizeof(note), "type %s (Git "
 				    "writes plain; value unreadable)", e->type);
+			else if ((e->targets & tw) != tw)
+				snprintf(note, sizeof(note), "value "
+				    "unreadable");
 			else {
 				st = IPC_VALUE_UNVERIFIABLE;
 				why = e->id != NULL &&
