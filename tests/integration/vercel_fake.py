@@ -53,6 +53,7 @@ import http.server
 import json
 import os
 import shutil
+import socket
 import socketserver
 import subprocess
 import threading
@@ -130,6 +131,8 @@ class VercelFake:
         self._ids = 0
         self._port = port
         self.server = None
+        self.conns = set()
+        self.down = False
 
     # --- server
     def start(self):
@@ -141,14 +144,26 @@ class VercelFake:
         self.server = _Server(("127.0.0.1", self._port), H)
         self._port = self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.down = False
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
         self.thread.start()
 
     def stop(self):
+        """Down as a killed server is: the listener closed and every open
+        (kept-alive) connection cut."""
+        self.down = True
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        with self.lock:
+            conns, self.conns = self.conns, set()
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def restart(self):
         self.stop()
@@ -251,6 +266,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with self.fake.lock:
+            self.fake.conns.add(self.connection)
+
+    def finish(self):
+        with self.fake.lock:
+            self.fake.conns.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
     def reply(self, code, obj, extra=()):
         body = json.dumps(obj).encode()
         if code == 200:
@@ -274,6 +302,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         f = self.fake
+        if f.down:
+            # stopping: no answer, the connection cut
+            self.close_connection = True
+            return
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
         self.rec = {"t": time.time(), "method": "GET", "path": u.path, "query": q,
