@@ -15,6 +15,8 @@ echo "=== npm ci: tests/mongo-fake (Mongo-wire fake for the integration tests)"
 (cd tests/mongo-fake && npm ci --no-audit --no-fund)
 echo "=== npm ci: tests/s3rver (S3 test server, @20minutes/s3rver 4.0.4)"
 (cd tests/s3rver && npm ci --no-audit --no-fund)
+echo "=== npm ci: tests/vercel-sdk (@vercel/sdk 1.28.35: checks the Vercel fake's bodies)"
+(cd tests/vercel-sdk && npm ci --no-audit --no-fund)
 
 SUMMARY=$(mktemp)
 trap 'rm -f "$SUMMARY"' EXIT

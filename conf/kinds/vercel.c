@@ -300,9 +300,19 @@ vercel_rule_finish(struct conf_rule *r, void *p,
 	for (i = 0; i < v->nshow_values; i++)
 		conf_strv_push(&r->show_values, &r->nshow_values,
 		    v->show_values[i]);
-	for (i = 0; i < v->nsensitive; i++)
-		conf_strv_push(&r->sensitive_keys, &r->nsensitive_keys,
-		    v->sensitive_keys[i]);
+	/* once each: the printed form lists them under sensitive_keys too,
+	 * and loading it again must not double them */
+	for (i = 0; i < v->nsensitive; i++) {
+		size_t j;
+
+		for (j = 0; j < r->nsensitive_keys; j++)
+			if (strcmp(r->sensitive_keys[j],
+			    v->sensitive_keys[i]) == 0)
+				break;
+		if (j == r->nsensitive_keys)
+			conf_strv_push(&r->sensitive_keys, &r->nsensitive_keys,
+			    v->sensitive_keys[i]);
+	}
 }
 
 static void

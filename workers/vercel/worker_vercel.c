@@ -62,6 +62,7 @@ struct vc_env {
 	size_t		 keylen, vallen;
 	unsigned	 targets;
 	long long	 updated;
+	size_t		 idx;		/* its place in the listing */
 	int		 used;
 };
 
@@ -540,20 +541,42 @@ glob_any(const struct ipc_vercel_scope *sc, const char *key)
 	return 0;
 }
 
-/* The env for a Git key: targets covering the rule's (no gitBranch
- * first), then overlapping, then any of that key. */
+static int
+env_cmp(const void *a, const void *b)
+{
+	const struct vc_env *x = a, *y = b;
+	int c;
+
+	if (x->keylen != y->keylen)
+		return x->keylen < y->keylen ? -1 : 1;
+	if ((c = memcmp(x->key, y->key, x->keylen)) != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The env for a Git key in envs sorted by env_cmp: targets covering the
+ * rule's (no gitBranch first), then overlapping, then any of that key;
+ * among equals, the first listed. */
 static struct vc_env *
 find_env(struct vc_env *envs, size_t n, const char *key, size_t keylen,
     unsigned want)
 {
-	struct vc_env *best = NULL;
+	struct vc_env probe, *best = NULL;
 	int bs = 0, s;
-	size_t i;
+	size_t lo = 0, hi = n, i;
 
-	for (i = 0; i < n; i++) {
-		if (envs[i].keylen != keylen ||
-		    memcmp(envs[i].key, key, keylen) != 0)
-			continue;
+	memset(&probe, 0, sizeof(probe));
+	probe.key = key;
+	probe.keylen = keylen;
+	while (lo < hi) {	/* the first of that key */
+		i = lo + (hi - lo) / 2;
+		if (env_cmp(&envs[i], &probe) < 0)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	for (i = lo; i < n && envs[i].keylen == keylen &&
+	    memcmp(envs[i].key, key, keylen) == 0; i++) {
 		s = (envs[i].targets & want) == want ?
 		    (envs[i].branch == NULL ? 4 : 3) :
 		    (envs[i].targets & want) ? 2 : 1;
@@ -608,6 +631,10 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		rc = r;
 		goto cleanup;
 	}
+	for (k = 0; k < n; k++)
+		envs[k].idx = k;
+	if (n > 1)	/* find_env: a binary search, not a scan per key */
+		qsort(envs, n, sizeof(*envs), env_cmp);
 	if ((ids = kvmap_new()) == NULL || (notes = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	want = ds_poll_keyset(p);
