@@ -99,6 +99,9 @@ void	h_nonempty(struct conf_ctx *, void *, const struct keydef *,
 	    const struct yn *, const struct yn *);
 void	h_abs_path(struct conf_ctx *, void *, const struct keydef *,
 	    const struct yn *, const struct yn *);
+/* an http(s) URL without userinfo, query or fragment; trailing '/' stripped */
+void	h_http_url(struct conf_ctx *, void *, const struct keydef *,
+	    const struct yn *, const struct yn *);
 /* "" or "/...", trailing '/' stripped */
 void	h_base_path(struct conf_ctx *, void *, const struct keydef *,
 	    const struct yn *, const struct yn *);

@@ -756,6 +756,43 @@ h_nonempty(struct conf_ctx *c, void *obj, const struct keydef *kd,
 	set_str(FIELD(obj, kd->off, char *), s);
 }
 
+/* kd->off: char *. An http(s) URL without userinfo, query or fragment;
+ * trailing '/' stripped. */
+void
+h_http_url(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	const char *s, *host;
+	char sb[128], *u;
+	size_t n;
+
+	if ((s = want_string(c, kd->name, v, "a URL")) == NULL)
+		return;
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else {
+		conf_error_at(c, v->mark, "%s: '%s' is not an http:// or "
+		    "https:// URL", kd->name, SHOW(v, sb));
+		return;
+	}
+	n = strcspn(host, "/");
+	if (n == 0 || memchr(host, '@', n) != NULL ||
+	    strpbrk(s, "?# \t") != NULL) {
+		conf_error_at(c, v->mark, "%s: expected scheme://host[:port]"
+		    "[/path] without credentials, query or fragment, got '%s'",
+		    kd->name, SHOW(v, sb));
+		return;
+	}
+	u = conf_xstrdup(s);
+	n = strlen(u);
+	while (n > 0 && u[n - 1] == '/')
+		u[--n] = '\0';
+	free(*FIELD(obj, kd->off, char *));
+	*FIELD(obj, kd->off, char *) = u;
+}
+
 /* An absolute path (files read or written on a server). */
 void
 h_abs_path(struct conf_ctx *c, void *obj, const struct keydef *kd,

@@ -22,43 +22,6 @@
 #define D(f)	offsetof(struct conf_vercel_ds, f)
 #define R(f)	offsetof(struct conf_vercel_rule, f)
 
-/* kd->off: char *. An http(s) URL without userinfo, query or fragment;
- * trailing '/' stripped. */
-static void
-h_api_url(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	const char *s, *host;
-	char sb[128], *u;
-	size_t n;
-
-	if ((s = want_string(c, kd->name, v, "a URL")) == NULL)
-		return;
-	if (strncmp(s, "https://", 8) == 0)
-		host = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		host = s + 7;
-	else {
-		conf_error_at(c, v->mark, "%s: '%s' is not an http:// or "
-		    "https:// URL", kd->name, SHOW(v, sb));
-		return;
-	}
-	n = strcspn(host, "/");
-	if (n == 0 || memchr(host, '@', n) != NULL ||
-	    strpbrk(s, "?# \t") != NULL) {
-		conf_error_at(c, v->mark, "%s: expected scheme://host[:port]"
-		    "[/path] without credentials, query or fragment, got '%s'",
-		    kd->name, SHOW(v, sb));
-		return;
-	}
-	u = conf_xstrdup(s);
-	n = strlen(u);
-	while (n > 0 && u[n - 1] == '/')
-		u[--n] = '\0';
-	free(*FIELD(obj, kd->off, char *));
-	*FIELD(obj, kd->off, char *) = u;
-}
-
 /* A team id or slug: goes in the query string, so [A-Za-z0-9._-] only. */
 static void
 h_team(struct conf_ctx *c, void *obj, const struct keydef *kd,
@@ -191,7 +154,7 @@ h_list(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 static const struct keydef ds_keys[] = {
-	{ "api_url", h_api_url, D(api_url), 0, NULL },
+	{ "api_url", h_http_url, D(api_url), 0, NULL },
 	{ "ca_file", h_abs_path, D(ca_file), 0, NULL },
 	{ "max_response_bytes", h_size, D(max_response_bytes), 0, NULL },
 	{ "team_id", h_team, D(team_id), 0, NULL },

@@ -329,7 +329,15 @@ vc_get(struct vc_ds *d, const char *url, struct http_resp *r, char *err,
 	q.url = url;
 	q.headers = hdrs;
 	q.bearer_token = d->token;
-	return http_request(r, d->http, &q, err, errlen);
+	if (http_request(r, d->http, &q, err, errlen) == -1)
+		return -1;
+	if (r->status == 429) {	/* answered, but not now */
+		int rc = rate_limited(d, r, err, errlen);
+
+		http_resp_fini(r);
+		return rc;
+	}
+	return 0;
 }
 
 /* One env object into e (borrowed from the JSON); -1 when not one. */
@@ -393,8 +401,8 @@ list_envs(struct vc_ds *d, const char *project, json_t *docs,
 		d->nlist++;
 		rc = vc_get(d, url, &r, err, errlen);
 		free(url);
-		if (rc == -1)
-			return -1;
+		if (rc != 0)	/* -1, DS_POLL_RATE_LIMITED */
+			return rc;
 		if (r.status == 404 && !d->v9 && pages == 0) {
 			/* v10 unknown here: the orchestrator's v9 */
 			http_resp_fini(&r);
@@ -403,11 +411,6 @@ list_envs(struct vc_ds *d, const char *project, json_t *docs,
 			    errlen);
 			if (rc != 0)
 				d->v9 = 0;
-			return rc;
-		}
-		if (r.status == 429) {
-			rc = rate_limited(d, &r, err, errlen);
-			http_resp_fini(&r);
 			return rc;
 		}
 		if (r.status != 200) {
@@ -494,13 +497,8 @@ decrypt(struct vc_ds *d, const char *project, const char *id, char **val,
 	d->nget++;
 	rc = vc_get(d, url, &r, err, errlen);
 	free(url);
-	if (rc == -1)
-		return -1;
-	if (r.status == 429) {
-		rc = rate_limited(d, &r, err, errlen);
-		http_resp_fini(&r);
+	if (rc != 0)	/* -1, DS_POLL_RATE_LIMITED */
 		return rc;
-	}
 	if (r.status != 200) {
 		api_error(&r, what, err, errlen);
 		http_resp_fini(&r);
