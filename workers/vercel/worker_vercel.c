@@ -32,14 +32,10 @@
 #include "kinds/vercel.h"
 #include "kvmap.h"
 #include "log.h"
+#include "vercel_parse.h"
 
 #define VC_CACHE_MAX	256
 #define VC_PAGES_MAX	100
-#define VC_RL_DEFAULT_S	60
-#define VC_RL_MAX_S	3600
-#define T_PROD		1u
-#define T_PREV		2u
-#define T_DEV		4u
 
 struct vc_cache {
 	uint32_t	 rule_id;
@@ -55,15 +51,6 @@ struct vc_ds {
 	struct vc_cache		 caches[VC_CACHE_MAX];
 	size_t			 ncaches;
 	unsigned		 nlist, nget;
-};
-
-struct vc_env {
-	const char	*id, *key, *type, *value, *branch;
-	size_t		 keylen, vallen;
-	unsigned	 targets;
-	long long	 updated;
-	size_t		 idx;		/* its place in the listing */
-	int		 used;
 };
 
 static void
@@ -175,38 +162,6 @@ cache_for(struct vc_ds *d, uint32_t rule_id)
 	return &d->caches[d->ncaches++];
 }
 
-static unsigned
-target_bit(const char *s)
-{
-	return strcmp(s, "production") == 0 ? T_PROD :
-	    strcmp(s, "preview") == 0 ? T_PREV :
-	    strcmp(s, "development") == 0 ? T_DEV : 0;
-}
-
-static void
-targets_str(unsigned t, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s%s%s", t & T_PROD ? "production" : "",
-	    (t & T_PROD) && (t & (T_PREV | T_DEV)) ? "," : "",
-	    t & T_PREV ? "preview" : "", (t & T_PREV) && (t & T_DEV) ? "," : "",
-	    t & T_DEV ? "development" : "");
-	if (t == 0)
-		snprintf(buf, len, "none");
-}
-
-static int
-id_ok(const char *s)
-{
-	if (*s == '\0' || strlen(s) > 256)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
-		    *s == '.'))
-			return 0;
-	return 1;
-}
-
 static void
 iso_time(time_t t, char *buf, size_t len)
 {
@@ -216,63 +171,19 @@ iso_time(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static long long
-num_value(const char *s)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL)
-		return -1;
-	v = strtoll(s, &end, 10);
-	return end != s && *end == '\0' && v >= 0 ? v : -1;
-}
-
-/* A 429: until when (header, body, Retry-After), then the message. */
+/* A 429: no request before its reset (vc_reset_at), then the message. */
 static int
 rate_limited(struct vc_ds *d, const struct http_resp *r, char *err,
     size_t errlen)
 {
-	time_t now = time(NULL), until = 0;
-	const char *src = NULL, *ra;
-	long long v;
-	json_t *o, *lim;
+	const char *src;
 	char ts[32];
 
-	if ((v = num_value(http_resp_header(r, "X-RateLimit-Reset"))) > 0) {
-		until = (time_t)v;
-		src = "X-RateLimit-Reset";
-	}
-	if ((o = json_loadb(r->body, r->body_len, JSON_ALLOW_NUL,
-	    NULL)) != NULL) {
-		lim = json_object_get(json_object_get(o, "error"), "limit");
-		if (json_is_integer(json_object_get(lim, "reset")) &&
-		    json_integer_value(json_object_get(lim, "reset")) > until) {
-			until = (time_t)json_integer_value(json_object_get(lim,
-			    "reset"));
-			src = "limit.reset";
-		}
-		json_decref(o);
-	}
-	if (until == 0 && (ra = http_resp_header(r, "Retry-After")) != NULL) {
-		/* delay-seconds or an HTTP-date (RFC 9110 10.2.3) */
-		if ((v = num_value(ra)) >= 0)
-			until = now + (time_t)v;
-		else if ((until = curl_getdate(ra, NULL)) == -1)
-			until = 0;
-		if (until != 0)
-			src = "Retry-After";
-	}
-	if (until <= now) {
-		until = now + (until == 0 ? VC_RL_DEFAULT_S : 1);
-		if (src == NULL)
-			src = "no reset given";
-	}
-	if (until > now + VC_RL_MAX_S)
-		until = now + VC_RL_MAX_S;
-	d->rl_until = until;
+	d->rl_until = vc_reset_at(http_resp_header(r, "X-RateLimit-Reset"),
+	    http_resp_header(r, "Retry-After"), r->body, r->body_len,
+	    time(NULL), &src);
 	snprintf(d->rl_src, sizeof(d->rl_src), "%s", src);
-	iso_time(until, ts, sizeof(ts));
+	iso_time(d->rl_until, ts, sizeof(ts));
 	snprintf(err, errlen, "rate limited until %s (%s)", ts, src);
 	return DS_POLL_RATE_LIMITED;
 }
@@ -285,8 +196,8 @@ rl_note(struct vc_ds *d, const struct http_resp *r)
 	time_t now = time(NULL);
 	long long rs;
 
-	if (num_value(http_resp_header(r, "X-RateLimit-Remaining")) != 0 ||
-	    (rs = num_value(http_resp_header(r, "X-RateLimit-Reset"))) <=
+	if (vc_num_value(http_resp_header(r, "X-RateLimit-Remaining")) != 0 ||
+	    (rs = vc_num_value(http_resp_header(r, "X-RateLimit-Reset"))) <=
 	    (long long)now)
 		return;
 	d->rl_until = rs > (long long)now + VC_RL_MAX_S ? now + VC_RL_MAX_S :
@@ -294,27 +205,11 @@ rl_note(struct vc_ds *d, const struct http_resp *r)
 	snprintf(d->rl_src, sizeof(d->rl_src), "X-RateLimit-Remaining 0");
 }
 
-/* An API error: its code and message, never the body otherwise. */
 static void
 api_error(const struct http_resp *r, const char *what, char *err,
     size_t errlen)
 {
-	json_t *o, *e;
-	const char *code = NULL, *msg = NULL;
-
-	if ((o = json_loadb(r->body, r->body_len, JSON_ALLOW_NUL,
-	    NULL)) != NULL) {
-		e = json_object_get(o, "error");
-		code = json_string_value(json_object_get(e, "code"));
-		msg = json_string_value(json_object_get(e, "message"));
-	}
-	if (code != NULL)
-		snprintf(err, errlen, "%s: HTTP %ld %s: %.200s", what,
-		    r->status, code, msg ? msg : "");
-	else
-		snprintf(err, errlen, "%s: HTTP %ld (not a Vercel error body)",
-		    what, r->status);
-	json_decref(o);
+	vc_api_error(r->status, r->body, r->body_len, what, err, errlen);
 }
 
 static int
@@ -340,52 +235,15 @@ vc_get(struct vc_ds *d, const char *url, struct http_resp *r, char *err,
 	return 0;
 }
 
-/* One env object into e (borrowed from the JSON); -1 when not one. */
-static int
-env_from(json_t *o, struct vc_env *e)
-{
-	json_t *k, *t, *v, *tg, *x;
-	size_t i;
-
-	memset(e, 0, sizeof(*e));
-	k = json_object_get(o, "key");
-	t = json_object_get(o, "type");
-	if (!json_is_string(k) || !json_is_string(t))
-		return -1;
-	e->key = json_string_value(k);
-	e->keylen = json_string_length(k);
-	e->type = json_string_value(t);
-	if (json_is_string(v = json_object_get(o, "value"))) {
-		e->value = json_string_value(v);
-		e->vallen = json_string_length(v);
-	}
-	if (json_is_string(x = json_object_get(o, "id")))
-		e->id = json_string_value(x);
-	if (json_is_string(x = json_object_get(o, "gitBranch")))
-		e->branch = json_string_value(x);
-	e->updated = json_is_integer(x = json_object_get(o, "updatedAt")) ?
-	    json_integer_value(x) : json_is_real(x) ?
-	    (long long)json_real_value(x) : -1;
-	tg = json_object_get(o, "target");
-	if (json_is_string(tg))
-		e->targets = target_bit(json_string_value(tg));
-	else if (json_is_array(tg))
-		for (i = 0; i < json_array_size(tg); i++)
-			if (json_is_string(json_array_get(tg, i)))
-				e->targets |= target_bit(json_string_value(
-				    json_array_get(tg, i)));
-	return 0;
-}
-
 /* Every env of the project into *docs (json, kept) and envs. */
 static int
 list_envs(struct vc_ds *d, const char *project, json_t *docs,
     struct vc_env **envs, size_t *nenvs, char *err, size_t errlen)
 {
 	struct http_resp r;
-	json_t *o, *arr, *pg, *nx;
-	char *url, what[512], next[32] = "";
-	size_t i, pages, cap = 0;
+	char *url, what[512], next[32] = "", e2[400];
+	size_t pages, cap = 0;
+	long long nx;
 	int rc;
 
 	*envs = NULL;
@@ -416,8 +274,6 @@ list_envs(struct vc_ds *d, const char *project, json_t *docs,
 		if (r.status != 200) {
 			api_error(&r, what, err, errlen);
 			if (r.status == 404) {
-				char e2[400];
-
 				snprintf(e2, sizeof(e2), "project '%s' not "
 				    "found (%s)", project, err);
 				snprintf(err, errlen, "%s", e2);
@@ -426,49 +282,16 @@ list_envs(struct vc_ds *d, const char *project, json_t *docs,
 			return -1;
 		}
 		rl_note(d, &r);
-		if ((o = json_loadb(r.body, r.body_len, JSON_ALLOW_NUL,
-		    NULL)) == NULL || !json_is_object(o)) {
-			snprintf(err, errlen, "%s: the answer is not a JSON "
-			    "object (%zu bytes)", what, r.body_len);
-			json_decref(o);
-			http_resp_fini(&r);
-			return -1;
-		}
+		rc = vc_page_parse(r.body, r.body_len, docs, envs, nenvs, &cap,
+		    &nx, e2, sizeof(e2));
 		http_resp_fini(&r);
-		json_array_append_new(docs, o);
-		if ((arr = json_object_get(o, "envs")) == NULL &&
-		    json_is_string(json_object_get(o, "key"))) {
-			/* oneOf (1): a single env object */
-			arr = json_array();
-			json_array_append(arr, o);
-			json_array_append_new(docs, arr);
-		}
-		if (!json_is_array(arr)) {
-			snprintf(err, errlen, "%s: no \"envs\" list in the "
-			    "answer", what);
+		if (rc == -1) {
+			snprintf(err, errlen, "%s: %s", what, e2);
 			return -1;
 		}
-		for (i = 0; i < json_array_size(arr); i++) {
-			if (*nenvs == cap) {
-				cap = cap ? cap * 2 : 64;
-				if ((*envs = realloc(*envs, cap *
-				    sizeof(**envs))) == NULL)
-					fatal("realloc");
-			}
-			if (env_from(json_array_get(arr, i),
-			    &(*envs)[*nenvs]) == -1) {
-				snprintf(err, errlen, "%s: envs[%zu] has no "
-				    "string key and type", what, i);
-				return -1;
-			}
-			(*nenvs)++;
-		}
-		pg = json_object_get(o, "pagination");
-		nx = json_object_get(pg, "next");
-		if (!json_is_integer(nx))
+		if (nx < 0)
 			return 0;
-		snprintf(next, sizeof(next), "%lld",
-		    (long long)json_integer_value(nx));
+		snprintf(next, sizeof(next), "%lld", nx);
 	}
 	snprintf(err, errlen, "GET /projects/%s/env: more than %d pages",
 	    project, VC_PAGES_MAX);
@@ -482,12 +305,11 @@ decrypt(struct vc_ds *d, const char *project, const char *id, char **val,
     size_t *vallen, char *err, size_t errlen)
 {
 	struct http_resp r;
-	json_t *o, *v;
 	char *url, what[512];
 	int rc;
 
 	*val = NULL;
-	if (!id_ok(id))
+	if (!vc_id_ok(id))
 		return 1;
 	if (asprintf(&url, "%s/v1/projects/%s/env/%s%s%s", d->api, project,
 	    id, d->team_q ? "?" : "", d->team_q ? d->team_q : "") == -1)
@@ -505,18 +327,7 @@ decrypt(struct vc_ds *d, const char *project, const char *id, char **val,
 		return r.status == 404 ? 1 : -1;
 	}
 	rl_note(d, &r);
-	rc = 1;
-	if ((o = json_loadb(r.body, r.body_len, JSON_ALLOW_NUL,
-	    NULL)) != NULL &&
-	    json_is_string(v = json_object_get(o, "value")) &&
-	    !json_is_false(json_object_get(o, "decrypted"))) {
-		*vallen = json_string_length(v);
-		if ((*val = malloc(*vallen + 1)) == NULL)
-			fatal("malloc");
-		memcpy(*val, json_string_value(v), *vallen + 1);
-		rc = 0;
-	}
-	json_decref(o);
+	rc = vc_decrypted_value(r.body, r.body_len, val, vallen);
 	http_resp_fini(&r);
 	return rc;
 }
@@ -540,53 +351,6 @@ glob_any(const struct ipc_vercel_scope *sc, const char *key)
 }
 
 static int
-env_cmp(const void *a, const void *b)
-{
-	const struct vc_env *x = a, *y = b;
-	int c;
-
-	if (x->keylen != y->keylen)
-		return x->keylen < y->keylen ? -1 : 1;
-	if ((c = memcmp(x->key, y->key, x->keylen)) != 0)
-		return c;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* The env for a Git key in envs sorted by env_cmp: targets covering the
- * rule's (no gitBranch first), then overlapping, then any of that key;
- * among equals, the first listed. */
-static struct vc_env *
-find_env(struct vc_env *envs, size_t n, const char *key, size_t keylen,
-    unsigned want)
-{
-	struct vc_env probe, *best = NULL;
-	int bs = 0, s;
-	size_t lo = 0, hi = n, i;
-
-	memset(&probe, 0, sizeof(probe));
-	probe.key = key;
-	probe.keylen = keylen;
-	while (lo < hi) {	/* the first of that key */
-		i = lo + (hi - lo) / 2;
-		if (env_cmp(&envs[i], &probe) < 0)
-			lo = i + 1;
-		else
-			hi = i;
-	}
-	for (i = lo; i < n && envs[i].keylen == keylen &&
-	    memcmp(envs[i].key, key, keylen) == 0; i++) {
-		s = (envs[i].targets & want) == want ?
-		    (envs[i].branch == NULL ? 4 : 3) :
-		    (envs[i].targets & want) ? 2 : 1;
-		if (s > bs) {
-			bs = s;
-			best = &envs[i];
-		}
-	}
-	return best;
-}
-
-static int
 vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
     size_t errlen)
 {
@@ -607,15 +371,15 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 	d->nlist = d->nget = 0;
 	if (ipc_vercel_scope_unpack(&sc, &p->scope, err, errlen) == -1)
 		goto cleanup;
-	if (!id_ok(sc.project_id)) {
+	if (!vc_id_ok(sc.project_id)) {
 		snprintf(err, errlen, "no valid project id");
 		goto cleanup;
 	}
 	for (i = 0; i < sc.ntargets; i++)
-		tw |= target_bit(sc.targets[i]);
+		tw |= vc_target_bit(sc.targets[i]);
 	if (tw == 0)
-		tw = T_PREV;
-	targets_str(tw, tw_s, sizeof(tw_s));
+		tw = VC_T_PREV;
+	vc_targets_str(tw, tw_s, sizeof(tw_s));
 	if (d->rl_until > time(NULL)) {
 		iso_time(d->rl_until, ts, sizeof(ts));
 		snprintf(err, errlen, "rate limited until %s (%s); no request "
@@ -629,16 +393,13 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		rc = r;
 		goto cleanup;
 	}
-	for (k = 0; k < n; k++)
-		envs[k].idx = k;
-	if (n > 1)	/* find_env: a binary search, not a scan per key */
-		qsort(envs, n, sizeof(*envs), env_cmp);
+	vc_envs_sort(envs, n);	/* vc_find_env: a binary search per key */
 	if ((ids = kvmap_new()) == NULL || (notes = kvmap_new()) == NULL)
 		fatal("kvmap_new");
 	want = ds_poll_keyset(p);
 	/* first pass: decrypt what moved, into the new cache */
 	for (i = 0; i < p->nkeys; i++) {
-		e = find_env(envs, n, p->keys[i], p->keylens[i], tw);
+		e = vc_find_env(envs, n, p->keys[i], p->keylens[i], tw);
 		if (e == NULL || e->id == NULL)
 			continue;
 		e->used = 1;
@@ -690,7 +451,7 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		int st = IPC_VALUE_READ;
 		char *key0;
 
-		e = find_env(envs, n, p->keys[i], p->keylens[i], tw);
+		e = vc_find_env(envs, n, p->keys[i], p->keylens[i], tw);
 		if (e == NULL) {
 			ds_reply_add(rb, p->keys[i], p->keylens[i], 0, NULL, 0);
 			continue;
@@ -702,7 +463,7 @@ vc_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 		sens = glob_any(&sc, key0);
 		free(key0);
 		note[0] = '\0';
-		targets_str(e->targets, tg, sizeof(tg));
+		vc_targets_str(e->targets, tg, sizeof(tg));
 		if (strcmp(e->type, "plain") == 0) {
 			v = e->value ? e->value : "";
 			vl = e->value ? e->vallen : 0;
