@@ -297,6 +297,13 @@ class Api(VercelTest):
         self.assertNotIn(TOKEN, joined)
         self.assertEqual(w.find(rule_drift("app")), [])
 
+    def test_401_unauthorized_names_the_code(self):
+        self.fake.unauthorized_401 = True
+        w = self.start(token="vcp_expired_token_42", wait=rule_unknown)
+        self.assertIn("401", self.first["reason"])
+        self.assertIn("unauthorized", self.first["reason"])
+        self.assertNotIn("vcp_expired_token_42", "\n".join(w.raw))
+
     def test_unknown_project_names_the_id(self):
         self.start(project="prj_doesnotexist", wait=rule_unknown)
         self.assertIn("prj_doesnotexist", self.first["reason"])
