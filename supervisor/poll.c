@@ -19,6 +19,7 @@
 #include "diff.h"
 #include "log.h"
 #include "redact.h"
+#include "repourl.h"
 #include "sup.h"
 
 #define RULE_LOG_MAX_KEYS	50
@@ -180,6 +181,19 @@ git_refresh(struct sup_rule *rules, size_t n)
 	}
 }
 
+/* Its repository's canonical name; one that has none (conf_check lets
+ * any string through) is labelled "invalid" rather than shown. */
+static void
+rule_repo_name(struct sup_rule *r)
+{
+	char name[REPO_URL_CANON_MAX];
+
+	if (repo_url_canon(name, sizeof(name), r->conf->repo_url) == -1)
+		snprintf(name, sizeof(name), "invalid");
+	if ((r->repo_name = strdup(name)) == NULL)
+		fatal("strdup");
+}
+
 static int
 rules_build(struct sup *sup, const struct vtw_conf *c,
     struct sup_rules_next *t, char *err, size_t errlen)
@@ -232,6 +246,7 @@ rules_build(struct sup *sup, const struct vtw_conf *c,
 		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
 		    c->poll_interval_ms;
 		rule_fingerprint(c, r, r->sds->fp, r->fp);
+		rule_repo_name(r);
 	}
 	git_refresh(t->rules, t->nrules);
 	return 0;
@@ -318,6 +333,7 @@ rules_free(struct sup_rule *rules, size_t n)
 		kvmap_free(r->bl_trunc);
 		rule_drop_pending(r);
 		free(r->sh_drifted);
+		free(r->repo_name);
 	}
 	free(rules);
 }
@@ -380,6 +396,7 @@ rule_carry(struct sup_rule *n, struct sup_rule *o, uint64_t now)
 	n->bl_trunc = o->bl_trunc;
 	o->bl_trunc = NULL;
 	memcpy(n->commit, o->commit, sizeof(n->commit));
+	n->git_stale = o->git_stale;
 	n->last_state = o->last_state;
 	n->notified_ms = o->notified_ms;
 	n->notifies = o->notifies;
@@ -612,12 +629,34 @@ rule_cycle_end(struct sup_rule *r)
  * RULE_NOTIFY_GAP_MS), or right after the poll in flight; the timer stays
  * the safety net. -1 when the rule is not one of that worker's.
  */
+/*
+ * Poll now (at most one event-assisted poll per RULE_NOTIFY_GAP_MS), or
+ * right after the poll in flight; the timer stays the safety net. 1 when
+ * a poll was scheduled, 0 when the one in flight will be followed.
+ */
+static int
+rule_poll_soon(struct sup_rule *r)
+{
+	uint64_t now = now_ms(), delay = 0;
+
+	if (r->phase != RP_IDLE) {
+		r->repoll = 1;
+		return 0;
+	}
+	if (r->notified_ms != 0 && now - r->notified_ms < RULE_NOTIFY_GAP_MS)
+		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
+	r->notified_ms = now;
+	r->notifies++;
+	evtimer_del(r->ev_timer);
+	rule_schedule(r, delay);
+	return 1;
+}
+
 int
 sup_rule_notify(struct sup *sup, const struct sup_worker *w,
     unsigned int rule_id)
 {
 	struct sup_rule *r;
-	uint64_t now = now_ms(), delay = 0;
 
 	if (rule_id >= sup->nrules)
 		return -1;
@@ -628,22 +667,77 @@ sup_rule_notify(struct sup *sup, const struct sup_worker *w,
 		return 0;
 	log_debug("rule %s: change notified by the %s worker",
 	    r->conf->name, w->name);
-	if (r->phase != RP_IDLE) {
-		r->repoll = 1;
-		return 0;
-	}
-	if (r->notified_ms != 0 && now - r->notified_ms < RULE_NOTIFY_GAP_MS)
-		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
-	r->notified_ms = now;
-	r->notifies++;
-	{
+	if (rule_poll_soon(r)) {
 		const char *dl[] = { r->ds->name };
 
 		metrics_inc(sup->metrics, METRIC_EVENT_POLLS_TOTAL, dl, 1);
 	}
-	evtimer_del(r->ev_timer);
-	rule_schedule(r, delay);
 	return 0;
+}
+
+size_t
+sup_rules_push(struct sup *sup, const char *repo, const char *branch)
+{
+	size_t i, n = 0;
+
+	if (sup->stopping)
+		return 0;
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+
+		if (strcmp(r->repo_name, repo) != 0 ||
+		    strcmp(r->conf->branch, branch) != 0)
+			continue;
+		r->git_stale = 1;
+		log_debug("rule %s: push to %s announced", r->conf->name,
+		    branch);
+		rule_poll_soon(r);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A baseline request carried the refetch: the rules of the same cache
+ * (repository URL as written, and branch) are served by that fetch.
+ */
+static void
+rules_fetched(struct sup *sup, const struct sup_rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *o = &sup->rules[i];
+
+		if (o->git_stale &&
+		    strcmp(o->conf->repo_url, r->conf->repo_url) == 0 &&
+		    strcmp(o->conf->branch, r->conf->branch) == 0)
+			o->git_stale = 0;
+	}
+}
+
+static const char *const fetch_result_names[] = {
+	[IPC_FETCH_OK] = "ok",
+	[IPC_FETCH_UNCHANGED] = "unchanged",
+	[IPC_FETCH_ERROR] = "error",
+	[IPC_FETCH_TIMEOUT] = "timeout",
+};
+
+/* What the git worker asked the remote for this baseline, if anything:
+ * labelled with the rule's own repository, never with the worker's words. */
+static void
+rule_fetch_metrics(struct sup_rule *r, const struct ipc_baseline_reply *b)
+{
+	const char *fl[] = { r->repo_name, NULL };
+
+	if (!b->last || b->fetch == IPC_FETCH_NONE ||
+	    (size_t)b->fetch >= sizeof(fetch_result_names) /
+	    sizeof(fetch_result_names[0]))
+		return;
+	fl[1] = fetch_result_names[b->fetch];
+	metrics_inc(r->sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+	metrics_observe(r->sup->metrics, METRIC_GIT_FETCH_DURATION_SECONDS, fl,
+	    (double)b->fetch_us / 1e6);
 }
 
 static void
@@ -802,6 +896,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	m.u.baseline_request.want_commit = r->sh_want;
 	m.u.baseline_request.refresh_ms = r->git_refresh_ms;
+	m.u.baseline_request.refetch = r->git_stale;
 	r->phase = RP_BASELINE;
 	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {
@@ -810,6 +905,8 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	free(vm);
+	if (r->git_stale)
+		rules_fetched(r->sup, r);
 }
 
 static struct sup_rule *
@@ -826,6 +923,7 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 
 	if (r == NULL || r->phase != RP_BASELINE)
 		return -1;
+	rule_fetch_metrics(r, b);
 	switch (b->status) {
 	case IPC_BL_ERROR:
 		/* also after chunks of a baseline the worker could not finish */

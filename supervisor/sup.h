@@ -102,6 +102,10 @@ struct sup_rule {
 	uint64_t		 interval_ms;
 	uint64_t		 git_refresh_ms;	/* its branch's fetch serves
 							 * this long */
+	char			*repo_name;	/* canonical (repourl.h): the
+						 * metric label, the webhook key */
+	int			 git_stale;	/* a push was announced: the
+						 * next baseline asks the remote */
 	struct event		*ev_timer;
 	uint64_t		 due_ms;	/* when ev_timer fires */
 	enum rule_phase		 phase;
@@ -246,6 +250,10 @@ int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
 /* a datasource worker saw a change under a rule's scope */
 int	sup_rule_notify(struct sup *, const struct sup_worker *,
 	    unsigned int rule_id);
+/* A verified push webhook for (repository, branch): repo is canonical
+ * (repourl.h). Each rule on that branch asks the remote at its next
+ * baseline and polls now. Returns the number of rules. */
+size_t	sup_rules_push(struct sup *, const char *repo, const char *branch);
 
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);
@@ -293,6 +301,8 @@ int	sup_shared_hold(struct sup_rule *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);
+/* after a reload: the body limit follows watcher.webhooks */
+void	sup_http_reconf(struct sup *);
 void	sup_http_stop(struct sup *);
 
 #endif
