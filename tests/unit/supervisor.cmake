@@ -42,3 +42,5 @@ vtw_test(test_shrec SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shrec.c LIBS vtw_supc
 	LABELS unit TIMEOUT 60)
 vtw_test(test_repourl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_repourl.c
 	LIBS vtw_supcore LABELS unit TIMEOUT 60)
+vtw_test(test_webhook SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_webhook.c
+	LIBS vtw_supcore LABELS unit TIMEOUT 60)
