@@ -19,7 +19,6 @@
 #include "diff.h"
 #include "log.h"
 #include "redact.h"
-#include "repourl.h"
 #include "sup.h"
 
 #define RULE_LOG_MAX_KEYS	50
@@ -676,17 +675,22 @@ sup_rule_notify(struct sup *sup, const struct sup_worker *w,
 }
 
 size_t
-sup_rules_push(struct sup *sup, const char *repo, const char *branch)
+sup_rules_push(struct sup *sup, const char (*repos)[REPO_URL_CANON_MAX],
+    size_t nrepos, const char *branch)
 {
-	size_t i, n = 0;
+	size_t i, j, n = 0;
 
 	if (sup->stopping)
 		return 0;
 	for (i = 0; i < sup->nrules; i++) {
 		struct sup_rule *r = &sup->rules[i];
 
-		if (strcmp(r->repo_name, repo) != 0 ||
-		    strcmp(r->conf->branch, branch) != 0)
+		if (strcmp(r->conf->branch, branch) != 0)
+			continue;
+		for (j = 0; j < nrepos; j++)
+			if (strcmp(r->repo_name, repos[j]) == 0)
+				break;
+		if (j == nrepos)
 			continue;
 		r->git_stale = 1;
 		log_debug("rule %s: push to %s announced", r->conf->name,

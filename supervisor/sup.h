@@ -22,6 +22,7 @@
 #include "diff.h"
 #include "heal.h"
 #include "metrics.h"
+#include "repourl.h"
 
 #define WORKER_RESTART_BACKOFF_MIN_MS	500
 #define WORKER_RESTART_BACKOFF_MAX_MS	60000
@@ -250,10 +251,12 @@ int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
 /* a datasource worker saw a change under a rule's scope */
 int	sup_rule_notify(struct sup *, const struct sup_worker *,
 	    unsigned int rule_id);
-/* A verified push webhook for (repository, branch): repo is canonical
- * (repourl.h). Each rule on that branch asks the remote at its next
- * baseline and polls now. Returns the number of rules. */
-size_t	sup_rules_push(struct sup *, const char *repo, const char *branch);
+/* A verified push webhook for (repository, branch): repos are the
+ * repository's canonical names (repourl.h). Each rule on that branch asks
+ * the remote at its next baseline and polls now. Returns the number of
+ * rules. */
+size_t	sup_rules_push(struct sup *, const char (*repos)[REPO_URL_CANON_MAX],
+	    size_t nrepos, const char *branch);
 
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);
