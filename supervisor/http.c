@@ -170,6 +170,10 @@ http_cb(struct evhttp_request *req, void *arg)
 		hook_cb(sup, req, (enum webhook_provider)hook);
 		return;
 	}
+	if (strncmp(path, "/hooks/", 7) == 0) {	/* off, or no such host */
+		evhttp_send_error(req, 404, NULL);
+		return;
+	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
 	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
 		evhttp_send_error(req, 405, NULL);
