@@ -52,18 +52,6 @@ webhook_push_event(enum webhook_provider p)
 	return providers[p].push;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly 2 * SHA256_LEN hex digits into out; -1 otherwise. */
 static int
 unhex_digest(const char *s, unsigned char out[SHA256_LEN])
@@ -74,8 +62,9 @@ unhex_digest(const char *s, unsigned char out[SHA256_LEN])
 	if (strlen(s) != 2 * SHA256_LEN)
 		return -1;
 	for (i = 0; i < SHA256_LEN; i++) {
-		if ((hi = hexval(s[2 * i])) < 0 ||
-		    (lo = hexval(s[2 * i + 1])) < 0)
+		if ((hi = OPENSSL_hexchar2int((unsigned char)s[2 * i])) < 0 ||
+		    (lo = OPENSSL_hexchar2int((unsigned char)s[2 * i + 1])) <
+		    0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}

@@ -41,7 +41,9 @@ class GitDaemon:
             stop_process(self.proc)
 
 
-class SharedFetch(WatcherTest):
+class GitDaemonTest(WatcherTest):
+    """Base: a Redis with the rules' hash, config-repo served by git daemon."""
+
     def setUp(self):
         super().setUp()
         self.r = self.redis()
@@ -50,6 +52,9 @@ class SharedFetch(WatcherTest):
         self.d = GitDaemon(self.tmp)
         self.d.start()
         self.cleanups.append(self.d.stop)
+
+
+class SharedFetch(GitDaemonTest):
 
     def rules(self, extra=""):
         url = "git://127.0.0.1:%d/config-repo" % self.d.port

@@ -4,7 +4,7 @@ once, so a new commit is the baseline within a second although the rules
 poll once a minute; unverified, malformed and oversized requests are refused
 (401 / 400 / 413) and logged without their body or signature; an endpoint
 without a secret does not exist (404). The repository is served by a real
-`git daemon` (test_git_fetch.GitDaemon)."""
+`git daemon` (test_git_fetch.GitDaemonTest)."""
 import datetime
 import hashlib
 import hmac
@@ -13,9 +13,9 @@ import json
 import socket
 
 from fixtures import APP_YAML
-from harness import WatcherTest, redis_datasource, rule_drift, rule_ok, watcher_config
-from test_git_fetch import GitDaemon
-from test_redis import hash_rule, write_hash
+from harness import redis_datasource, rule_drift, rule_ok, watcher_config
+from test_git_fetch import GitDaemonTest
+from test_redis import hash_rule
 
 SECRETS = {"github": "gh-hook-secret-1f2e", "gitlab": "gl-hook-token-9a8b",
            "gitea": "gt-hook-secret-7c6d"}
@@ -87,15 +87,9 @@ def post_oversized(port, path, headers):
         s.close()
 
 
-class Webhooks(WatcherTest):
+class Webhooks(GitDaemonTest):
     def setUp(self):
         super().setUp()
-        self.r = self.redis()
-        self.g = self.repo({"config/app.yaml": APP_YAML})
-        write_hash(self.r)
-        self.d = GitDaemon(self.tmp)
-        self.d.start()
-        self.cleanups.append(self.d.stop)
         self.url = "git://127.0.0.1:%d/config-repo" % self.d.port
 
     def start(self, webhooks=True, poll="60s"):
