@@ -1217,6 +1217,13 @@ sup_rule_no_reply(struct sup *sup, const struct sup_worker *w,
 	    r->dsw != w || r->phase != RP_READ))
 		return;
 	rule_drop_pending(r);
+	if (w->kind == NULL) {
+		/* libgit2 1.5 has no timeout of its own: a remote that
+		 * never answers shows as the git worker's deadline passing */
+		const char *fl[] = { r->repo_name, "timeout" };
+
+		metrics_inc(sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+	}
 	rule_unknown(r, w->kind == NULL ? "baseline" : "read",
 	    w->kind == NULL ? "the git worker sent no reply to its request" :
 	    "the datasource worker sent no reply to its request");
