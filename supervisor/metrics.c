@@ -120,6 +120,11 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"Time a Git remote took to answer a fetch or ref-list check.",
 		LABELS("repo"),
 		git_fetch_duration_buckets, NITEMS(git_fetch_duration_buckets) },
+	[METRIC_GIT_CIRCUIT_STATE] = {
+		"vartrack_watcher_git_circuit_state", METRIC_GAUGE,
+		"Circuit breaker on a Git repository's remote: 0 closed, 1 open "
+		"(baselines skipped), 2 half-open (one probe fetch).",
+		LABELS("repo"), NULL, 0 },
 	[METRIC_WEBHOOK_TOTAL] = {
 		"vartrack_watcher_webhook_total", METRIC_COUNTER,
 		"Push webhook requests: push (verified, rules re-polled), "

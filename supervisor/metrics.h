@@ -65,6 +65,7 @@ enum metric_id {
 	METRIC_ELECTION_UP,		/* gauge {backend}: the store answers */
 	METRIC_GIT_FETCH_TOTAL,		/* counter {repo,result} */
 	METRIC_GIT_FETCH_DURATION_SECONDS, /* histogram {repo} */
+	METRIC_GIT_CIRCUIT_STATE,	/* gauge {repo} */
 	METRIC_WEBHOOK_TOTAL,		/* counter {provider,result} */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC__COUNT

@@ -29,6 +29,8 @@
 #define RULE_STANDBY_WAIT_MS	1000	/* an idle standby's rules look so often */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
+static struct sup_gitrepo *gitrepo_get(struct sup *, const char *);
+static void gitrepos_prune(struct sup *);
 
 /* What the git worker sent for a value it truncated (bl_trunc's values). */
 struct bl_mark {
@@ -346,6 +348,7 @@ sup_rules_free(struct sup *sup)
 	free(sup->dss);
 	sup->dss = NULL;
 	sup->ndss = 0;
+	gitrepos_prune(sup);	/* no rule: all of them */
 }
 
 int
@@ -509,12 +512,23 @@ sup_rules_swap(struct sup *sup, struct sup_rules_next *t,
 		}
 	free(moved);
 	kvmap_free(byname);
-	sup_rules_free(sup);
+	{
+		/* the repositories' breakers outlive the tables */
+		struct sup_gitrepo *gr = sup->gitrepos;
+		size_t ngr = sup->ngitrepos;
+
+		sup->gitrepos = NULL;
+		sup->ngitrepos = 0;
+		sup_rules_free(sup);
+		sup->gitrepos = gr;
+		sup->ngitrepos = ngr;
+	}
 	sup->rules = t->rules;
 	sup->nrules = t->nrules;
 	sup->dss = t->dss;
 	sup->ndss = t->ndss;
 	memset(t, 0, sizeof(*t));
+	gitrepos_prune(sup);
 }
 
 static void
@@ -603,6 +617,12 @@ rule_cycle_end(struct sup_rule *r)
 		r->sds->br.probing = 0;
 		r->ds_probe = 0;
 	}
+	if (r->git_probe) {
+		/* no remote was asked (a recent fetch served, or the poll
+		 * ended before): let another probe go */
+		gitrepo_get(sup, r->repo_name)->br.probing = 0;
+		r->git_probe = 0;
+	}
 	if (r->baseline != NULL &&
 	    kvmap_count(r->baseline) >= RULE_TRIM_MIN_KEYS)
 		malloc_trim(0);	/* the read maps of a big rule were just freed */
@@ -628,6 +648,101 @@ rule_cycle_end(struct sup_rule *r)
  * RULE_NOTIFY_GAP_MS), or right after the poll in flight; the timer stays
  * the safety net. -1 when the rule is not one of that worker's.
  */
+/*
+ * Per-repository circuit breakers: an unreachable Git host backs off as a
+ * datasource does (GIT_BREAKER_*: doubling with +-20% jitter, then one
+ * probe), and only the rules on that repository wait.
+ */
+#define GIT_BREAKER_FAILURES	CONF_DEFAULT_DS_BREAKER_FAILURES
+#define GIT_BREAKER_BACKOFF_MS	CONF_DEFAULT_DS_BREAKER_BACKOFF_MS
+#define GIT_BREAKER_MAX_MS	CONF_DEFAULT_DS_BREAKER_MAX_MS
+
+static struct sup_gitrepo *
+gitrepo_get(struct sup *sup, const char *name)
+{
+	struct sup_gitrepo *g;
+	size_t i;
+
+	for (i = 0; i < sup->ngitrepos; i++)
+		if (strcmp(sup->gitrepos[i].name, name) == 0)
+			return &sup->gitrepos[i];
+	g = reallocarray(sup->gitrepos, sup->ngitrepos + 1, sizeof(*g));
+	if (g == NULL)
+		fatal("reallocarray");
+	sup->gitrepos = g;
+	g = &sup->gitrepos[sup->ngitrepos++];
+	if ((g->name = strdup(name)) == NULL)
+		fatal("strdup");
+	breaker_init(&g->br, GIT_BREAKER_FAILURES, GIT_BREAKER_BACKOFF_MS,
+	    GIT_BREAKER_MAX_MS, 1, 20);
+	{
+		const char *gl[] = { g->name };
+
+		metrics_set(sup->metrics, METRIC_GIT_CIRCUIT_STATE, gl, 0);
+	}
+	return g;
+}
+
+/* Drops the breakers of repositories no rule uses any more. */
+static void
+gitrepos_prune(struct sup *sup)
+{
+	size_t i, j;
+
+	for (i = 0; i < sup->ngitrepos;) {
+		for (j = 0; j < sup->nrules; j++)
+			if (strcmp(sup->rules[j].repo_name,
+			    sup->gitrepos[i].name) == 0)
+				break;
+		if (j < sup->nrules) {
+			i++;
+			continue;
+		}
+		{
+			const char *gl[] = { sup->gitrepos[i].name };
+
+			metrics_remove_series(sup->metrics,
+			    METRIC_GIT_CIRCUIT_STATE, gl);
+		}
+		free(sup->gitrepos[i].name);
+		sup->gitrepos[i] = sup->gitrepos[--sup->ngitrepos];
+	}
+	if (sup->ngitrepos == 0) {
+		free(sup->gitrepos);
+		sup->gitrepos = NULL;
+	}
+}
+
+static void
+git_breaker_changed(struct sup *sup, const struct sup_gitrepo *g)
+{
+	const char *gl[] = { g->name };
+
+	if (g->br.state == BR_OPEN)
+		log_warnx("git repository %s unreachable: circuit open, its "
+		    "baselines are skipped for %llu ms", g->name,
+		    (unsigned long long)breaker_wait_ms(&g->br, now_ms()));
+	else
+		log_info("git repository %s circuit %s", g->name,
+		    breaker_state_name(g->br.state));
+	metrics_set(sup->metrics, METRIC_GIT_CIRCUIT_STATE, gl,
+	    (double)g->br.state);
+}
+
+/* The remote answered (or did not) for this rule's baseline. */
+static void
+git_outcome(struct sup_rule *r, int reachable)
+{
+	struct sup_gitrepo *g = gitrepo_get(r->sup, r->repo_name);
+	int changed;
+
+	r->git_probe = 0;
+	changed = reachable ? breaker_success(&g->br) :
+	    breaker_failure(&g->br, now_ms());
+	if (changed)
+		git_breaker_changed(r->sup, g);
+}
+
 /*
  * Poll now (at most one event-assisted poll per RULE_NOTIFY_GAP_MS), or
  * right after the poll in flight; the timer stays the safety net. 1 when
@@ -740,6 +855,8 @@ rule_fetch_metrics(struct sup_rule *r, const struct ipc_baseline_reply *b)
 		return;
 	fl[1] = fetch_result_names[b->fetch];
 	metrics_inc(r->sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+	git_outcome(r, b->fetch == IPC_FETCH_OK ||
+	    b->fetch == IPC_FETCH_UNCHANGED);
 	metrics_observe(r->sup->metrics, METRIC_GIT_FETCH_DURATION_SECONDS, fl,
 	    (double)b->fetch_us / 1e6);
 }
@@ -873,6 +990,22 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	if (git->hung) {
 		rule_unknown(r, "baseline", "worker not answering");
 		return;
+	}
+	{
+		struct sup_gitrepo *g = gitrepo_get(r->sup, r->repo_name);
+		char why[160];
+
+		if (!breaker_allow(&g->br, r->cycle_start_ms)) {
+			snprintf(why, sizeof(why), "git repository circuit "
+			    "open (next probe in %llu ms)", (unsigned long long)
+			    breaker_wait_ms(&g->br, r->cycle_start_ms));
+			rule_unknown(r, "baseline", why);
+			return;
+		}
+		if (g->br.state == BR_HALF_OPEN && !r->git_probe) {
+			r->git_probe = 1;
+			git_breaker_changed(r->sup, g);
+		}
 	}
 	if (cr->nvariables_map > 0) {
 		if ((vm = calloc(cr->nvariables_map, sizeof(*vm))) == NULL)
@@ -1223,6 +1356,7 @@ sup_rule_no_reply(struct sup *sup, const struct sup_worker *w,
 		const char *fl[] = { r->repo_name, "timeout" };
 
 		metrics_inc(sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+		git_outcome(r, 0);
 	}
 	rule_unknown(r, w->kind == NULL ? "baseline" : "read",
 	    w->kind == NULL ? "the git worker sent no reply to its request" :

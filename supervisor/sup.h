@@ -83,6 +83,13 @@ struct sup_worker {
 
 enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
 
+/* one per repository (canonical name) of the rules: its circuit breaker;
+ * kept across reloads while a rule uses the repository */
+struct sup_gitrepo {
+	char		*name;
+	struct breaker	 br;
+};
+
 /* one per configured datasource: its circuit breaker */
 struct sup_ds {
 	const struct conf_datasource	*conf;
@@ -107,6 +114,8 @@ struct sup_rule {
 						 * metric label, the webhook key */
 	int			 git_stale;	/* a push was announced: the
 						 * next baseline asks the remote */
+	int			 git_probe;	/* this baseline is its
+						 * repository breaker's probe */
 	struct event		*ev_timer;
 	uint64_t		 due_ms;	/* when ev_timer fires */
 	enum rule_phase		 phase;
@@ -162,6 +171,8 @@ struct sup {
 	size_t			 nrules;
 	struct sup_ds		*dss;
 	size_t			 ndss;
+	struct sup_gitrepo	*gitrepos;	/* breakers, by repository */
+	size_t			 ngitrepos;
 	uint64_t		 rule_uids;	/* the last one given */
 	struct metrics		*metrics;
 	struct evhttp		*http;

@@ -171,6 +171,7 @@ full_registry(void)
 	    gf_repo, 0.02), 0);
 	cr_assert_eq(metrics_observe(m, METRIC_GIT_FETCH_DURATION_SECONDS,
 	    gf_repo, 3), 0);
+	cr_assert_eq(metrics_set(m, METRIC_GIT_CIRCUIT_STATE, gf_repo, 1), 0);
 	cr_assert_eq(metrics_inc(m, METRIC_WEBHOOK_TOTAL, wh, 1), 0);
 	cr_assert_eq(metrics_set(m, METRIC_BUILD_INFO, ver, 1), 0);
 	return m;
