@@ -511,6 +511,8 @@ conf_free(struct vtw_conf *c)
 	free(c->ha.instance_id);
 	conf_strv_free(c->ha.redis_hosts, c->ha.nredis_hosts);
 	conf_secret_free(&c->ha.redis_password);
+	for (i = 0; i < WEBHOOK__COUNT; i++)
+		conf_secret_free(&c->webhooks.secret[i]);
 	free(c->ha.redis_key);
 	conf_strv_free(c->ha.zk_hosts, c->ha.nzk_hosts);
 	free(c->ha.zk_path);
@@ -565,6 +567,18 @@ conf_new_defaults(const char *name)
 	c->ha.standbys_poll = 1;
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
 	return c;
+}
+
+const char *
+conf_webhook_name(enum conf_webhook_provider p)
+{
+	static const char *const names[WEBHOOK__COUNT] = {
+		[WEBHOOK_GITHUB] = "github",
+		[WEBHOOK_GITLAB] = "gitlab",
+		[WEBHOOK_GITEA] = "gitea",
+	};
+
+	return (unsigned int)p < WEBHOOK__COUNT ? names[p] : "?";
 }
 
 const struct conf_platform *

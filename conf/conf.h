@@ -186,6 +186,15 @@ struct conf_ha {
 	struct conf_mark	 mark;		/* of watcher.ha */
 };
 
+/* watcher.webhooks: push webhooks on the admin HTTP server (http.c); a
+ * provider whose secret is not given (src SECRET_NONE) has no endpoint */
+enum conf_webhook_provider { WEBHOOK_GITHUB = 0, WEBHOOK_GITLAB, WEBHOOK_GITEA,
+	WEBHOOK__COUNT };
+
+struct conf_webhooks {
+	struct conf_secret	 secret[WEBHOOK__COUNT];
+};
+
 struct vtw_conf {
 	char			*path;
 	uint64_t		 poll_interval_ms;
@@ -206,6 +215,7 @@ struct vtw_conf {
 	char			*sandbox_user;
 	struct conf_mark	 sandbox_user_mark;
 	struct conf_ha		 ha;	/* line 0: the default */
+	struct conf_webhooks	 webhooks;
 	char			*cache_dir;
 	char			*worker_dir;		/* NULL = the supervisor's own dir */
 	struct conf_platform	*platforms;
@@ -272,6 +282,9 @@ int	conf_print(FILE *, const struct vtw_conf *);
  */
 char	*conf_rule_canon(const struct vtw_conf *, const struct conf_rule *);
 char	*conf_datasource_canon(const struct conf_datasource *);
+
+/* "github", "gitlab", "gitea" */
+const char *conf_webhook_name(enum conf_webhook_provider);
 
 const struct conf_platform *conf_platform_byname(const struct vtw_conf *, const char *);
 const struct conf_datasource *conf_datasource_byname(const struct vtw_conf *, const char *);

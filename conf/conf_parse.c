@@ -1398,6 +1398,45 @@ static const struct keytab ha_tab = {
 	"watcher.ha", ha_keys, NITEMS(ha_keys), 0
 };
 
+/* watcher.webhooks.<provider>.secret: a key anyone could sign with is no
+ * key, so an empty one is refused */
+static void
+h_webhook_secret(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct conf_secret *sec = FIELD(obj, kd->off, struct conf_secret);
+
+	h_secret(c, obj, kd, k, v);
+	if (sec->value != NULL && sec->value[0] == '\0') {
+		conf_error_at(c, v->mark, "%s: a webhook secret must not be "
+		    "empty", kd->name);
+		conf_secret_free(sec);
+		memset(sec, 0, sizeof(*sec));
+	}
+}
+
+#define WEBHOOK_TAB(p, P)						\
+static const struct keydef webhook_##p##_keys[] = {			\
+	{ "secret", h_webhook_secret, offsetof(struct vtw_conf,		\
+	    webhooks.secret[WEBHOOK_##P]), 0, NULL },			\
+};									\
+static const struct keytab webhook_##p##_tab = {			\
+	"watcher.webhooks." #p, webhook_##p##_keys,			\
+	NITEMS(webhook_##p##_keys), 0					\
+}
+WEBHOOK_TAB(gitea, GITEA);
+WEBHOOK_TAB(github, GITHUB);
+WEBHOOK_TAB(gitlab, GITLAB);
+
+static const struct keydef webhooks_keys[] = {
+	{ "gitea", h_section, 0, 0, &webhook_gitea_tab },
+	{ "github", h_section, 0, 0, &webhook_github_tab },
+	{ "gitlab", h_section, 0, 0, &webhook_gitlab_tab },
+};
+static const struct keytab webhooks_tab = {
+	"watcher.webhooks", webhooks_keys, NITEMS(webhooks_keys), 0
+};
+
 static const struct keydef watcher_keys[] = {
 	{ "admin_addr", h_addr, offsetof(struct vtw_conf, admin_addr), 0,
 	    "admin" },
@@ -1410,6 +1449,7 @@ static const struct keydef watcher_keys[] = {
 	    poll_interval_ms), 0, (const void *)(uintptr_t)CONF_MIN_POLL_MS },
 	{ "sandbox", h_section, 0, 0, &sandbox_tab },
 	{ "tls", h_section, 0, 0, &tls_tab },
+	{ "webhooks", h_section, 0, 0, &webhooks_tab },
 	{ "worker_dir", h_str, offsetof(struct vtw_conf, worker_dir), 0,
 	    NULL },
 };
@@ -2573,6 +2613,8 @@ keytabs_check(void)
 	static const struct keytab *const all[] = {
 		&top_tab, &watcher_tab, &orch_tab, &tls_tab, &sandbox_tab,
 		&ha_tab, &ha_redis_tab, &ha_zk_tab,
+		&webhooks_tab, &webhook_gitea_tab, &webhook_github_tab,
+		&webhook_gitlab_tab,
 		&platform_tab, &ds_tab, &rule_tab, &secret_tab,
 	};
 	static int done;

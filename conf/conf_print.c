@@ -318,6 +318,20 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		kv_str(&b, ind, "state", c->ha.state_redis ? "redis" : "none");
 		kv_bool(&b, ind, "standbys_poll", c->ha.standbys_poll);
 	}
+	for (i = 0; i < WEBHOOK__COUNT; i++)
+		if (c->webhooks.secret[i].src != SECRET_NONE)
+			break;
+	if (i < WEBHOOK__COUNT) {
+		jbuf_cat(&b, "  webhooks:\n");
+		for (i = 0; i < WEBHOOK__COUNT; i++) {
+			if (c->webhooks.secret[i].src == SECRET_NONE)
+				continue;
+			jbuf_printf(&b, "%s%s:\n", ind,
+			    conf_webhook_name((enum conf_webhook_provider)i));
+			kv_secret(&b, "      ", "secret",
+			    &c->webhooks.secret[i]);
+		}
+	}
 	kv_str(&b, "  ", "cache_dir", c->cache_dir);
 	kv_str(&b, "  ", "worker_dir", c->worker_dir);
 

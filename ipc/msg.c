@@ -24,6 +24,8 @@ typedef Vtw__Ipc__Envelope Envelope;
 /* the C enums are the proto enums */
 _Static_assert((int)IPC_BL_ERROR == (int)VTW__IPC__BASELINE_STATUS__BASELINE_ERROR,
     "enum ipc_baseline_status");
+_Static_assert((int)IPC_FETCH_TIMEOUT ==
+    (int)VTW__IPC__FETCH_RESULT__FETCH_TIMEOUT, "enum ipc_fetch_result");
 _Static_assert((int)IPC_POLL_UNKNOWN == (int)VTW__IPC__POLL_STATUS__POLL_UNKNOWN,
     "enum ipc_poll_status");
 _Static_assert((int)IPC_POLL_DATA_ERROR ==
@@ -423,6 +425,7 @@ enc_baseline_request(Envelope *env, struct enc *e, const struct ipc_msg *m)
 	pb->known_commit = ipc_pb_str(r->known_commit);
 	pb->want_commit = ipc_pb_str(r->want_commit);
 	pb->refresh_ms = r->refresh_ms;
+	pb->refetch = r->refetch;
 	if (pairs_to_pb(e, r->variables_map, r->nvariables_map,
 	    &pb->variables_map) == -1)
 		return -1;
@@ -452,6 +455,7 @@ dec_baseline_request(struct ipc_msg *m, const Envelope *env, char *err,
 	r->known_commit = pb->known_commit;
 	r->want_commit = pb->want_commit;
 	r->refresh_ms = pb->refresh_ms;
+	r->refetch = pb->refetch;
 	r->nvariables_map = pb->n_variables_map;
 	return pairs_from_pb(m, pb->variables_map, pb->n_variables_map, 0,
 	    &r->variables_map, err, errlen);
@@ -470,6 +474,8 @@ enc_baseline_reply(Envelope *env, struct enc *e, const struct ipc_msg *m)
 	pb->error = ipc_pb_str(r->error);
 	pb->last = r->last;
 	pb->total = r->total;
+	pb->fetch = (Vtw__Ipc__FetchResult)r->fetch;
+	pb->fetch_us = r->fetch_us;
 	if (pairs_to_pb(e, r->entries, r->nentries, &pb->entries) == -1)
 		return -1;
 	pb->n_entries = r->nentries;
@@ -495,6 +501,8 @@ dec_baseline_reply(struct ipc_msg *m, const Envelope *env, char *err,
 	r->error = pb->error;
 	r->last = pb->last;
 	r->total = pb->total;
+	r->fetch = (enum ipc_fetch_result)pb->fetch;
+	r->fetch_us = pb->fetch_us;
 	r->nentries = pb->n_entries;
 	return pairs_from_pb(m, pb->entries, pb->n_entries, 1, &r->entries,
 	    err, errlen);

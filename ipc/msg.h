@@ -55,6 +55,9 @@ enum ipc_value_status { IPC_VALUE_READ = 0, IPC_VALUE_UNVERIFIABLE = 1,
 #define IPC_NOTE_MAX_BYTES	512
 
 enum ipc_baseline_status { IPC_BL_OK = 0, IPC_BL_UNCHANGED = 1, IPC_BL_ERROR = 2 };
+/* what a baseline cost the remote: NONE when a recent fetch served */
+enum ipc_fetch_result { IPC_FETCH_NONE = 0, IPC_FETCH_OK, IPC_FETCH_UNCHANGED,
+	IPC_FETCH_ERROR, IPC_FETCH_TIMEOUT };
 /* UNKNOWN: the datasource could not be read (connection, timeout, auth);
  * DATA_ERROR: it answered, the rule's data is not of the expected type or
  * shape (error names the key) */
@@ -103,6 +106,8 @@ struct ipc_baseline_request {
 						 * when the branch has it */
 	uint64_t		 refresh_ms;	/* a fetch this recent of the
 						 * same branch serves; 0: fetch */
+	int			 refetch;	/* a push was announced: ask
+						 * the remote all the same */
 };
 
 struct ipc_baseline_reply {
@@ -113,6 +118,8 @@ struct ipc_baseline_reply {
 	size_t			 nentries;
 	int			 last;
 	uint64_t		 total;
+	enum ipc_fetch_result	 fetch;		/* on the last chunk */
+	uint64_t		 fetch_us;
 };
 
 struct ipc_poll_request {

@@ -398,6 +398,7 @@ sup_reload(struct sup *sup)
 	else if (!orch)
 		sup_orch_update(sup, old);
 	sup_workers_reload(sup, &cnt);
+	sup_http_reconf(sup);
 	conf_free(old);
 	malloc_trim(0);	/* the old configuration and tables were just freed */
 	log_info("configuration reloaded: %zu rules (%zu unchanged, %zu new "

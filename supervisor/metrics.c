@@ -21,6 +21,11 @@ static const double poll_duration_buckets[] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 };
 
+/* a ref-list check is one round trip; a pack from a slow host, seconds */
+static const double git_fetch_duration_buckets[] = {
+	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
+};
+
 const struct metric_desc metrics_desc[METRIC__COUNT] = {
 	[METRIC_POLL_TOTAL] = {
 		"vartrack_watcher_poll_total", METRIC_COUNTER,
@@ -103,6 +108,29 @@ const struct metric_desc metrics_desc[METRIC__COUNT] = {
 		"1 when the election store answered the last request, else 0 "
 		"(then nobody heals).",
 		LABELS("backend"), NULL, 0 },
+	[METRIC_GIT_FETCH_TOTAL] = {
+		"vartrack_watcher_git_fetch_total", METRIC_COUNTER,
+		"Requests to a Git remote for a baseline: ok (a pack was "
+		"fetched), unchanged (the ref list said the branch had not "
+		"moved), error, timeout. repo is the canonical repository "
+		"name (host/owner/repo), without credentials.",
+		LABELS("repo", "result"), NULL, 0 },
+	[METRIC_GIT_FETCH_DURATION_SECONDS] = {
+		"vartrack_watcher_git_fetch_duration_seconds", METRIC_HISTOGRAM,
+		"Time a Git remote took to answer a fetch or ref-list check.",
+		LABELS("repo"),
+		git_fetch_duration_buckets, NITEMS(git_fetch_duration_buckets) },
+	[METRIC_GIT_CIRCUIT_STATE] = {
+		"vartrack_watcher_git_circuit_state", METRIC_GAUGE,
+		"Circuit breaker on a Git repository's remote: 0 closed, 1 open "
+		"(baselines skipped), 2 half-open (one probe fetch).",
+		LABELS("repo"), NULL, 0 },
+	[METRIC_WEBHOOK_TOTAL] = {
+		"vartrack_watcher_webhook_total", METRIC_COUNTER,
+		"Push webhook requests: push (verified, rules re-polled), "
+		"ignored (verified, no rule on that branch), unauthorized, "
+		"bad_request, too_large.",
+		LABELS("provider", "result"), NULL, 0 },
 	[METRIC_BUILD_INFO] = {
 		"vartrack_watcher_build_info", METRIC_GAUGE,
 		"Build information; the value is always 1.",

@@ -63,6 +63,10 @@ enum metric_id {
 	METRIC_LEADER,			/* gauge {instance}: 1 leads, 0 standby */
 	METRIC_LEADER_TRANSITIONS_TOTAL, /* counter {instance} */
 	METRIC_ELECTION_UP,		/* gauge {backend}: the store answers */
+	METRIC_GIT_FETCH_TOTAL,		/* counter {repo,result} */
+	METRIC_GIT_FETCH_DURATION_SECONDS, /* histogram {repo} */
+	METRIC_GIT_CIRCUIT_STATE,	/* gauge {repo} */
+	METRIC_WEBHOOK_TOTAL,		/* counter {provider,result} */
 	METRIC_BUILD_INFO,		/* gauge {version}, value 1 */
 	METRIC_UNVERIFIABLE_KEYS,	/* gauge {datasource,rule} */
 	METRIC__COUNT

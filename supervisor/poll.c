@@ -30,6 +30,8 @@
 #define RULE_UNVERIF_LISTED	50	/* unverifiable keys named in a line */
 
 static void rule_timer_cb(evutil_socket_t, short, void *);
+static struct sup_gitrepo *gitrepo_get(struct sup *, const char *);
+static void gitrepos_prune(struct sup *);
 
 /* What the git worker sent for a value it truncated (bl_trunc's values). */
 struct bl_mark {
@@ -185,6 +187,19 @@ git_refresh(struct sup_rule *rules, size_t n)
 	}
 }
 
+/* Its repository's canonical name; one that has none (conf_check lets
+ * any string through) is labelled "invalid" rather than shown. */
+static void
+rule_repo_name(struct sup_rule *r)
+{
+	char name[REPO_URL_CANON_MAX];
+
+	if (repo_url_canon(name, sizeof(name), r->conf->repo_url) == -1)
+		snprintf(name, sizeof(name), "invalid");
+	if ((r->repo_name = strdup(name)) == NULL)
+		fatal("strdup");
+}
+
 static int
 rules_build(struct sup *sup, const struct vtw_conf *c,
     struct sup_rules_next *t, char *err, size_t errlen)
@@ -237,6 +252,7 @@ rules_build(struct sup *sup, const struct vtw_conf *c,
 		r->interval_ms = cr->poll_interval_ms ? cr->poll_interval_ms :
 		    c->poll_interval_ms;
 		rule_fingerprint(c, r, r->sds->fp, r->fp);
+		rule_repo_name(r);
 	}
 	git_refresh(t->rules, t->nrules);
 	return 0;
@@ -323,6 +339,7 @@ rules_free(struct sup_rule *rules, size_t n)
 		kvmap_free(r->bl_trunc);
 		rule_drop_pending(r);
 		free(r->sh_drifted);
+		free(r->repo_name);
 	}
 	free(rules);
 }
@@ -336,6 +353,7 @@ sup_rules_free(struct sup *sup)
 	free(sup->dss);
 	sup->dss = NULL;
 	sup->ndss = 0;
+	gitrepos_prune(sup);	/* no rule: all of them */
 }
 
 int
@@ -385,6 +403,7 @@ rule_carry(struct sup_rule *n, struct sup_rule *o, uint64_t now)
 	n->bl_trunc = o->bl_trunc;
 	o->bl_trunc = NULL;
 	memcpy(n->commit, o->commit, sizeof(n->commit));
+	n->git_stale = o->git_stale;
 	n->last_state = o->last_state;
 	n->notified_ms = o->notified_ms;
 	n->notifies = o->notifies;
@@ -498,12 +517,23 @@ sup_rules_swap(struct sup *sup, struct sup_rules_next *t,
 		}
 	free(moved);
 	kvmap_free(byname);
-	sup_rules_free(sup);
+	{
+		/* the repositories' breakers outlive the tables */
+		struct sup_gitrepo *gr = sup->gitrepos;
+		size_t ngr = sup->ngitrepos;
+
+		sup->gitrepos = NULL;
+		sup->ngitrepos = 0;
+		sup_rules_free(sup);
+		sup->gitrepos = gr;
+		sup->ngitrepos = ngr;
+	}
 	sup->rules = t->rules;
 	sup->nrules = t->nrules;
 	sup->dss = t->dss;
 	sup->ndss = t->ndss;
 	memset(t, 0, sizeof(*t));
+	gitrepos_prune(sup);
 }
 
 static void
@@ -592,6 +622,12 @@ rule_cycle_end(struct sup_rule *r)
 		r->sds->br.probing = 0;
 		r->ds_probe = 0;
 	}
+	if (r->git_probe) {
+		/* no remote was asked (a recent fetch served, or the poll
+		 * ended before): let another probe go */
+		gitrepo_get(sup, r->repo_name)->br.probing = 0;
+		r->git_probe = 0;
+	}
 	if (r->baseline != NULL &&
 	    kvmap_count(r->baseline) >= RULE_TRIM_MIN_KEYS)
 		malloc_trim(0);	/* the read maps of a big rule were just freed */
@@ -617,12 +653,129 @@ rule_cycle_end(struct sup_rule *r)
  * RULE_NOTIFY_GAP_MS), or right after the poll in flight; the timer stays
  * the safety net. -1 when the rule is not one of that worker's.
  */
+/*
+ * Per-repository circuit breakers: an unreachable Git host backs off as a
+ * datasource does (GIT_BREAKER_*: doubling with +-20% jitter, then one
+ * probe), and only the rules on that repository wait.
+ */
+#define GIT_BREAKER_FAILURES	CONF_DEFAULT_DS_BREAKER_FAILURES
+#define GIT_BREAKER_BACKOFF_MS	CONF_DEFAULT_DS_BREAKER_BACKOFF_MS
+#define GIT_BREAKER_MAX_MS	CONF_DEFAULT_DS_BREAKER_MAX_MS
+
+static struct sup_gitrepo *
+gitrepo_get(struct sup *sup, const char *name)
+{
+	struct sup_gitrepo *g;
+	size_t i;
+
+	for (i = 0; i < sup->ngitrepos; i++)
+		if (strcmp(sup->gitrepos[i].name, name) == 0)
+			return &sup->gitrepos[i];
+	g = reallocarray(sup->gitrepos, sup->ngitrepos + 1, sizeof(*g));
+	if (g == NULL)
+		fatal("reallocarray");
+	sup->gitrepos = g;
+	g = &sup->gitrepos[sup->ngitrepos++];
+	if ((g->name = strdup(name)) == NULL)
+		fatal("strdup");
+	breaker_init(&g->br, GIT_BREAKER_FAILURES, GIT_BREAKER_BACKOFF_MS,
+	    GIT_BREAKER_MAX_MS, 1, 20);
+	{
+		const char *gl[] = { g->name };
+
+		metrics_set(sup->metrics, METRIC_GIT_CIRCUIT_STATE, gl, 0);
+	}
+	return g;
+}
+
+/* Drops the breakers of repositories no rule uses any more. */
+static void
+gitrepos_prune(struct sup *sup)
+{
+	size_t i, j;
+
+	for (i = 0; i < sup->ngitrepos;) {
+		for (j = 0; j < sup->nrules; j++)
+			if (strcmp(sup->rules[j].repo_name,
+			    sup->gitrepos[i].name) == 0)
+				break;
+		if (j < sup->nrules) {
+			i++;
+			continue;
+		}
+		{
+			const char *gl[] = { sup->gitrepos[i].name };
+
+			metrics_remove_series(sup->metrics,
+			    METRIC_GIT_CIRCUIT_STATE, gl);
+		}
+		free(sup->gitrepos[i].name);
+		sup->gitrepos[i] = sup->gitrepos[--sup->ngitrepos];
+	}
+	if (sup->ngitrepos == 0) {
+		free(sup->gitrepos);
+		sup->gitrepos = NULL;
+	}
+}
+
+static void
+git_breaker_changed(struct sup *sup, const struct sup_gitrepo *g)
+{
+	const char *gl[] = { g->name };
+
+	if (g->br.state == BR_OPEN)
+		log_warnx("git repository %s unreachable: circuit open, its "
+		    "baselines are skipped for %llu ms", g->name,
+		    (unsigned long long)breaker_wait_ms(&g->br, now_ms()));
+	else
+		log_info("git repository %s circuit %s", g->name,
+		    breaker_state_name(g->br.state));
+	metrics_set(sup->metrics, METRIC_GIT_CIRCUIT_STATE, gl,
+	    (double)g->br.state);
+}
+
+/* The remote answered (or did not) for this rule's baseline. */
+static void
+git_outcome(struct sup_rule *r, int reachable)
+{
+	struct sup_gitrepo *g = gitrepo_get(r->sup, r->repo_name);
+	int changed;
+
+	r->git_probe = 0;
+	changed = reachable ? breaker_success(&g->br) :
+	    breaker_failure(&g->br, now_ms());
+	if (changed)
+		git_breaker_changed(r->sup, g);
+}
+
+/*
+ * Poll now (at most one event-assisted poll per RULE_NOTIFY_GAP_MS), or
+ * right after the poll in flight; the timer stays the safety net. 1 when
+ * a poll was scheduled, 0 when the one in flight will be followed.
+ */
+static int
+rule_poll_soon(struct sup_rule *r)
+{
+	uint64_t now = now_ms(), delay = 0;
+
+	if (r->phase != RP_IDLE) {
+		r->repoll = 1;
+		return 0;
+	}
+	if (r->notified_ms != 0 && now - r->notified_ms < RULE_NOTIFY_GAP_MS)
+		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
+	r->notified_ms = now;
+	r->notifies++;
+	evtimer_del(r->ev_timer);
+	rule_schedule(r, delay);
+	return 1;
+}
+
 int
 sup_rule_notify(struct sup *sup, const struct sup_worker *w,
     unsigned int rule_id)
 {
 	struct sup_rule *r;
-	uint64_t now = now_ms(), delay = 0;
 
 	if (rule_id >= sup->nrules)
 		return -1;
@@ -633,22 +786,84 @@ sup_rule_notify(struct sup *sup, const struct sup_worker *w,
 		return 0;
 	log_debug("rule %s: change notified by the %s worker",
 	    r->conf->name, w->name);
-	if (r->phase != RP_IDLE) {
-		r->repoll = 1;
-		return 0;
-	}
-	if (r->notified_ms != 0 && now - r->notified_ms < RULE_NOTIFY_GAP_MS)
-		delay = RULE_NOTIFY_GAP_MS - (now - r->notified_ms);
-	r->notified_ms = now;
-	r->notifies++;
-	{
+	if (rule_poll_soon(r)) {
 		const char *dl[] = { r->ds->name };
 
 		metrics_inc(sup->metrics, METRIC_EVENT_POLLS_TOTAL, dl, 1);
 	}
-	evtimer_del(r->ev_timer);
-	rule_schedule(r, delay);
 	return 0;
+}
+
+size_t
+sup_rules_push(struct sup *sup, const char (*repos)[REPO_URL_CANON_MAX],
+    size_t nrepos, const char *branch)
+{
+	size_t i, j, n = 0;
+
+	if (sup->stopping)
+		return 0;
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *r = &sup->rules[i];
+
+		if (strcmp(r->conf->branch, branch) != 0)
+			continue;
+		for (j = 0; j < nrepos; j++)
+			if (strcmp(r->repo_name, repos[j]) == 0)
+				break;
+		if (j == nrepos)
+			continue;
+		r->git_stale = 1;
+		log_debug("rule %s: push to %s announced", r->conf->name,
+		    branch);
+		rule_poll_soon(r);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A baseline request carried the refetch: the rules of the same cache
+ * (repository URL as written, and branch) are served by that fetch.
+ */
+static void
+rules_fetched(struct sup *sup, const struct sup_rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < sup->nrules; i++) {
+		struct sup_rule *o = &sup->rules[i];
+
+		if (o->git_stale &&
+		    strcmp(o->conf->repo_url, r->conf->repo_url) == 0 &&
+		    strcmp(o->conf->branch, r->conf->branch) == 0)
+			o->git_stale = 0;
+	}
+}
+
+static const char *const fetch_result_names[] = {
+	[IPC_FETCH_OK] = "ok",
+	[IPC_FETCH_UNCHANGED] = "unchanged",
+	[IPC_FETCH_ERROR] = "error",
+	[IPC_FETCH_TIMEOUT] = "timeout",
+};
+
+/* What the git worker asked the remote for this baseline, if anything:
+ * labelled with the rule's own repository, never with the worker's words. */
+static void
+rule_fetch_metrics(struct sup_rule *r, const struct ipc_baseline_reply *b)
+{
+	const char *fl[] = { r->repo_name, NULL };
+
+	if (!b->last || b->fetch == IPC_FETCH_NONE ||
+	    (size_t)b->fetch >= sizeof(fetch_result_names) /
+	    sizeof(fetch_result_names[0]))
+		return;
+	fl[1] = fetch_result_names[b->fetch];
+	metrics_inc(r->sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+	git_outcome(r, b->fetch == IPC_FETCH_OK ||
+	    b->fetch == IPC_FETCH_UNCHANGED);
+	metrics_observe(r->sup->metrics, METRIC_GIT_FETCH_DURATION_SECONDS, fl,
+	    (double)b->fetch_us / 1e6);
 }
 
 static void
@@ -781,6 +996,22 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		rule_unknown(r, "baseline", "worker not answering");
 		return;
 	}
+	{
+		struct sup_gitrepo *g = gitrepo_get(r->sup, r->repo_name);
+		char why[160];
+
+		if (!breaker_allow(&g->br, r->cycle_start_ms)) {
+			snprintf(why, sizeof(why), "git repository circuit "
+			    "open (next probe in %llu ms)", (unsigned long long)
+			    breaker_wait_ms(&g->br, r->cycle_start_ms));
+			rule_unknown(r, "baseline", why);
+			return;
+		}
+		if (g->br.state == BR_HALF_OPEN && !r->git_probe) {
+			r->git_probe = 1;
+			git_breaker_changed(r->sup, g);
+		}
+	}
 	if (cr->nvariables_map > 0) {
 		if ((vm = calloc(cr->nvariables_map, sizeof(*vm))) == NULL)
 			fatal("calloc");
@@ -807,6 +1038,7 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	m.u.baseline_request.known_commit = r->baseline ? r->commit : "";
 	m.u.baseline_request.want_commit = r->sh_want;
 	m.u.baseline_request.refresh_ms = r->git_refresh_ms;
+	m.u.baseline_request.refetch = r->git_stale;
 	r->phase = RP_BASELINE;
 	rule_drop_pending(r);
 	if (sup_worker_send(git, &m, cr->id, 1) == -1) {
@@ -815,6 +1047,8 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	free(vm);
+	if (r->git_stale)
+		rules_fetched(r->sup, r);
 }
 
 static struct sup_rule *
@@ -831,6 +1065,7 @@ sup_rule_baseline_reply(struct sup *sup, const struct ipc_baseline_reply *b)
 
 	if (r == NULL || r->phase != RP_BASELINE)
 		return -1;
+	rule_fetch_metrics(r, b);
 	switch (b->status) {
 	case IPC_BL_ERROR:
 		/* also after chunks of a baseline the worker could not finish */
@@ -1198,6 +1433,14 @@ sup_rule_no_reply(struct sup *sup, const struct sup_worker *w,
 	    r->dsw != w || r->phase != RP_READ))
 		return;
 	rule_drop_pending(r);
+	if (w->kind == NULL) {
+		/* libgit2 1.5 has no timeout of its own: a remote that
+		 * never answers shows as the git worker's deadline passing */
+		const char *fl[] = { r->repo_name, "timeout" };
+
+		metrics_inc(sup->metrics, METRIC_GIT_FETCH_TOTAL, fl, 1);
+		git_outcome(r, 0);
+	}
 	rule_unknown(r, w->kind == NULL ? "baseline" : "read",
 	    w->kind == NULL ? "the git worker sent no reply to its request" :
 	    "the datasource worker sent no reply to its request");

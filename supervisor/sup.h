@@ -22,6 +22,7 @@
 #include "diff.h"
 #include "heal.h"
 #include "metrics.h"
+#include "repourl.h"
 
 #define WORKER_RESTART_BACKOFF_MIN_MS	500
 #define WORKER_RESTART_BACKOFF_MAX_MS	60000
@@ -82,6 +83,13 @@ struct sup_worker {
 
 enum rule_phase { RP_IDLE = 0, RP_BASELINE, RP_READ };
 
+/* one per repository (canonical name) of the rules: its circuit breaker;
+ * kept across reloads while a rule uses the repository */
+struct sup_gitrepo {
+	char		*name;
+	struct breaker	 br;
+};
+
 /* one per configured datasource: its circuit breaker */
 struct sup_ds {
 	const struct conf_datasource	*conf;
@@ -102,6 +110,12 @@ struct sup_rule {
 	uint64_t		 interval_ms;
 	uint64_t		 git_refresh_ms;	/* its branch's fetch serves
 							 * this long */
+	char			*repo_name;	/* canonical (repourl.h): the
+						 * metric label, the webhook key */
+	int			 git_stale;	/* a push was announced: the
+						 * next baseline asks the remote */
+	int			 git_probe;	/* this baseline is its
+						 * repository breaker's probe */
 	struct event		*ev_timer;
 	uint64_t		 due_ms;	/* when ev_timer fires */
 	enum rule_phase		 phase;
@@ -164,6 +178,8 @@ struct sup {
 	size_t			 nrules;
 	struct sup_ds		*dss;
 	size_t			 ndss;
+	struct sup_gitrepo	*gitrepos;	/* breakers, by repository */
+	size_t			 ngitrepos;
 	uint64_t		 rule_uids;	/* the last one given */
 	struct metrics		*metrics;
 	struct evhttp		*http;
@@ -253,6 +269,12 @@ int	sup_rule_poll_reply(struct sup *, const struct ipc_poll_reply *);
 /* a datasource worker saw a change under a rule's scope */
 int	sup_rule_notify(struct sup *, const struct sup_worker *,
 	    unsigned int rule_id);
+/* A verified push webhook for (repository, branch): repos are the
+ * repository's canonical names (repourl.h). Each rule on that branch asks
+ * the remote at its next baseline and polls now. Returns the number of
+ * rules. */
+size_t	sup_rules_push(struct sup *, const char (*repos)[REPO_URL_CANON_MAX],
+	    size_t nrepos, const char *branch);
 
 /* heal.c glue in orch.c */
 int	sup_orch_start(struct sup *, char *err, size_t errlen);
@@ -300,6 +322,8 @@ int	sup_shared_hold(struct sup_rule *);
 
 /* http.c */
 int	sup_http_start(struct sup *, const char *addr, char *err, size_t errlen);
+/* after a reload: the body limit follows watcher.webhooks */
+void	sup_http_reconf(struct sup *);
 void	sup_http_stop(struct sup *);
 
 #endif

@@ -41,7 +41,9 @@ class GitDaemon:
             stop_process(self.proc)
 
 
-class SharedFetch(WatcherTest):
+class GitDaemonTest(WatcherTest):
+    """Base: a Redis with the rules' hash, config-repo served by git daemon."""
+
     def setUp(self):
         super().setUp()
         self.r = self.redis()
@@ -50,6 +52,9 @@ class SharedFetch(WatcherTest):
         self.d = GitDaemon(self.tmp)
         self.d.start()
         self.cleanups.append(self.d.stop)
+
+
+class SharedFetch(GitDaemonTest):
 
     def rules(self, extra=""):
         url = "git://127.0.0.1:%d/config-repo" % self.d.port
@@ -84,3 +89,30 @@ class SharedFetch(WatcherTest):
                                for i in range(NRULES)), 30, what="5 polls of each rule")
         # one fetch at start serves them all for the hour
         self.assertEqual(self.d.requests(), 1, self.d.text())
+
+
+class RepositoryBreaker(GitDaemonTest):
+    """A Git host that refuses connections opens its repository's circuit
+    (a datasource's backoff: 3 failures, then 5 s doubling): its rules fail
+    fast without asking it, the rules on another repository keep polling."""
+
+    def test_an_unreachable_repository_backs_off_alone(self):
+        good = "git://127.0.0.1:%d/config-repo" % self.d.port
+        dead_port = free_port()
+        dead = "git://127.0.0.1:%d/config-repo" % dead_port
+        rules = hash_rule("app").format(repo=good) + hash_rule("down").format(repo=dead)
+        w = self.watcher(watcher_config(self.tmp, redis_datasource(self.r), rules, "300ms"))
+        name = "127.0.0.1:%d/config-repo" % dead_port
+        opened = w.wait_log(lambda l: l.get("msg", "").startswith(
+            "git repository %s unreachable: circuit open" % name), 15, what="circuit open")
+        self.assertEqual(w.metric('vartrack_watcher_git_circuit_state{repo="%s"}' % name), 1)
+        mark = w.mark()
+        skipped = w.wait_log(lambda l: l.get("rule") == "down" and "git repository circuit open"
+                             in l.get("reason", ""), 5, start=mark, what="a skipped baseline")
+        self.assertGreaterEqual(skipped["ts"], opened["ts"])   # ISO 8601, UTC
+        errors = w.metric('vartrack_watcher_git_fetch_total{repo="%s",result="error"}' % name)
+        self.assertEqual(errors, 3, "the remote is not asked while the circuit is open")
+        # the other repository keeps its rhythm
+        wait_until(lambda: len(w.find(rule_ok("app"), mark)) >= 5, 10, what="5 more polls of app")
+        self.assertEqual(w.metric('vartrack_watcher_git_circuit_state{repo="127.0.0.1:%d/'
+                                  'config-repo"}' % self.d.port, -1), 0)

@@ -40,3 +40,7 @@ vtw_test(test_heal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_heal.c LIBS vtw_supcor
 	LABELS unit TIMEOUT 60)
 vtw_test(test_shrec SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shrec.c LIBS vtw_supcore
 	LABELS unit TIMEOUT 60)
+vtw_test(test_repourl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_repourl.c
+	LIBS vtw_supcore LABELS unit TIMEOUT 60)
+vtw_test(test_webhook SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_webhook.c
+	LIBS vtw_supcore LABELS unit TIMEOUT 60)

@@ -135,6 +135,10 @@ full_registry(void)
 	const char *const wr[] = { "redis" };
 	const char *const ver[] = { "0.1.0" };
 	const char *const vc[] = { "vercel", "web:env.json" };
+	const char *const gf_ok[] = { "github.com/acme/config", "ok" };
+	const char *const gf_unch[] = { "github.com/acme/config", "unchanged" };
+	const char *const gf_repo[] = { "github.com/acme/config" };
+	const char *const wh[] = { "github", "push" };
 
 	cr_assert_not_null(m);
 	cr_assert_eq(metrics_touch(m, METRIC_POLL_TOTAL, DS_MONGO), 0);
@@ -162,6 +166,14 @@ full_registry(void)
 	    1764176400.123), 0);
 	cr_assert_eq(metrics_set(m, METRIC_WORKER_UP, wg, 1), 0);
 	cr_assert_eq(metrics_set(m, METRIC_WORKER_UP, wr, 0), 0);
+	cr_assert_eq(metrics_inc(m, METRIC_GIT_FETCH_TOTAL, gf_ok, 3), 0);
+	cr_assert_eq(metrics_inc(m, METRIC_GIT_FETCH_TOTAL, gf_unch, 7), 0);
+	cr_assert_eq(metrics_observe(m, METRIC_GIT_FETCH_DURATION_SECONDS,
+	    gf_repo, 0.02), 0);
+	cr_assert_eq(metrics_observe(m, METRIC_GIT_FETCH_DURATION_SECONDS,
+	    gf_repo, 3), 0);
+	cr_assert_eq(metrics_set(m, METRIC_GIT_CIRCUIT_STATE, gf_repo, 1), 0);
+	cr_assert_eq(metrics_inc(m, METRIC_WEBHOOK_TOTAL, wh, 1), 0);
 	cr_assert_eq(metrics_set(m, METRIC_BUILD_INFO, ver, 1), 0);
 	cr_assert_eq(metrics_set(m, METRIC_UNVERIFIABLE_KEYS, vc, 2), 0);
 	return m;

@@ -117,6 +117,8 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 		m->u.baseline_request.key_prefix = "t:ds:prod";
 		m->u.baseline_request.known_commit = "abc";
 		m->u.baseline_request.want_commit = "def";
+		m->u.baseline_request.refresh_ms = 60000;
+		m->u.baseline_request.refetch = 1;
 		break;
 	case IPC_BASELINE_REPLY:
 		m->u.baseline_reply.rule_id = 9;
@@ -127,6 +129,8 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 		m->u.baseline_reply.nentries = 2;
 		m->u.baseline_reply.last = 1;
 		m->u.baseline_reply.total = 2;
+		m->u.baseline_reply.fetch = IPC_FETCH_UNCHANGED;
+		m->u.baseline_reply.fetch_us = 1234;
 		break;
 	case IPC_POLL_REQUEST:
 		m->u.poll_request.rule_id = 3;
@@ -258,6 +262,8 @@ Test(msg, baseline_request_roundtrip)
 	cr_assert_str_eq(r->key_prefix, "t:ds:prod");
 	cr_assert_str_eq(r->known_commit, "abc");
 	cr_assert_str_eq(r->want_commit, "def");
+	cr_assert_eq(r->refresh_ms, 60000);
+	cr_assert_eq(r->refetch, 1);
 	ipc_msg_release(&o);
 }
 
@@ -275,6 +281,8 @@ Test(msg, baseline_reply_roundtrip)
 	cr_assert_str_eq(r->entries[1].key, "k");
 	cr_assert_eq(r->last, 1);
 	cr_assert_eq(r->total, 2);
+	cr_assert_eq(r->fetch, IPC_FETCH_UNCHANGED);
+	cr_assert_eq(r->fetch_us, 1234);
 	ipc_msg_release(&o);
 }
 
@@ -545,6 +553,9 @@ Test(msg, enum_out_of_range)
 	sample(&m, IPC_BASELINE_REPLY);
 	m.u.baseline_reply.status = (enum ipc_baseline_status)3;
 	expect_rejected(&m, "status 3 out of range");
+	sample(&m, IPC_BASELINE_REPLY);
+	m.u.baseline_reply.fetch = (enum ipc_fetch_result)5;
+	expect_rejected(&m, "fetch 5 out of range");
 	sample(&m, IPC_POLL_REPLY);
 	m.u.poll_reply.status = (enum ipc_poll_status)-1;
 	expect_rejected(&m, "out of range");

@@ -2,10 +2,12 @@
  * vartrack-worker-git: computes each rule's Git baseline in the sandbox.
  * One bare cache repository per repo URL under cache_dir. A fetch of a
  * branch serves every rule on it for refresh_ms (the supervisor's: the
- * shortest poll interval on that branch); then the remote's ref list is
- * asked first (one round trip, as git ls-remote) and a pack is fetched only
- * when the branch moved. Files are re-parsed only when the commit moved
- * (the supervisor sends the commit it already holds).
+ * shortest poll interval on that branch; a push webhook's refetch cuts it
+ * short); then the remote's ref list is asked first (one round trip, as
+ * git ls-remote) and a pack is fetched only when the branch moved. Each
+ * last reply says what the remote was asked and how long it took. Files
+ * are re-parsed only when the commit moved (the supervisor sends the
+ * commit it already holds).
  * Files are parsed by the baseline library (workers/baseline), exactly as
  * the orchestrator turns them into key/value pairs.
  */
@@ -49,6 +51,13 @@ struct repo_cache {
 };
 static struct repo_cache repos[GIT_MAX_REPOS];
 static size_t		nrepos;
+
+/* what the request being served asked the remote, sent with its last
+ * reply (the supervisor's vartrack_watcher_git_fetch_* metrics) */
+static struct {
+	enum ipc_fetch_result	 res;
+	uint64_t		 us;
+} fetch_note;
 
 static struct platform	plats[GIT_MAX_PLATFORMS];
 static size_t		nplats;
@@ -150,12 +159,30 @@ giterr(char *err, size_t errlen, const char *what)
 }
 
 static uint64_t
-mono_ms(void)
+mono_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+/* The last libgit2 error says the network timed out (libgit2 1.5 has no
+ * timeout of its own: the OS's connect or read gave up). */
+static int
+git_timed_out(void)
+{
+	const git_error *e = git_error_last();
+
+	return e != NULL && e->message != NULL &&
+	    (strstr(e->message, "timed out") != NULL ||
+	    strstr(e->message, "timeout") != NULL);
 }
 
 static void
@@ -284,6 +311,8 @@ fetch_branch(struct repo_cache *c, const struct ipc_baseline_request *r,
 	fo.callbacks.payload = (void *)(uintptr_t)p;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	if (git_remote_fetch(c->remote, &refspecs, &fo, NULL) < 0) {
+		fetch_note.res = git_timed_out() ? IPC_FETCH_TIMEOUT :
+		    IPC_FETCH_ERROR;
 		giterr(err, errlen, "fetch");
 		return -1;
 	}
@@ -311,6 +340,10 @@ send_reply(struct ipc_chan *chan, uint32_t rule_id,
 	m.u.baseline_reply.nentries = nents;
 	m.u.baseline_reply.last = last;
 	m.u.baseline_reply.total = total;
+	if (last) {
+		m.u.baseline_reply.fetch = fetch_note.res;
+		m.u.baseline_reply.fetch_us = fetch_note.us;
+	}
 	return ipc_chan_send(chan, &m, 1);
 }
 
@@ -484,34 +517,45 @@ build_baseline(git_repository *repo, const git_oid *oid,
 }
 
 /*
- * The branch's commit: from a fetch within refresh_ms, else from the
- * remote's ref list when the branch has not moved, else fetched.
+ * The branch's commit: from a fetch within refresh_ms (unless a push was
+ * announced: refetch), else from the remote's ref list when the branch has
+ * not moved, else fetched. fetch_note says which, and how long the remote
+ * took.
  */
 static int
 branch_commit(struct repo_cache *c, const struct ipc_baseline_request *r,
     git_oid *oid, char *err, size_t errlen)
 {
 	struct fetched *f = fetched_get(c, r->branch);
-	uint64_t now = mono_ms();
+	uint64_t now = mono_ms(), t0;
+	int rc = 0;
 
-	if (f->at_ms != 0 && r->refresh_ms != 0 &&
+	if (f->at_ms != 0 && r->refresh_ms != 0 && !r->refetch &&
 	    now - f->at_ms < r->refresh_ms) {
 		git_oid_cpy(oid, &f->oid);
 		return 0;
 	}
+	t0 = mono_us();
 	if (f->at_ms != 0 && remote_unchanged(c, r, &f->oid)) {
 		log_debug("rule %u: branch %s unchanged (ref list only)",
 		    r->rule_id, r->branch);
 		f->at_ms = now;
 		git_oid_cpy(oid, &f->oid);
-		return 0;
+		fetch_note.res = IPC_FETCH_UNCHANGED;
+		goto out;
 	}
 	f->at_ms = 0;
-	if (fetch_branch(c, r, oid, err, errlen) == -1)
-		return -1;
+	fetch_note.res = IPC_FETCH_OK;
+	if ((rc = fetch_branch(c, r, oid, err, errlen)) == -1) {
+		if (fetch_note.res == IPC_FETCH_OK)	/* the ref is missing */
+			fetch_note.res = IPC_FETCH_ERROR;
+		goto out;
+	}
 	git_oid_cpy(&f->oid, oid);
 	f->at_ms = now;
-	return 0;
+ out:
+	fetch_note.us = mono_us() - t0;
+	return rc;
 }
 
 /*
@@ -549,6 +593,8 @@ git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
 
 	if (m->type != IPC_BASELINE_REQUEST)
 		return -1;
+	fetch_note.res = IPC_FETCH_NONE;
+	fetch_note.us = 0;
 	if (cache_dir == NULL) {
 		snprintf(err, sizeof(err), "no cache directory configured");
 		goto fail;
