@@ -30,6 +30,7 @@ dicts() {
 	conf) echo conf yaml ;;
 	baseline | linux) echo yaml json ini ;;
 	s3) echo s3 json ;;
+	vercel) echo vercel json ;;
 	grpc) echo grpc ;;
 	diff) echo diff ;;
 	*) ;;

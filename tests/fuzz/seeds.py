@@ -137,6 +137,38 @@ def s3():
             put('s3', b'\x05\x00' + b)
 
 
+def vercel():
+    for b in literals('tests/unit/test_vercel_parse.c'):
+        if b'"envs"' in b or b'"key"' in b:
+            put('vercel', b'\x00\x01' + b)
+            put('vercel', b'\x00\x02' + b)
+        elif b'"value"' in b or b'decrypted' in b:
+            put('vercel', b'\x01\x00' + b)
+        elif b'"limit"' in b:
+            put('vercel', b'\x02\x00' + b'1800000030\n5\n' + b)
+        elif b'"error"' in b or b'<html>' in b:
+            put('vercel', b'\x03\x00' + b)
+    for hdrs in (b'\n7\n', b'1800000030\n\n', b'\nFri, 15 Jan 2027 08:00:30 GMT\n',
+                 b'99999999999999999999\nx\n'):
+        put('vercel', b'\x02\x00' + hdrs + b'{"error":{"code":"rate_limited","limit":'
+            b'{"remaining":0,"reset":1800000040,"resetMs":1800000040000,"total":100}}}')
+    # bodies as the loopback fake of the API answers them
+    sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+    import json
+    import vercel_fake
+    envs = [vercel_fake.Env('env_%d' % i, k, v, t, tg) for i, (k, v, t, tg) in enumerate((
+        ('max_connections', '50', 'plain', ['production']),
+        ('db.password', '', 'sensitive', ['production', 'preview']),
+        ('log_level', 'debug', 'encrypted', ['preview']),
+        ('VARTRACK_MANAGED_BY', 'vartrack', 'plain', ['production'])))]
+    put('vercel', b'\x00\x01' + json.dumps({'envs': [e.listed() for e in envs], 'pagination': {
+        'count': len(envs), 'next': 1700000000000, 'prev': None}}).encode())
+    put('vercel', b'\x00\x02' + json.dumps({'envs': [e.listed(True) for e in envs],
+                                          'pagination': {'count': 4, 'next': None}}).encode())
+    for e in envs:
+        put('vercel', b'\x01\x00' + json.dumps(e.decrypted()).encode())
+
+
 def pb_str(field, s):
     return bytes([field << 3 | 2, len(s)]) + s
 
@@ -193,6 +225,7 @@ if __name__ == '__main__':
     baseline()
     linux()
     s3()
+    vercel()
     grpc()
     diff()
     if len(sys.argv) > 1:
