@@ -3,7 +3,8 @@
 # installs dependencies, builds with -Wall -Wextra -Werror, runs the unit
 # tests (Criterion, via CTest) and the integration tests (real redis-server
 # and git repositories, started and stopped by PID by the harness), then
-# does it all again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# does it all again in an AddressSanitizer + UndefinedBehaviorSanitizer build,
+# then valgrind, then each libFuzzer target briefly (scripts/fuzz.sh).
 # Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,11 @@ VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration
 	test_linux.Conformance.test_changed_missing_extra \
 	test_s3.ConformanceJson.test_changed_missing_extra \
 	test_s3.ConformancePerKey.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
+# libFuzzer (clang, ASan+UBSan; its own build, build-fuzz): every target
+# over its committed corpus (tests/fuzz/<target>/: fixed findings stay
+# fixed), then FUZZ_SECONDS (10) of fuzzing each, two at a time
+echo "=== fuzzing: the corpora, then ${FUZZ_SECONDS:-10} s per target (build-fuzz)"
+FUZZ_BUILD=build-fuzz scripts/fuzz.sh --regress "${FUZZ_SECONDS:-10}"
 # one closing line for all suites (pipefail made any failure fatal above)
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"

@@ -36,7 +36,6 @@
 #endif
 
 #define GRPC_USER_AGENT		"vartrack-watcher/" VTW_VERSION
-#define GRPC_RAW_MESSAGE_MAX	2048	/* raw grpc-message bytes kept */
 #define GRPC_METHOD_MAX		256
 #define GRPC_ADDR_MAX		255
 #define GRPC_TIMEOUT_MAX_MS	(24ull * 3600 * 1000)
@@ -59,20 +58,8 @@ struct grpc_req {
 	unsigned char		*reqbuf;
 	size_t			 reqlen;
 
-	unsigned char		*body;
-	size_t			 bodylen, bodycap;
-	int			 too_large;
+	struct grpc_resp	 resp;	/* headers, body, trailers */
 	int			 expect_empty;
-
-	/* response headers and trailers */
-	int			 have_status;
-	int			 bad_status;
-	int			 grpc_status;
-	int			 have_ctype;
-	int			 ctype_ok;
-	char			 ctype[64];
-	char			 rawmsg[GRPC_RAW_MESSAGE_MAX];
-	size_t			 rawmsglen;
 
 	uint64_t		 timeout_ms;
 	struct timespec		 start;
@@ -406,46 +393,46 @@ grpc_req_free(struct grpc_req *r)
 	free(r->method);
 	free(r->url);
 	free(r->reqbuf);
-	free(r->body);
+	grpc_resp_free(&r->resp);
 	free(r);
 }
 
-static size_t
-grpc_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* ---- the response, as it arrives (pure: see grpc.h) ---- */
+
+int
+grpc_resp_body(struct grpc_resp *rp, const void *buf, size_t n, size_t max)
 {
-	struct grpc_req *r = userdata;
-	size_t n = size * nmemb, limit, ncap;
+	size_t limit = max + GRPC_FRAME_PREFIX_LEN, ncap;
 	const unsigned char *p;
 	uint32_t mlen;
 	unsigned char *nb;
 
-	limit = r->c->max_response + GRPC_FRAME_PREFIX_LEN;
-	if (n > limit - r->bodylen) {
-		r->too_large = 1;
-		return 0;	/* aborts the transfer */
+	if (n > limit - rp->bodylen) {
+		rp->too_large = 1;
+		return -1;
 	}
-	if (r->bodylen + n > r->bodycap) {
-		ncap = r->bodycap ? r->bodycap : GRPC_BODY_INITIAL;
-		while (ncap < r->bodylen + n)
+	if (rp->bodylen + n > rp->bodycap) {
+		ncap = rp->bodycap ? rp->bodycap : GRPC_BODY_INITIAL;
+		while (ncap < rp->bodylen + n)
 			ncap = ncap > limit / 2 ? limit : ncap * 2;
-		if ((nb = realloc(r->body, ncap)) == NULL)
-			return 0;
-		r->body = nb;
-		r->bodycap = ncap;
+		if ((nb = realloc(rp->body, ncap)) == NULL)
+			return -1;
+		rp->body = nb;
+		rp->bodycap = ncap;
 	}
-	memcpy(r->body + r->bodylen, ptr, n);
-	r->bodylen += n;
-	if (r->bodylen >= GRPC_FRAME_PREFIX_LEN) {
+	memcpy(rp->body + rp->bodylen, buf, n);
+	rp->bodylen += n;
+	if (rp->bodylen >= GRPC_FRAME_PREFIX_LEN) {
 		/* refuse an announced oversize message early */
-		p = r->body;
+		p = rp->body;
 		mlen = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
 		    (uint32_t)p[3] << 8 | (uint32_t)p[4];
-		if (mlen > r->c->max_response) {
-			r->too_large = 1;
-			return 0;
+		if (mlen > max) {
+			rp->too_large = 1;
+			return -1;
 		}
 	}
-	return n;
+	return 0;
 }
 
 static int
@@ -459,52 +446,139 @@ ctype_is_grpc(const char *v)
 	return v[n] == '\0' || v[n] == '+' || v[n] == ';';
 }
 
-/* Headers, then (after the blank line) trailers: one line per call. */
-static size_t
-grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+void
+grpc_resp_header(struct grpc_resp *rp, const char *buf, size_t n)
 {
-	struct grpc_req *r = userdata;
-	size_t n = size * nitems, nlen, vlen, i;
+	size_t nlen, vlen, i;
 	const char *v;
 	int st;
 
 	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		/* a new response header block */
-		r->have_status = r->bad_status = r->grpc_status = 0;
-		r->have_ctype = r->ctype_ok = 0;
-		r->ctype[0] = '\0';
-		r->rawmsglen = 0;
-		return n;
+		rp->have_status = rp->bad_status = rp->grpc_status = 0;
+		rp->have_ctype = rp->ctype_ok = 0;
+		rp->ctype[0] = '\0';
+		rp->rawmsglen = 0;
+		return;
 	}
 	if (curlc_header_split(buf, n, &nlen, &v, &vlen) == -1)
-		return n;
+		return;
 
 	if (nlen == 11 && strncasecmp(buf, "grpc-status", nlen) == 0) {
-		r->have_status = 1;
-		r->bad_status = 0;
+		rp->have_status = 1;
+		rp->bad_status = 0;
 		st = 0;
 		if (vlen == 0 || vlen > 9)
-			r->bad_status = 1;
-		for (i = 0; i < vlen && !r->bad_status; i++) {
+			rp->bad_status = 1;
+		for (i = 0; i < vlen && !rp->bad_status; i++) {
 			if (v[i] < '0' || v[i] > '9')
-				r->bad_status = 1;
+				rp->bad_status = 1;
 			else
 				st = st * 10 + (v[i] - '0');
 		}
-		r->grpc_status = r->bad_status ? GRPC_STATUS_UNKNOWN : st;
+		rp->grpc_status = rp->bad_status ? GRPC_STATUS_UNKNOWN : st;
 	} else if (nlen == 12 && strncasecmp(buf, "grpc-message", nlen) == 0) {
-		if (vlen > sizeof(r->rawmsg))
-			vlen = sizeof(r->rawmsg);
-		memcpy(r->rawmsg, v, vlen);
-		r->rawmsglen = vlen;
+		if (vlen > sizeof(rp->rawmsg))
+			vlen = sizeof(rp->rawmsg);
+		memcpy(rp->rawmsg, v, vlen);
+		rp->rawmsglen = vlen;
 	} else if (nlen == 12 && strncasecmp(buf, "content-type", nlen) == 0) {
-		r->have_ctype = 1;
-		if (vlen >= sizeof(r->ctype))
-			vlen = sizeof(r->ctype) - 1;
-		memcpy(r->ctype, v, vlen);
-		r->ctype[vlen] = '\0';
-		r->ctype_ok = ctype_is_grpc(r->ctype);
+		rp->have_ctype = 1;
+		if (vlen >= sizeof(rp->ctype))
+			vlen = sizeof(rp->ctype) - 1;
+		memcpy(rp->ctype, v, vlen);
+		rp->ctype[vlen] = '\0';
+		rp->ctype_ok = ctype_is_grpc(rp->ctype);
 	}
+}
+
+void
+grpc_resp_free(struct grpc_resp *rp)
+{
+	free(rp->body);
+	rp->body = NULL;
+	rp->bodylen = rp->bodycap = 0;
+}
+
+static int	http_to_grpc(long);
+
+int
+grpc_resp_check(const struct grpc_resp *rp, long http, int http2,
+    size_t max, int expect_empty, const char *message, const void **msg,
+    size_t *msglen, int *transport, char *err, size_t errlen)
+{
+	char derr[256];
+
+	*msg = NULL;
+	*msglen = 0;
+	*transport = 1;
+	if (http != 200) {
+		seterr(err, errlen, "HTTP status %ld (not a gRPC response)",
+		    http);
+		return http_to_grpc(http);
+	}
+	if (!http2) {
+		seterr(err, errlen, "server did not speak HTTP/2");
+		return GRPC_STATUS_INTERNAL;
+	}
+	if (!rp->ctype_ok && !(rp->have_status && !rp->have_ctype &&
+	    rp->grpc_status != GRPC_STATUS_OK)) {
+		seterr(err, errlen, "unexpected content-type \"%s\" (want "
+		    "application/grpc)", rp->have_ctype ? rp->ctype : "");
+		return GRPC_STATUS_UNKNOWN;
+	}
+	if (!rp->have_status) {
+		seterr(err, errlen, "no grpc-status in the response");
+		return GRPC_STATUS_INTERNAL;
+	}
+	if (rp->bad_status) {
+		seterr(err, errlen, "invalid grpc-status in the response");
+		return GRPC_STATUS_INTERNAL;
+	}
+	if (rp->grpc_status != GRPC_STATUS_OK) {
+		*transport = 0;
+		seterr(err, errlen, "%s (%d)%s%s",
+		    grpc_status_name(rp->grpc_status), rp->grpc_status,
+		    message[0] ? ": " : "", message);
+		return rp->grpc_status;
+	}
+	if (grpc_frame_decode(rp->body, rp->bodylen, max, msg, msglen, derr,
+	    sizeof(derr)) == -1) {
+		seterr(err, errlen, "bad response: %s", derr);
+		return GRPC_STATUS_INTERNAL;
+	}
+	if (expect_empty && *msglen != 0) {
+		seterr(err, errlen, "bad response: not an empty message (%zu "
+		    "bytes)", *msglen);
+		*msg = NULL;
+		*msglen = 0;
+		return GRPC_STATUS_INTERNAL;
+	}
+	*transport = 0;
+	return GRPC_STATUS_OK;
+}
+
+/* ---- curl's callbacks ---- */
+
+static size_t
+grpc_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct grpc_req *r = userdata;
+	size_t n = size * nmemb;
+
+	if (grpc_resp_body(&r->resp, ptr, n, r->c->max_response) == -1)
+		return 0;	/* aborts the transfer */
+	return n;
+}
+
+/* Headers, then (after the blank line) trailers: one line per call. */
+static size_t
+grpc_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct grpc_req *r = userdata;
+	size_t n = size * nitems;
+
+	grpc_resp_header(&r->resp, buf, n);
 	return n;
 }
 
@@ -570,7 +644,7 @@ grpc_plaintext_hint(int tls, CURLcode rc, long http_status)
 static void
 grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 {
-	char derr[256], terr[CURL_ERROR_SIZE + 128];
+	char terr[CURL_ERROR_SIZE + 128];
 	const char *hint;
 	long http = 0, httpver = 0;
 	const void *msg;
@@ -581,16 +655,17 @@ grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 	res->http_status = http;
 	res->transport = 1;
 	res->error = r->errtext;
-	grpc_percent_decode(r->message, sizeof(r->message), r->rawmsg,
-	    r->rawmsglen);
+	grpc_percent_decode(r->message, sizeof(r->message), r->resp.rawmsg,
+	    r->resp.rawmsglen);
 
-	if (r->too_large) {
+	if (r->resp.too_large) {
 		res->grpc_status = GRPC_STATUS_RESOURCE_EXHAUSTED;
 		snprintf(r->errtext, sizeof(r->errtext), "response larger "
 		    "than the limit of %zu bytes: transfer aborted",
 		    r->c->max_response);
-	} else if (rc != CURLE_OK && !(r->have_status && !r->bad_status &&
-	    r->grpc_status != GRPC_STATUS_OK && http == 200)) {
+	} else if (rc != CURLE_OK && !(r->resp.have_status &&
+	    !r->resp.bad_status && r->resp.grpc_status != GRPC_STATUS_OK &&
+	    http == 200)) {
 		/* a failure status the server did send wins over a reset
 		 * that followed it */
 		if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -609,49 +684,16 @@ grpc_req_result(struct grpc_req *r, CURLcode rc, struct grpc_result *res)
 			    "error: %s%s", curlc_errtext(terr, sizeof(terr),
 			    rc, r->curlerr, NULL, 0), hint);
 		}
-	} else if (http != 200) {
-		res->grpc_status = http_to_grpc(http);
-		snprintf(r->errtext, sizeof(r->errtext), "HTTP status %ld "
-		    "(not a gRPC response)", http);
-	} else if (httpver != CURL_HTTP_VERSION_2_0) {
-		res->grpc_status = GRPC_STATUS_INTERNAL;
-		snprintf(r->errtext, sizeof(r->errtext), "server did not "
-		    "speak HTTP/2");
-	} else if (!r->ctype_ok && !(r->have_status && !r->have_ctype &&
-	    r->grpc_status != GRPC_STATUS_OK)) {
-		res->grpc_status = GRPC_STATUS_UNKNOWN;
-		snprintf(r->errtext, sizeof(r->errtext), "unexpected "
-		    "content-type \"%s\" (want application/grpc)",
-		    r->have_ctype ? r->ctype : "");
-	} else if (!r->have_status) {
-		res->grpc_status = GRPC_STATUS_INTERNAL;
-		snprintf(r->errtext, sizeof(r->errtext), "no grpc-status in "
-		    "the response");
-	} else if (r->bad_status) {
-		res->grpc_status = GRPC_STATUS_INTERNAL;
-		snprintf(r->errtext, sizeof(r->errtext), "invalid "
-		    "grpc-status in the response");
-	} else if (r->grpc_status != GRPC_STATUS_OK) {
-		res->transport = 0;
-		res->grpc_status = r->grpc_status;
-		snprintf(r->errtext, sizeof(r->errtext), "%s (%d)%s%s",
-		    grpc_status_name(r->grpc_status), r->grpc_status,
-		    r->message[0] ? ": " : "", r->message);
-	} else if (grpc_frame_decode(r->body, r->bodylen, r->c->max_response,
-	    &msg, &msglen, derr, sizeof(derr)) == -1) {
-		res->grpc_status = GRPC_STATUS_INTERNAL;
-		snprintf(r->errtext, sizeof(r->errtext), "bad response: %s",
-		    derr);
-	} else if (r->expect_empty && msglen != 0) {
-		res->grpc_status = GRPC_STATUS_INTERNAL;
-		snprintf(r->errtext, sizeof(r->errtext), "bad response: not "
-		    "an empty message (%zu bytes)", msglen);
 	} else {
-		res->grpc_status = GRPC_STATUS_OK;
-		res->transport = 0;
-		res->error = NULL;
-		res->msg = msg;
-		res->msg_len = msglen;
+		res->grpc_status = grpc_resp_check(&r->resp, http,
+		    httpver == CURL_HTTP_VERSION_2_0, r->c->max_response,
+		    r->expect_empty, r->message, &msg, &msglen,
+		    &res->transport, r->errtext, sizeof(r->errtext));
+		if (res->grpc_status == GRPC_STATUS_OK) {
+			res->error = NULL;
+			res->msg = msg;
+			res->msg_len = msglen;
+		}
 	}
 }
 

@@ -239,6 +239,46 @@ size_t	grpc_percent_decode(char *out, size_t outlen, const char *in,
 	    size_t inlen);
 
 /*
+ * The response of one call as it arrives, without curl: curl's header
+ * callback hands each header and trailer line (with its CRLF) to
+ * grpc_resp_header(), its write callback the body bytes to
+ * grpc_resp_body(), and grpc_resp_check() says what the finished response
+ * means. Start from a zeroed struct; grpc_resp_free() frees the body.
+ */
+#define GRPC_RAW_MESSAGE_MAX	2048	/* raw grpc-message bytes kept */
+struct grpc_resp {
+	unsigned char	*body;
+	size_t		 bodylen, bodycap;
+	int		 too_large;	/* over max: the transfer is aborted */
+	int		 have_status, bad_status, grpc_status;
+	int		 have_ctype, ctype_ok;
+	char		 ctype[64];
+	char		 rawmsg[GRPC_RAW_MESSAGE_MAX];	/* grpc-message */
+	size_t		 rawmsglen;
+};
+
+/* One header or trailer line; a status line ("HTTP/...") starts a new
+ * header block. Lines that are not "name: value" are ignored. */
+void	grpc_resp_header(struct grpc_resp *, const char *line, size_t n);
+/* n more body bytes: 0, or -1 (abort the transfer) when the body would
+ * exceed one message of max bytes (too_large set) or on OOM. */
+int	grpc_resp_body(struct grpc_resp *, const void *buf, size_t n,
+	    size_t max);
+void	grpc_resp_free(struct grpc_resp *);
+/*
+ * A complete response (a transport error ruled out): http its HTTP status,
+ * http2 whether it came over HTTP/2, message the percent-decoded
+ * grpc-message. Returns the gRPC status: GRPC_STATUS_OK with *msg, *msglen
+ * the one message (pointing into the body), or another with err set and
+ * *transport 0 when the server sent that status, 1 when it is made up here
+ * (as struct grpc_result).
+ */
+int	grpc_resp_check(const struct grpc_resp *, long http, int http2,
+	    size_t max, int expect_empty, const char *message,
+	    const void **msg, size_t *msglen, int *transport, char *err,
+	    size_t errlen);
+
+/*
  * grpc_timeout_format: the grpc-timeout header value for ms (> 0): "<n>m"
  * when n fits the 8 digits the spec allows, else seconds/minutes/hours
  * rounded up. Returns 0, or -1 if ms is 0 or out is too small.
