@@ -66,9 +66,9 @@ VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration
 	test_s3.ConformancePerKey.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
 # libFuzzer (clang, ASan+UBSan; its own build, build-fuzz): every target
 # over its committed corpus (tests/fuzz/<target>/: fixed findings stay
-# fixed), then FUZZ_SECONDS (10) of fuzzing each, two at a time
-echo "=== fuzzing: the corpora, then ${FUZZ_SECONDS:-10} s per target (build-fuzz)"
-FUZZ_BUILD=build-fuzz scripts/fuzz.sh --regress "${FUZZ_SECONDS:-10}"
+# fixed), then FUZZ_SECONDS (20) of fuzzing each, two at a time
+echo "=== fuzzing: the corpora, then ${FUZZ_SECONDS:-20} s per target (build-fuzz)"
+FUZZ_BUILD=build-fuzz scripts/fuzz.sh --regress "${FUZZ_SECONDS:-20}"
 # one closing line for all suites (pipefail made any failure fatal above)
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"

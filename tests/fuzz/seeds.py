@@ -169,6 +169,26 @@ def vercel():
         put('vercel', b'\x01\x00' + json.dumps(e.decrypted()).encode())
 
 
+def webhook():
+    for b in literals('tests/unit/test_webhook.c', 'tests/unit/test_repourl.c'):
+        if b[:1] == b'{':
+            for pv in range(3):
+                put('webhook', bytes([pv, 1]) + b)
+        elif b'://' in b or b'@' in b:
+            put('webhook', b'\x00\x02' + b)
+        elif b.startswith(b'sha256=') or re.fullmatch(rb'[0-9a-f]{64}', b):
+            put('webhook', (b'\x00\x00' if b.startswith(b'sha256=') else b'\x02\x00') + b +
+                b'\n{"ref":"refs/heads/main"}')
+    body = (b'{"ref":"refs/heads/main","repository":{"clone_url":'
+            b'"https://github.com/acme/config.git","ssh_url":"git@github.com:acme/config.git",'
+            b'"html_url":"https://github.com/acme/config"}}')
+    put('webhook', b'\x00\x01' + body)
+    put('webhook', b'\x01\x01' + b'{"ref":"refs/heads/dev","project":{"git_http_url":'
+        b'"https://gitlab.com/acme/config.git","git_ssh_url":"git@gitlab.com:acme/config.git",'
+        b'"web_url":"https://gitlab.com/acme/config"}}')
+    put('webhook', b'\x01\x00s3cret-hook\n' + body)
+
+
 def pb_str(field, s):
     return bytes([field << 3 | 2, len(s)]) + s
 
@@ -226,6 +246,7 @@ if __name__ == '__main__':
     linux()
     s3()
     vercel()
+    webhook()
     grpc()
     diff()
     if len(sys.argv) > 1:
