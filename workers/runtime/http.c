@@ -26,6 +26,7 @@ struct http_client {
 	char			*proxy;
 	char			*user_agent;
 	int			 insecure_http;
+	int			 insecure_tls;
 	long			 connect_timeout_ms;
 	long			 timeout_ms;
 	size_t			 max_body;
@@ -113,6 +114,7 @@ http_client_new(struct http_client **out, const struct http_opts *opts,
 	    errlen) == -1)
 		goto fail;
 	c->insecure_http = opts->insecure_http != 0;
+	c->insecure_tls = opts->insecure_tls != 0;
 	c->connect_timeout_ms = opts->connect_timeout_ms ?
 	    opts->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms :
@@ -499,6 +501,10 @@ set_options(struct http_client *c, const struct http_req *req,
 
 	bad |= curlc_base_setopt(e, c->proxy, c->errbuf) == -1;
 	bad |= curlc_tls_setopt(e, &c->tls) == -1;
+	if (c->insecure_tls)
+		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) !=
+		    CURLE_OK || curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+		    0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->insecure_http ?
 	    "http,https" : "https") != CURLE_OK;

@@ -80,6 +80,9 @@ struct http_opts {
 	const char	*key_pem;
 	const char	*proxy;		/* proxy URL; NULL/"": none */
 	int		 insecure_http;	/* allow http:// besides https:// */
+	/* the server's certificate and name not verified (kubeconfig's
+	 * insecure-skip-tls-verify); TLS >= 1.2 still */
+	int		 insecure_tls;
 	long		 connect_timeout_ms; /* 0: the default */
 	long		 timeout_ms;	/* whole request; 0: the default */
 	size_t		 max_body;	/* response body cap; 0: default;
