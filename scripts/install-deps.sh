@@ -14,7 +14,8 @@ PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libcurl4-openssl-dev libssh2-1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev libexpat1-dev \
  redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
- zookeeper openssh-server python3-kazoo python3-pymongo"
+ zookeeper openssh-server python3-kazoo python3-pymongo \
+ kubernetes-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -60,7 +60,8 @@ VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration
 	test_zookeeper.Conformance.test_changed_missing_extra \
 	test_linux.Conformance.test_changed_missing_extra \
 	test_s3.ConformanceJson.test_changed_missing_extra \
-	test_s3.ConformancePerKey.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
+	test_s3.ConformancePerKey.test_changed_missing_extra \
+	test_configmap.Conformance.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
 # one closing line for all suites (pipefail made any failure fatal above)
 passed=$(awk '/tests passed, 0 tests failed out of/ {n += $NF} /^[0-9]+ passed, 0 failed/ {n += $1} END {print n + 0}' "$SUMMARY")
 echo "=== all tests passed"
