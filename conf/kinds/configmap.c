@@ -7,7 +7,9 @@
  * The CA bundle, the client certificate and key and the token file are
  * read here, at load: the sandboxed worker gets their contents (it
  * re-reads the token file itself, as client-go does, where it can).
- * kubeconfig and in-cluster configuration are not read yet.
+ * Without api_server, a kubeconfig (kubeconfig.c) gives the server, the
+ * TLS material and the token, read here too. In-cluster configuration is
+ * not read yet.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "configmap_conf.h"
 #include "kinds.h"
 #include "kinds/configmap.h"
+#include "kubeconfig.h"
 
 #define D(f)	offsetof(struct conf_cm_ds, f)
 #define R(f)	offsetof(struct conf_cm_rule, f)
@@ -103,8 +106,10 @@ static const struct keydef ds_keys[] = {
 	{ "ca_file", h_abs_path, D(ca_file), 0, NULL },
 	{ "client_cert_file", h_abs_path, D(client_cert_file), 0, NULL },
 	{ "client_key_file", h_abs_path, D(client_key_file), 0, NULL },
+	{ "context", h_nonempty, D(context), 0, NULL },
 	{ "insecure_skip_tls_verify", h_bool, D(insecure_skip_tls_verify), 0,
 	    NULL },
+	{ "kubeconfig", h_abs_path, D(kubeconfig), 0, NULL },
 	{ "max_response_bytes", h_size, D(max_response_bytes), 0, NULL },
 	{ "token", h_secret, D(token), 0, NULL },
 	{ "token_file", h_abs_path, D(token_file), 0, NULL },
@@ -213,6 +218,17 @@ blob_free(struct conf_cm_blob *b)
 	b->len = 0;
 }
 
+/* client-go trims a token file's contents */
+static void
+token_trim(struct conf_ctx *c, struct conf_mark at, struct conf_cm_blob *b,
+    const char *key)
+{
+	while (b->len > 0 && isspace((unsigned char)b->data[b->len - 1]))
+		b->data[--b->len] = '\0';
+	if (b->len == 0)
+		conf_error_at(c, at, "%s: holds only white space", key);
+}
+
 /* The file of a key at its place; -1 after reporting it. */
 static int
 read_file_key(struct conf_ctx *c, const struct given *given, const char *key,
@@ -231,6 +247,90 @@ read_file_key(struct conf_ctx *c, const struct given *given, const char *key,
 	return 0;
 }
 
+
+/* Checks shared by both ways of giving the connection. */
+static void
+url_check(struct conf_ctx *c, const struct conf_datasource *ds,
+    struct conf_mark at, const char *url, int has_token)
+{
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		conf_error_at(c, at, "datasource '%s': server '%.80s' is not "
+		    "an http(s) URL", ds->name, url);
+	else if (strncmp(url, "http://", 7) == 0 && has_token)
+		conf_warning_at(c, at, "datasource '%s': the token is sent "
+		    "over plain http", ds->name);
+}
+
+/*
+ * No api_server: the kubeconfig's context gives the server, CA, client
+ * certificate and token (the file's own keys, not the datasource's).
+ */
+static void
+from_kubeconfig(struct conf_ctx *c, struct conf_datasource *ds,
+    const struct given *given, struct conf_mark node)
+{
+	static const char *const own[] = {
+		"ca_file", "client_cert_file", "client_key_file", "token",
+		"token_file", "insecure_skip_tls_verify",
+	};
+	struct conf_cm_ds *d = ds->kconf;
+	struct conf_mark at = GIVEN("kubeconfig") ? GIVEN_V("kubeconfig") :
+	    node;
+	struct kubeconfig kc;
+	char err[512], why[128], sb[128];
+	size_t i, n;
+
+	for (i = 0; i < NITEMS(own); i++)
+		if (GIVEN(own[i])) {
+			conf_error_at(c, GIVEN_K(own[i]), "%s: needs api_server "
+			    "(with a kubeconfig, the kubeconfig's user and "
+			    "cluster give it)", own[i]);
+			return;
+		}
+	if (conf_kubeconfig_load(&kc, d->kubeconfig, d->context, err,
+	    sizeof(err)) == -1) {
+		conf_error_at(c, at, "datasource '%s': %s", ds->name, err);
+		return;
+	}
+	n = strlen(kc.server);
+	while (n > 0 && kc.server[n - 1] == '/')
+		kc.server[--n] = '\0';
+	d->api_server = kc.server;
+	d->from_kc = 1;
+	d->insecure_skip_tls_verify = kc.insecure;
+	d->ca = kc.ca;
+	d->cert = kc.cert;
+	d->key = kc.key;
+	d->kc_token = kc.token;
+	d->token_file = kc.token_file;
+	kc.server = kc.token = kc.token_file = NULL;
+	memset(&kc.ca, 0, sizeof(kc.ca));
+	memset(&kc.cert, 0, sizeof(kc.cert));
+	memset(&kc.key, 0, sizeof(kc.key));
+	url_check(c, ds, at, d->api_server, d->kc_token != NULL ||
+	    d->token_file != NULL);
+	if (d->insecure_skip_tls_verify && d->ca.len > 0)
+		conf_error_at(c, at, "datasource '%s': kubeconfig %s: cluster "
+		    "of context '%s' has insecure-skip-tls-verify and a "
+		    "certificate authority (client-go refuses it)", ds->name,
+		    kc.file, kc.context);
+	else if (d->insecure_skip_tls_verify)
+		conf_warning_at(c, at, "datasource '%s': the API server's "
+		    "certificate is not verified", ds->name);
+	if (d->token_file != NULL) {
+		if (read_blob(d->token_file, CONF_CM_MAX_TOKEN_BYTES,
+		    &d->token_file_data.data, &d->token_file_data.len, why,
+		    sizeof(why)) == -1)
+			conf_error_at(c, at, "datasource '%s': kubeconfig %s: "
+			    "tokenFile: cannot read '%s': %s", ds->name,
+			    kc.file, conf_show(d->token_file,
+			    strlen(d->token_file), sb, sizeof(sb)), why);
+		else
+			token_trim(c, at, &d->token_file_data, "tokenFile");
+	}
+	conf_kubeconfig_free(&kc);
+}
+
 static void
 cm_ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
     const struct given *given, struct conf_mark node)
@@ -239,10 +339,16 @@ cm_ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
 
 	if (d->max_response_bytes == 0)	/* h_size caps it at 1 GiB */
 		d->max_response_bytes = CONF_CM_DEFAULT_MAX_RESPONSE;
+	if (d->api_server != NULL && (GIVEN("kubeconfig") ||
+	    GIVEN("context"))) {
+		conf_error_at(c, GIVEN("kubeconfig") ? GIVEN_K("kubeconfig") :
+		    GIVEN_K("context"), "%s: not allowed with api_server (the "
+		    "connection is given either way, not both)",
+		    GIVEN("kubeconfig") ? "kubeconfig" : "context");
+		return;
+	}
 	if (d->api_server == NULL) {
-		conf_error_at(c, node, "datasource '%s': missing required key "
-		    "'api_server' (kubeconfig and in-cluster configuration "
-		    "are not supported yet)", ds->name);
+		from_kubeconfig(c, ds, given, node);
 		return;
 	}
 	if (GIVEN("token") && GIVEN("token_file"))
@@ -274,16 +380,9 @@ cm_ds_finish(struct conf_ctx *c, struct conf_datasource *ds,
 		    ds->name);
 	if (read_file_key(c, given, "token_file", d->token_file,
 	    CONF_CM_MAX_TOKEN_BYTES, &d->token_file_data) == 0 &&
-	    d->token_file_data.data != NULL) {
-		/* client-go trims the token file's contents */
-		while (d->token_file_data.len > 0 && isspace((unsigned char)
-		    d->token_file_data.data[d->token_file_data.len - 1]))
-			d->token_file_data.data[--d->token_file_data.len] =
-			    '\0';
-		if (d->token_file_data.len == 0)
-			conf_error_at(c, GIVEN_V("token_file"), "token_file: "
-			    "holds only white space");
-	}
+	    d->token_file_data.data != NULL)
+		token_trim(c, GIVEN_V("token_file"), &d->token_file_data,
+		    "token_file");
 	read_file_key(c, given, "ca_file", d->ca_file, CONF_CM_MAX_CA_BYTES,
 	    &d->ca);
 	read_file_key(c, given, "client_cert_file", d->client_cert_file,
@@ -297,15 +396,21 @@ cm_ds_print(struct jbuf *b, const char *ind, const struct conf_datasource *ds)
 {
 	const struct conf_cm_ds *d = ds->kconf;
 
-	/* paths only: what the files hold is never printed */
-	kv_str(b, ind, "api_server", d->api_server);
-	kv_secret(b, ind, "token", &d->token);
-	kv_str(b, ind, "token_file", d->token_file);
-	kv_str(b, ind, "ca_file", d->ca_file);
-	kv_bool(b, ind, "insecure_skip_tls_verify",
-	    d->insecure_skip_tls_verify);
-	kv_str(b, ind, "client_cert_file", d->client_cert_file);
-	kv_str(b, ind, "client_key_file", d->client_key_file);
+	/* paths only: what the files hold is never printed; with a
+	 * kubeconfig, its keys (what it gave is the kubeconfig's) */
+	if (d->from_kc) {
+		kv_str(b, ind, "kubeconfig", d->kubeconfig);
+		kv_str(b, ind, "context", d->context);
+	} else {
+		kv_str(b, ind, "api_server", d->api_server);
+		kv_secret(b, ind, "token", &d->token);
+		kv_str(b, ind, "token_file", d->token_file);
+		kv_str(b, ind, "ca_file", d->ca_file);
+		kv_bool(b, ind, "insecure_skip_tls_verify",
+		    d->insecure_skip_tls_verify);
+		kv_str(b, ind, "client_cert_file", d->client_cert_file);
+		kv_str(b, ind, "client_key_file", d->client_key_file);
+	}
 	kv_size(b, ind, "max_response_bytes", d->max_response_bytes);
 }
 
@@ -320,6 +425,12 @@ cm_ds_free(void *p)
 	free(d->ca_file);
 	free(d->client_cert_file);
 	free(d->client_key_file);
+	free(d->kubeconfig);
+	free(d->context);
+	if (d->kc_token != NULL) {
+		explicit_bzero(d->kc_token, strlen(d->kc_token));
+		free(d->kc_token);
+	}
 	blob_free(&d->token_file_data);
 	blob_free(&d->ca);
 	blob_free(&d->cert);
@@ -335,7 +446,7 @@ cm_ds_pack(void **out, size_t *outlen, const struct conf_datasource *ds)
 	memset(&s, 0, sizeof(s));
 	s.api_server = d->api_server;
 	s.token = d->token_file != NULL ? d->token_file_data.data :
-	    d->token.value;
+	    d->kc_token != NULL ? d->kc_token : d->token.value;
 	s.token_file = d->token_file;
 	s.ca_pem.p = d->ca.data;
 	s.ca_pem.len = d->ca.len;

@@ -31,6 +31,12 @@ struct conf_cm_ds {
 	int			 insecure_skip_tls_verify;
 	char			*client_cert_file, *client_key_file;
 	uint64_t		 max_response_bytes;	/* default 8 MiB */
+	/* without api_server: a kubeconfig (this file, else KUBECONFIG,
+	 * else ~/.kube/config) and its context (else current-context) */
+	char			*kubeconfig, *context;
+	char			*kc_token;	/* the kubeconfig user's token */
+	int			 from_kc;	/* api_server, token_file, TLS
+						 * from the kubeconfig */
 	/* read at load */
 	struct conf_cm_blob	 token_file_data, ca, cert, key;
 };
