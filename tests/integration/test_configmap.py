@@ -6,6 +6,7 @@ orchestrator's ConfigMap sink writes them (interop §3.5): the 8 k8s-safe
 labels, the env and key-format annotations, data keys flat by default
 (dots -> '_'), in {k8s_configmap_name}-{k8s_safe(env)} by default.
 """
+import base64
 import json
 import os
 import shutil
@@ -337,3 +338,47 @@ class FakeCheckedByKubectl(WatcherTest):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("the server has asked for the client to provide credentials", r.stderr)
         self.assertEqual({q["code"] for q in self.kube.since(0)}, {401})
+
+
+class Kubeconfig(ConfigMapTest):
+    """The datasource names a kubeconfig instead of api_server: its
+    context's cluster (server, CA as -data) and user (tokenFile relative
+    to the kubeconfig's folder) are read at load."""
+
+    def kubeconfig(self, user):
+        with open(os.path.join(self.kube.certdir, "ca.pem"), "rb") as f:
+            ca = base64.b64encode(f.read()).decode()
+        os.makedirs(os.path.join(self.tmp, "kube"), exist_ok=True)
+        return write(os.path.join(self.tmp, "kube", "config"), (
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\n"
+            "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
+            "    certificate-authority-data: %s\n"
+            "contexts:\n- name: other\n  context: {cluster: nowhere, user: w}\n"
+            "- name: watcher\n  context: {cluster: fake, user: w}\n"
+            "users:\n- name: w\n  user:\n%s" % (self.kube.url, ca, user)))
+
+    def test_kubeconfig_context_ca_data_relative_token_file(self):
+        kc = self.kubeconfig("    tokenFile: sa-token\n")
+        write(os.path.join(self.tmp, "kube", "sa-token"), TOKEN + "\n")
+        ds = ("  - name: cm\n    type: configmap\n    kubeconfig: %s\n"
+              "    context: watcher\n" % kc)
+        w = self.start(ds=ds)
+        mark = w.mark()
+        self.kube.update(NS, NAME, set_={"log_level": "debug"})
+        d = w.wait_log(rule_drift("app"), 20, start=mark, what="drift")
+        self.assertEqual(d["keys"][0]["key"], "log_level")
+        self.assertTrue(all(r["auth"] == "Bearer " + TOKEN for r in self.kube.since(0)))
+        self.no_token_logged()
+
+    def test_exec_user_refused_naming_the_entry(self):
+        kc = self.kubeconfig("    exec:\n      command: aws-iam-authenticator\n")
+        self.g = self.repo({"config/app.yaml": flat_yaml(FLAT)})
+        cfg = write(os.path.join(self.tmp, "refused.yaml"), watcher_config(
+            self.tmp, "  - name: cm\n    type: configmap\n    kubeconfig: %s\n"
+            "    context: watcher\n" % kc, rule_yaml("app", self.g.path), "300ms"))
+        r = subprocess.run([os.path.join(os.environ["VTW_BIN"], "vartrack-watcher"), "-n",
+                            "-f", cfg], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("user 'w': exec credential plugins are not supported",
+                      r.stdout + r.stderr)
+        self.assertIn(kc, r.stdout + r.stderr)
