@@ -511,6 +511,7 @@ examples_env(void)
 	setenv("GITEA_TOKEN", "gitea_example", 1);
 	setenv("REDIS_PASSWORD", "redis_example", 1);
 	setenv("ZK_PASSWORD", "zk_example", 1);
+	setenv("K8S_TOKEN", "k8s_example", 1);
 	cr_assert_not_null(mkdtemp(dir));
 	cr_assert_eq(chdir(dir), 0);
 	cr_assert_eq(mkdir("ssh", 0700), 0);
