@@ -207,8 +207,8 @@ conf_cm_target(char **ns, char **name, const char *tmpl,
 	return 0;
 }
 
-static void
-blob_free(struct conf_cm_blob *b)
+void
+conf_cm_blob_free(struct conf_cm_blob *b)
 {
 	if (b->data != NULL) {
 		explicit_bzero(b->data, b->len);
@@ -431,10 +431,10 @@ cm_ds_free(void *p)
 		explicit_bzero(d->kc_token, strlen(d->kc_token));
 		free(d->kc_token);
 	}
-	blob_free(&d->token_file_data);
-	blob_free(&d->ca);
-	blob_free(&d->cert);
-	blob_free(&d->key);
+	conf_cm_blob_free(&d->token_file_data);
+	conf_cm_blob_free(&d->ca);
+	conf_cm_blob_free(&d->cert);
+	conf_cm_blob_free(&d->key);
 }
 
 static int

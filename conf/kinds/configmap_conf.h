@@ -22,6 +22,9 @@ struct conf_cm_blob {
 	size_t	 len;
 };
 
+/* wiped, freed, zeroed */
+void	conf_cm_blob_free(struct conf_cm_blob *);
+
 struct conf_cm_ds {
 	char			*api_server;	/* scheme://host[:port], no
 						 * trailing '/'; required */

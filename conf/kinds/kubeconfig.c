@@ -488,24 +488,13 @@ conf_kubeconfig_load(struct kubeconfig *kc, const char *path,
 	return rc;
 }
 
-static void
-blob_wipe(struct conf_cm_blob *b)
-{
-	if (b->data != NULL) {
-		explicit_bzero(b->data, b->len);
-		free(b->data);
-	}
-	b->data = NULL;
-	b->len = 0;
-}
-
 void
 conf_kubeconfig_free(struct kubeconfig *kc)
 {
 	free(kc->server);
-	blob_wipe(&kc->ca);
-	blob_wipe(&kc->cert);
-	blob_wipe(&kc->key);
+	conf_cm_blob_free(&kc->ca);
+	conf_cm_blob_free(&kc->cert);
+	conf_cm_blob_free(&kc->key);
 	if (kc->token != NULL) {
 		explicit_bzero(kc->token, strlen(kc->token));
 		free(kc->token);
