@@ -319,8 +319,20 @@ load_cluster(struct kubeconfig *kc, struct kset *s, const char *name,
 		return -1;
 	}
 	kc->server = conf_xstrdup(v);
-	if ((v = str_at(&d->doc, c, "insecure-skip-tls-verify", &bad)) != NULL)
-		kc->insecure = strcmp(v, "true") == 0;
+	if ((v = str_at(&d->doc, c, "insecure-skip-tls-verify", &bad)) != NULL) {
+		/* YAML 1.1's booleans, as client-go's YAML reader takes them */
+		if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 ||
+		    strcmp(v, "TRUE") == 0)
+			kc->insecure = 1;
+		else if (strcmp(v, "false") != 0 && strcmp(v, "False") != 0 &&
+		    strcmp(v, "FALSE") != 0) {
+			snprintf(err, errlen, "kubeconfig %s:%lu: cluster '%s': "
+			    "insecure-skip-tls-verify: expected true or false",
+			    d->path, line_of(map_get(&d->doc, c,
+			    "insecure-skip-tls-verify")), name);
+			return -1;
+		}
+	}
 	if (bad) {
 		snprintf(err, errlen, "kubeconfig %s:%lu: cluster '%s': expected "
 		    "strings", d->path, line_of(c), name);

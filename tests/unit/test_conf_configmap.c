@@ -264,6 +264,10 @@ Test(kubeconfig, missing_pieces)
 		    ":2: contexts: expected a list" },
 		{ "- a\n- b\n", NULL, ":1: expected a mapping" },
 		{ "a: [\n", NULL, "kc:2:" },
+		{ "clusters: [{name: c, cluster: {server: 'https://h',\n"
+		    "  insecure-skip-tls-verify: maybe}}]\n"
+		    "contexts: [{name: x, context: {cluster: c}}]\n", "x",
+		    ":2: cluster 'c': insecure-skip-tls-verify: expected true" },
 	};
 	struct kubeconfig kc;
 	char err[512], *p;
@@ -340,5 +344,32 @@ Test(kubeconfig, datasource_from_kubeconfig)
 	cr_expect_eq(load(&conf, &errs, CONF("    token: abc\n")), -1);
 	cr_expect(in_any(errs.msgs, errs.n, "token: needs api_server"));
 	conf_errors_free(&errs);
+	free(p);
+}
+
+/* a kubeconfig is bounded: over 4 MiB is an error; aliases share nodes */
+Test(kubeconfig, bounded)
+{
+	struct kubeconfig kc;
+	char err[512], *big, *p;
+	size_t n = KUBECONFIG_MAX_BYTES + 16;
+
+	cr_assert_not_null(big = malloc(n + 1));
+	memset(big, '#', n);
+	big[n] = '\0';
+	p = put("big", big);
+	cr_expect_eq(conf_kubeconfig_load(&kc, p, "x", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "larger than 4 MiB") != NULL, "%s", err);
+	free(p);
+	free(big);
+	p = put("laughs",
+	    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	    "contexts: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n");
+	cr_expect_eq(conf_kubeconfig_load(&kc, p, "x", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "no context 'x'") != NULL, "%s", err);
 	free(p);
 }
