@@ -130,6 +130,7 @@ static const struct keydef rule_keys[] = {
 	{ "k8s_namespace", h_k8s_name, R(k8s_namespace), 0, NULL },
 	{ "k8s_token", h_rule_conn, 0, 0, NULL },
 	{ "k8s_verify_ssl", h_rule_conn, 0, 0, NULL },
+	{ "watch", h_bool, R(watch), 0, NULL },
 };
 static const struct keytab rule_tab = {
 	"rule", rule_keys, NITEMS(rule_keys), 0
@@ -465,6 +466,7 @@ cm_rule_init(void *p)
 	struct conf_cm_rule *r = p;
 
 	r->env_as_name_suffix = 1;
+	r->watch = 1;
 }
 
 static void
@@ -478,6 +480,7 @@ cm_rule_print(struct jbuf *b, const char *ind, const void *p, int own)
 	    own);
 	kv_layout_bool(b, ind, "env_as_name_suffix", r->env_as_name_suffix, 1,
 	    own);
+	kv_layout_bool(b, ind, "watch", r->watch, 1, own);
 }
 
 static void
@@ -520,6 +523,8 @@ cm_layout(struct conf_layout *out, const struct conf_rule *cr, const void *p,
 	memset(&scope, 0, sizeof(scope));
 	scope.namespace_ = ns;
 	scope.name = name;
+	scope.watch = r->watch;
+	out->watch = r->watch;
 	if (ipc_cm_scope_pack(&out->scope, &out->scope_len, &scope) == -1)
 		fatal("%s: pack", __func__);
 	free(ns);

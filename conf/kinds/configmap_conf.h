@@ -49,6 +49,7 @@ struct conf_cm_rule {
 	char	*k8s_configmap_name;	/* required */
 	int	 env_as_namespace;	/* default 0 */
 	int	 env_as_name_suffix;	/* default 1 */
+	int	 watch;			/* default 1 */
 };
 
 /* k8s_safe of a ConfigMap name or namespace (interop §2.4, §3.5):

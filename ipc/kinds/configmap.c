@@ -80,6 +80,7 @@ ipc_cm_scope_pack(void **out, size_t *outlen, const struct ipc_cm_scope *s)
 
 	pb.ns = ipc_pb_str(s->namespace_);
 	pb.name = ipc_pb_str(s->name);
+	pb.watch = s->watch != 0;
 	return ipc_pb_pack(out, outlen, &pb.base, IPC_MAX_MSG_BYTES);
 }
 
@@ -100,6 +101,7 @@ ipc_cm_scope_unpack(struct ipc_cm_scope *out, const struct ipc_bytes *in,
 		return -1;
 	out->namespace_ = pb->ns;
 	out->name = pb->name;
+	out->watch = pb->watch;
 	return 0;
 }
 

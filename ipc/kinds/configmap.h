@@ -25,6 +25,7 @@ struct ipc_cm_settings {
 
 struct ipc_cm_scope {
 	const char	*namespace_, *name;
+	int		 watch;
 	void		*priv;
 };
 

@@ -17,7 +17,7 @@ and §2.4 say the real one does:
   Bearer tokens: with `tokens` set (or `token_file`: only its current
   contents), a missing or other token is 401 Status Unauthorized,
   message "Unauthorized".
-  throttle(n, retry_after): the next n requests get 429 Status
+  throttle(n, retry_after): the next n requests (not watches) get 429 Status
   TooManyRequests with Retry-After and details.retryAfterSeconds.
   GET /api/v1/namespaces/{ns}: a Namespace when it is in `namespaces` or
   holds an object, else 404 NotFound (kubectl asks after a 404).
@@ -27,8 +27,17 @@ and §2.4 say the real one does:
   Every Status: {"kind":"Status","apiVersion":"v1","metadata":{},
   "status":"Failure","message","reason","details","code"}.
 
-Not covered (limits): watches (?watch=1 answers as a plain GET would not:
-it is a 400 BadRequest here), list, label and field selectors, Secrets and
+  GET /api/v1/namespaces/{ns}/configmaps?watch=1&fieldSelector=
+      metadata.name%3DX[&resourceVersion=N][&allowWatchBookmarks=true]
+      [&timeoutSeconds=T]: a chunked stream of newline-delimited events
+      ADDED/MODIFIED/DELETED as the test changes X (resourceVersion
+      decimal, increasing), BOOKMARK for other changes only with
+      allowWatchBookmarks, from "now" an ADDED of the current object;
+      below expire_before(rv) one ERROR event with a 410 Expired Status,
+      then the end; closed after timeoutSeconds or drop_watches().
+
+Not covered (limits): list, label selectors, field selectors other than
+metadata.name on the watch, watches of single objects, Secrets and
 Helm storage, protobuf, API groups other than core/v1, managedFields
 content, RBAC beyond the namespace list, admission, resourceVersion
 semantics beyond equality, HTTP/2. TLS is the ssl module's with the test
@@ -110,6 +119,10 @@ class KubeFake:
         self.namespaces = {"default", "kube-system"}   # and those of any object
         self.requests = []
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.events = []        # (rv int, ns, name, type, object)
+        self.rv_floor = 0       # a watch from below it: 410 Expired
+        self.watches = []       # one dict per watch request served
         self.rv = 100
         self.throttle_n = 0
         self.retry_after = 1
@@ -127,6 +140,7 @@ class KubeFake:
                 "rv": str(self.rv), "uid": old["uid"] if old else str(uuid.uuid4()),
                 "created": old["created"] if old else time.strftime(
                     "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            self._event("MODIFIED" if old else "ADDED", ns, name)
 
     def update(self, ns, name, set_=None, delete=(), binary=None):
         with self.lock:
@@ -137,10 +151,37 @@ class KubeFake:
             o["binaryData"].update(binary or {})
             self.rv += 1
             o["rv"] = str(self.rv)
+            self._event("MODIFIED", ns, name)
 
     def remove(self, ns, name):
         with self.lock:
-            self.objects.pop((ns, name), None)
+            o = self.objects.get((ns, name))
+            if o is not None:
+                self.rv += 1
+                o["rv"] = str(self.rv)
+                self._event("DELETED", ns, name)
+                del self.objects[(ns, name)]
+
+    def _event(self, typ, ns, name):
+        """under the lock"""
+        self.events.append((int(self.objects[(ns, name)]["rv"]), ns, name, typ,
+                            self._object(ns, name, self.objects[(ns, name)])))
+        self.changed.notify_all()
+
+    def expire_before(self, rv):
+        """watches from a resourceVersion below rv get 410 Expired"""
+        with self.lock:
+            self.rv_floor = rv
+
+    def current_rv(self):
+        with self.lock:
+            return self.rv
+
+    def drop_watches(self):
+        """ends every open watch stream (as an apiserver restart would)"""
+        with self.lock:
+            self.drop_gen = getattr(self, "drop_gen", 0) + 1
+            self.changed.notify_all()
 
     def throttle(self, n, retry_after):
         with self.lock:
@@ -151,9 +192,10 @@ class KubeFake:
         with self.lock:
             return len(self.requests)
 
-    def since(self, mark):
+    def since(self, mark, watches=False):
+        """requests from mark on; watch requests only with watches"""
         with self.lock:
-            return list(self.requests[mark:])
+            return [r for r in self.requests[mark:] if watches or not r.get("watch")]
 
     # serving
     def start(self):
@@ -233,7 +275,7 @@ class KubeFake:
         if not self._token_ok(h.headers.get("Authorization", "")):
             return 401, status(401, "Unauthorized", "Unauthorized"), {}
         with self.lock:
-            if self.throttle_n > 0:
+            if self.throttle_n > 0 and "watch" not in query:
                 self.throttle_n -= 1
                 ra = self.retry_after
                 return 429, status(429, "TooManyRequests", "Too many requests, please try "
@@ -268,7 +310,7 @@ class KubeFake:
                 and parts[5] == "configmaps"):
             ns, name = parts[4], parts[6]
             if "watch" in query:
-                return 400, status(400, "BadRequest", "watch is not served by this fake"), {}
+                return 400, status(400, "BadRequest", "watch is served on the collection"), {}
             if ns in self.forbidden:
                 return 403, status(403, "Forbidden", (
                     'configmaps "%s" is forbidden: User "system:serviceaccount:%s:watcher" '
@@ -280,8 +322,81 @@ class KubeFake:
                     return 200, self._object(ns, name, o), {}
             return 404, status(404, "NotFound", 'configmaps "%s" not found' % name,
                                {"name": name, "kind": "configmaps"}), {}
+        if (len(parts) == 6 and parts[:4] == ["", "api", "v1", "namespaces"]
+                and parts[5] == "configmaps" and query.get("watch") in (["1"], ["true"])):
+            if parts[4] in self.forbidden:
+                return 403, status(403, "Forbidden", (
+                    'configmaps is forbidden: User "system:serviceaccount:%s:watcher" '
+                    'cannot watch resource "configmaps" in API group "" in the namespace '
+                    '"%s"' % (parts[4], parts[4])), {"kind": "configmaps"}), {}
+            return "watch", None, {}
         return 404, status(404, "NotFound", "the server could not find the requested "
                            "resource"), {}
+
+    def _watch(self, h, ns, query):
+        """A chunked stream of newline-delimited events (§2.2/§2.4) for the
+        objects named by fieldSelector=metadata.name=X after resourceVersion;
+        BOOKMARK only with allowWatchBookmarks; ERROR 410 Expired below
+        rv_floor; closed after timeoutSeconds, drop_watches() or stop()."""
+        sel = query.get("fieldSelector", [""])[0]
+        name = sel[len("metadata.name="):] if sel.startswith("metadata.name=") else None
+        rv = query.get("resourceVersion", [""])[0]
+        tmo = float(query.get("timeoutSeconds", ["1800"])[0])
+        bookmarks = query.get("allowWatchBookmarks", [""])[0] == "true"
+        rec = {"ns": ns, "name": name, "rv": rv, "timeout": tmo, "bookmarks": bookmarks,
+               "t": time.monotonic(), "sent": []}
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.close_connection = True
+
+        def send(ev):
+            line = (json.dumps(ev) + "\n").encode()
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            h.wfile.flush()
+            rec["sent"].append(ev["type"])
+        end = time.monotonic() + tmo
+        with self.lock:
+            self.watches.append(rec)
+            gen = getattr(self, "drop_gen", 0)
+            if rv and int(rv) < self.rv_floor:
+                ev = {"type": "ERROR", "object": status(
+                    410, "Expired", "too old resource version: %s (%d)" % (rv, self.rv_floor))}
+                pos = None
+            else:
+                ev = None
+                if rv:
+                    pos = len([e for e in self.events if e[0] <= int(rv)])
+                else:       # from now: the current object as ADDED
+                    pos = len(self.events)
+                    o = self.objects.get((ns, name))
+                    if o is not None:
+                        ev = {"type": "ADDED", "object": self._object(ns, name, o)}
+        try:
+            if ev is not None:
+                send(ev)
+            while pos is not None:
+                with self.lock:
+                    while (pos >= len(self.events) and not h.server.closing
+                           and getattr(self, "drop_gen", 0) == gen
+                           and time.monotonic() < end):
+                        self.changed.wait(min(0.2, max(0.0, end - time.monotonic())))
+                    if (h.server.closing or getattr(self, "drop_gen", 0) != gen
+                            or time.monotonic() >= end):
+                        break
+                    new, pos = self.events[pos:], len(self.events)
+                for erv, ens, ename, typ, obj in new:
+                    if ens == ns and (name is None or ename == name):
+                        send({"type": typ, "object": obj})
+                    elif bookmarks:
+                        send({"type": "BOOKMARK", "object": {
+                            "kind": "ConfigMap", "apiVersion": "v1",
+                            "metadata": {"resourceVersion": str(erv)}}})
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+        except OSError:
+            pass
 
     def _handle(self, h):
         if h.server.closing:     # going away: no answer, the connection drops
@@ -290,6 +405,14 @@ class KubeFake:
         u = urllib.parse.urlsplit(h.path)
         query = urllib.parse.parse_qs(u.query)
         code, body, headers = self._route(h, u.path, query)
+        if code == "watch":
+            with self.lock:
+                self.requests.append({"method": h.command, "path": u.path, "query": u.query,
+                                      "auth": h.headers.get("Authorization", ""),
+                                      "accept": h.headers.get("Accept", ""),
+                                      "code": 200, "t": time.monotonic(), "watch": True})
+            self._watch(h, u.path.split("/")[4], query)
+            return
         data = json.dumps(body).encode()
         with self.lock:
             self.requests.append({"method": h.command, "path": u.path, "query": u.query,

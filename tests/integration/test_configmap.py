@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import conformance
 from harness import WatcherTest, rule_drift, rule_ok, rule_unknown, wait_until, watcher_config
@@ -382,3 +383,81 @@ class Kubeconfig(ConfigMapTest):
         self.assertIn("user 'w': exec credential plugins are not supported",
                       r.stdout + r.stderr)
         self.assertIn(kc, r.stdout + r.stderr)
+
+
+class Watch(ConfigMapTest):
+    """Event-assisted detection: with a 60 s poll interval, a change is
+    seen within 1 s through the watch; without it (watch: false) not."""
+
+    def start_watched(self, extra=""):
+        self.g = self.repo({"config/app.yaml": flat_yaml(FLAT)})
+        self.kube.put(NS, NAME, flatten(FLAT), labels=LABELS)
+        w = self.watcher(watcher_config(self.tmp, ds_yaml(self.kube, self.tmp),
+                                        rule_yaml("app", self.g.path, extra), "60s"))
+        w.wait_log(rule_ok("app"), 60, what="first OK poll")
+        self.w = w
+        return w
+
+    def wait_watch(self, n=1, what="a watch request"):
+        return wait_until(lambda: [r for r in self.kube.watches] if len(self.kube.watches)
+                          >= n else None, 20, what=what)
+
+    def test_modified_and_deleted_detected_within_a_second(self):
+        w = self.start_watched()
+        ws = self.wait_watch()
+        rq = [r for r in self.kube.since(0, watches=True) if r.get("watch")][0]
+        self.assertIn("fieldSelector=metadata.name%3D" + NAME, rq["query"])
+        self.assertIn("allowWatchBookmarks=true", rq["query"])
+        self.assertEqual(rq["auth"], "Bearer " + TOKEN)
+        self.assertTrue(300 <= ws[0]["timeout"] <= 600, ws[0]["timeout"])
+        get_rv = self.kube.events[-1][0]
+        self.assertEqual(ws[0]["rv"], str(get_rv))     # from the last GET
+        mark = w.mark()
+        t0 = time.monotonic()
+        self.kube.update(NS, NAME, set_={"max_connections": "5"})
+        w.wait_log(rule_drift("app"), 5, start=mark, what="drift through the watch")
+        self.assertLess(time.monotonic() - t0, 1.0)
+        mark = w.mark()
+        t0 = time.monotonic()
+        self.kube.remove(NS, NAME)
+        d = w.wait_log(lambda l: rule_drift("app")(l) and l["missing"] == 4, 5, start=mark,
+                       what="every key missing through the watch")
+        self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertEqual(d["marker"], "absent")
+        self.no_token_logged()
+
+    def test_no_watch_waits_for_the_timer(self):
+        w = self.start_watched("    watch: false\n")
+        mark = w.mark()
+        self.kube.update(NS, NAME, set_={"max_connections": "5"})
+        # a second GET would show it: none comes before the 60 s timer
+        wait_until(lambda: time.monotonic() > self.kube.since(0)[-1]["t"] + 2, 5,
+                   what="2 s after the last request")
+        self.assertEqual(w.find(rule_drift("app"), mark), [])
+        self.assertEqual(self.kube.watches, [])
+
+    def test_expired_410_regets_and_rewatches(self):
+        w = self.start_watched()
+        self.wait_watch()
+        self.kube.expire_before(self.kube.current_rv() + 1)
+        mark, rmark = w.mark(), self.kube.mark()
+        self.kube.drop_watches()       # the re-opened watch is below the floor
+        self.wait_watch(3, "a 410 watch and a watch from now")
+        self.assertIn("ERROR", self.kube.watches[1]["sent"])
+        self.assertEqual(self.kube.watches[2]["rv"], "")
+        # the 410 made the supervisor poll at once: a GET, OK
+        w.wait_log(rule_ok("app"), 5, start=mark, what="an OK poll after the 410")
+        self.assertTrue(self.kube.since(rmark))
+        # and the new watch still sees changes
+        mark = w.mark()
+        self.kube.update(NS, NAME, set_={"log_level": "debug"})
+        w.wait_log(rule_drift("app"), 5, start=mark, what="drift through the new watch")
+
+    def test_dropped_stream_reopened(self):
+        w = self.start_watched()
+        self.wait_watch()
+        self.kube.drop_watches()
+        self.wait_watch(2, "the watch re-opened")
+        mark = w.mark()
+        self.kube.update(NS, NAME, set_={"log_level": "debug"})
+        w.wait_log(rule_drift("app"), 5, start=mark, what="drift through the re-opened watch")

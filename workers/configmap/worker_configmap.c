@@ -10,10 +10,27 @@
  * the ConfigMap is drift (every key missing); 401, 403, 429 (Retry-After
  * honoured by the client), 5xx and anything else are unknown, with the
  * Status reason and message.
+ *
+ * Watches (rule key watch, default on; spec/backends-http-ha.md §2.2):
+ * after a poll that read the ConfigMap, one thread per rule watches the
+ * collection with fieldSelector=metadata.name=..., resourceVersion from
+ * that GET, allowWatchBookmarks=true and timeoutSeconds 5-10 min
+ * (jittered), on its own client. ADDED, MODIFIED and DELETED make the
+ * worker notify the supervisor (IPC_NOTIFY, through a pipe to the main
+ * loop, as the ZooKeeper worker does), which polls the rule at once; a
+ * BOOKMARK moves the resourceVersion on; 410 Expired (an ERROR event or
+ * the response) notifies too and watches again from "now"; a stream that
+ * ends is re-opened, after a failure with a backoff of 1 s doubling to
+ * 30 s. The poll timer stays the safety net.
  */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -27,9 +44,248 @@
 #define CM_MARKER_KEY		"app.kubernetes.io/managed-by"
 #define CM_MARKER_VALUE		"vartrack"
 
+#define CM_WATCH_MAX		256	/* watched rules per datasource */
+#define CM_MAX_PENDING_NOTIFY	1024
+#define CM_WATCH_BACKOFF_MAX_S	30
+
+struct cm_ds;
+
+struct cm_watch {
+	struct cm_ds		*ds;
+	uint32_t		 rule_id;
+	char			*ns, *name;
+	char			 rv[64];
+	atomic_int		 stop;
+	pthread_t		 th;
+	struct k8s_client	*k8s;	/* the thread's own */
+};
+
 struct cm_ds {
 	struct k8s_client	*k8s;
+	/* what a watch thread's client is made from (wiped at close) */
+	struct k8s_opts		 o;
+	char			*api_server, *token, *token_file, *what;
+	char			*ca, *cert, *key;
+	struct cm_watch		*w[CM_WATCH_MAX];
+	size_t			 nw;
 };
+
+/* rules whose watch fired, under nmu; evpipe wakes the main loop */
+static pthread_mutex_t	 nmu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t		 notify_rules[CM_MAX_PENDING_NOTIFY];
+static size_t		 nnotify;
+static int		 evpipe[2] = { -1, -1 };
+
+static void	pem_free(char *);
+
+static void
+notify_rule(uint32_t rule)
+{
+	size_t i;
+	int wake;
+
+	pthread_mutex_lock(&nmu);
+	for (i = 0; i < nnotify; i++)
+		if (notify_rules[i] == rule)
+			break;
+	wake = nnotify == 0;
+	if (i == nnotify && nnotify < CM_MAX_PENDING_NOTIFY)
+		notify_rules[nnotify++] = rule;
+	pthread_mutex_unlock(&nmu);
+	if (wake && evpipe[1] != -1)
+		(void)!write(evpipe[1], "w", 1);
+}
+
+static int
+cm_event_fd(void)
+{
+	return evpipe[0];
+}
+
+static void
+cm_event(struct ipc_chan *chan)
+{
+	uint32_t rules[CM_MAX_PENDING_NOTIFY];
+	struct ipc_msg m;
+	char buf[64];
+	size_t n, i;
+
+	while (read(evpipe[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&nmu);
+	n = nnotify;
+	memcpy(rules, notify_rules, n * sizeof(*rules));
+	nnotify = 0;
+	pthread_mutex_unlock(&nmu);
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = IPC_NOTIFY;
+		m.u.notify.rule_id = rules[i];
+		if (ipc_chan_send(chan, &m, 1) == -1)
+			log_warnx("rule %u: cannot send the notification",
+			    rules[i]);
+	}
+}
+
+/* one event of a watch stream (the watch thread) */
+static int
+watch_event(json_t *ev, void *arg)
+{
+	struct cm_watch *w = arg;
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object");
+	const char *rv = json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "resourceVersion"));
+
+	if (type == NULL)
+		return 0;
+	if (strcmp(type, "ERROR") == 0) {
+		long code = (long)json_integer_value(json_object_get(obj,
+		    "code"));
+
+		if (code == 410) {
+			log_info("rule %u: watch of %s/%s: 410 Expired, "
+			    "watching again from now", w->rule_id, w->ns,
+			    w->name);
+			w->rv[0] = '\0';
+			notify_rule(w->rule_id);
+		} else
+			log_info("rule %u: watch of %s/%s: ERROR event %ld",
+			    w->rule_id, w->ns, w->name, code);
+		return -1;
+	}
+	if (rv != NULL && strlen(rv) < sizeof(w->rv) &&
+	    strspn(rv, "0123456789") == strlen(rv))
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
+	    strcmp(type, "DELETED") == 0) {
+		log_debug("rule %u: watch of %s/%s: %s", w->rule_id, w->ns,
+		    w->name, type);
+		notify_rule(w->rule_id);
+	}
+	return 0;
+}
+
+/* waits s seconds unless stopped (a backoff, not a synchronisation);
+ * 1 when stopped */
+static int
+watch_wait(struct cm_watch *w, unsigned s)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	unsigned i;
+
+	for (i = 0; i < s * 10; i++) {
+		if (atomic_load(&w->stop))
+			return 1;
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&w->stop);
+}
+
+static void *
+watch_main(void *arg)
+{
+	struct cm_watch *w = arg;
+	struct k8s_status st;
+	unsigned backoff = 1, seed = (unsigned)time(NULL) ^ w->rule_id;
+	long status, tmo_s;
+	char *path, err[512];
+	int rc;
+
+	while (!atomic_load(&w->stop)) {
+		tmo_s = 300 + rand_r(&seed) % 301;	/* 5-10 min */
+		if (asprintf(&path, "/api/v1/namespaces/%s/configmaps?watch=1"
+		    "&fieldSelector=metadata.name%%3D%s&allowWatchBookmarks="
+		    "true&timeoutSeconds=%ld%s%s", w->ns, w->name, tmo_s,
+		    w->rv[0] != '\0' ? "&resourceVersion=" : "", w->rv) == -1)
+			fatal("asprintf");
+		rc = k8s_watch(w->k8s, path, (tmo_s + 30) * 1000, watch_event,
+		    w, &w->stop, &status, &st, err, sizeof(err));
+		free(path);
+		if (atomic_load(&w->stop))
+			break;
+		if (rc == 0 && status == 200) {
+			backoff = 1;	/* ended by the server or an ERROR */
+			continue;
+		}
+		if (rc == 0 && status == 410) {
+			w->rv[0] = '\0';
+			notify_rule(w->rule_id);
+			continue;
+		}
+		if (rc == 0)
+			log_info("rule %u: watch of %s/%s: %ld %s: %s; again in "
+			    "%u s", w->rule_id, w->ns, w->name, status,
+			    st.reason, st.message, backoff);
+		else
+			log_info("rule %u: watch of %s/%s: %s; again in %u s",
+			    w->rule_id, w->ns, w->name, err, backoff);
+		if (watch_wait(w, backoff))
+			break;
+		backoff = backoff * 2 > CM_WATCH_BACKOFF_MAX_S ?
+		    CM_WATCH_BACKOFF_MAX_S : backoff * 2;
+	}
+	return NULL;
+}
+
+static void
+watch_free(struct cm_watch *w)
+{
+	atomic_store(&w->stop, 1);
+	pthread_join(w->th, NULL);
+	k8s_client_free(w->k8s);
+	free(w->ns);
+	free(w->name);
+	free(w);
+}
+
+/* After a GET that read the ConfigMap: a watch of it, once per rule (a
+ * rule whose target changed gets a new one). */
+static void
+watch_ensure(struct cm_ds *d, uint32_t rule, const char *ns,
+    const char *name, const char *rv)
+{
+	struct cm_watch *w;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < d->nw; i++)
+		if (d->w[i]->rule_id == rule) {
+			if (strcmp(d->w[i]->ns, ns) == 0 &&
+			    strcmp(d->w[i]->name, name) == 0)
+				return;
+			watch_free(d->w[i]);
+			d->w[i] = d->w[--d->nw];
+			break;
+		}
+	if (d->nw == CM_WATCH_MAX || evpipe[1] == -1)
+		return;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("calloc");
+	w->ds = d;
+	w->rule_id = rule;
+	if ((w->ns = strdup(ns)) == NULL || (w->name = strdup(name)) == NULL)
+		fatal("strdup");
+	if (rv != NULL && strlen(rv) < sizeof(w->rv))
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	atomic_init(&w->stop, 0);
+	if (k8s_client_new(&w->k8s, &d->o, err, sizeof(err)) == -1) {
+		log_warnx("rule %u: no watch: %s", rule, err);
+		free(w->ns);
+		free(w->name);
+		free(w);
+		return;
+	}
+	if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
+		log_warnx("rule %u: no watch: pthread_create", rule);
+		k8s_client_free(w->k8s);
+		free(w->ns);
+		free(w->name);
+		free(w);
+		return;
+	}
+	d->w[d->nw++] = w;
+}
 
 static int
 cm_init(void)
@@ -41,6 +297,8 @@ cm_init(void)
 		log_warnx("%s", err);
 		return -1;
 	}
+	if (pipe2(evpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		log_warn("pipe2: no watches");
 	return 0;
 }
 
@@ -54,8 +312,18 @@ static void
 cm_close(void *priv)
 {
 	struct cm_ds *d = priv;
+	size_t i;
 
+	for (i = 0; i < d->nw; i++)
+		watch_free(d->w[i]);
 	k8s_client_free(d->k8s);
+	free(d->api_server);
+	pem_free(d->token);
+	free(d->token_file);
+	free(d->what);
+	pem_free(d->ca);
+	pem_free(d->cert);
+	pem_free(d->key);
 	free(d);
 }
 
@@ -91,7 +359,6 @@ cm_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	struct ipc_cm_settings st;
 	struct k8s_opts o;
 	struct cm_ds *d;
-	char *ca, *cert, *key;
 	int rc = -1;
 
 	if (ipc_cm_settings_unpack(&st, &c->settings, err, errlen) == -1) {
@@ -100,26 +367,33 @@ cm_open(const struct ipc_conf_datasource *c, void **priv, char *err,
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("calloc");
-	ca = pem_str(st.ca_pem);
-	cert = pem_str(st.cert_pem);
-	key = pem_str(st.key_pem);
+	/* kept: each watch thread makes its own client from them */
+	d->ca = pem_str(st.ca_pem);
+	d->cert = pem_str(st.cert_pem);
+	d->key = pem_str(st.key_pem);
+	if ((d->api_server = strdup(st.api_server)) == NULL ||
+	    (d->token = strdup(st.token)) == NULL ||
+	    (d->token_file = strdup(st.token_file)) == NULL ||
+	    (d->what = strdup(c->name)) == NULL)
+		fatal("strdup");
 	memset(&o, 0, sizeof(o));
-	o.api_server = st.api_server;
-	o.token = st.token;
-	o.token_file = st.token_file;
-	o.ca_pem = ca;
-	o.cert_pem = cert;
-	o.key_pem = key;
+	o.api_server = d->api_server;
+	o.token = d->token;
+	o.token_file = d->token_file;
+	o.ca_pem = d->ca;
+	o.cert_pem = d->cert;
+	o.key_pem = d->key;
 	o.insecure_skip_tls_verify = st.insecure_skip_tls_verify;
 	o.connect_timeout_ms = c->connect_timeout_ms;
 	o.timeout_ms = c->command_timeout_ms;
 	o.max_body = (size_t)st.max_response_bytes;
-	o.what = c->name;
+	o.what = d->what;
+	d->o = o;
 	if (k8s_client_new(&d->k8s, &o, err, errlen) == -1)
 		goto cleanup;
 	log_info("datasource %s: %s, %s%s%s", c->name, st.api_server,
 	    *st.token_file != '\0' ? "token file" : *st.token != '\0' ?
-	    "bearer token" : "no token", cert != NULL ?
+	    "bearer token" : "no token", d->cert != NULL ?
 	    ", client certificate" : "", st.insecure_skip_tls_verify ?
 	    ", server certificate NOT verified" : "");
 	*priv = d;
@@ -128,9 +402,6 @@ cm_open(const struct ipc_conf_datasource *c, void **priv, char *err,
  cleanup:
 	if (d != NULL)
 		cm_close(d);
-	pem_free(ca);
-	pem_free(cert);
-	pem_free(key);
 	ipc_cm_settings_release(&st);
 	return rc;
 }
@@ -238,6 +509,10 @@ cm_poll(void *priv, struct ds_poll *p, struct ds_reply *rb, char *err,
 			goto cleanup;
 		}
 		rc = reply_configmap(p, rb, r.json, err, errlen);
+		if (rc == 0 && sc.watch)
+			watch_ensure(d, p->rule_id, sc.namespace_, sc.name,
+			    json_string_value(json_object_get(json_object_get(
+			    r.json, "metadata"), "resourceVersion")));
 	} else if (r.status == 404 && r.is_status &&
 	    strcmp(r.st.reason, "NotFound") == 0 &&
 	    strcmp(r.st.details_kind, "configmaps") == 0) {
@@ -267,6 +542,8 @@ static const struct dsw_kind cm_kind = {
 	.open = cm_open,
 	.close = cm_close,
 	.poll = cm_poll,
+	.event_fd = cm_event_fd,
+	.event = cm_event,
 };
 
 int

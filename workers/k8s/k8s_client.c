@@ -314,3 +314,111 @@ k8s_resp_error(const struct k8s_client *c, const char *path,
 		    "; backing off %ld s", r->st.retry_after);
 	curlc_scrub(out, outlen, c->token);
 }
+
+/* ---- watches ---- */
+
+struct wstream {
+	int		(*on_event)(json_t *, void *);
+	void		*arg;
+	char		*buf;
+	size_t		 len, cap;
+	long		 status;
+	int		 too_long, stopped;
+};
+
+static size_t
+watch_data(long status, const char *p, size_t n, void *arg)
+{
+	struct wstream *w = arg;
+	const char *nl;
+	json_error_t je;
+	json_t *ev;
+	size_t i, take;
+
+	w->status = status;
+	for (i = 0; i < n; i += take) {
+		nl = memchr(p + i, '\n', n - i);
+		take = nl != NULL ? (size_t)(nl - (p + i)) + 1 : n - i;
+		if (w->len + take > K8S_WATCH_LINE_MAX) {
+			w->too_long = 1;
+			return 0;
+		}
+		if (w->len + take + 1 > w->cap) {
+			w->cap = w->len + take + 1 < 4096 ? 4096 :
+			    (w->len + take + 1) * 2;
+			if ((w->buf = realloc(w->buf, w->cap)) == NULL)
+				fatal("realloc");
+		}
+		memcpy(w->buf + w->len, p + i, take);
+		w->len += take;
+		if (nl == NULL || status != 200)
+			continue;	/* a Status is read whole at the end */
+		ev = json_loadb(w->buf, w->len, 0, &je);
+		w->len = 0;
+		if (ev == NULL)
+			continue;	/* a blank or broken line: skipped */
+		if (w->on_event(ev, w->arg) == -1) {
+			json_decref(ev);
+			w->stopped = 1;
+			return 0;
+		}
+		json_decref(ev);
+	}
+	return n;
+}
+
+int
+k8s_watch(struct k8s_client *c, const char *path, long timeout_ms,
+    int (*on_event)(json_t *, void *), void *arg, const atomic_int *abort,
+    long *status, struct k8s_status *st, char *err, size_t errlen)
+{
+	static const char *const hdrs[] = { "Accept: application/json", NULL };
+	struct http_req req;
+	struct http_resp r;
+	struct wstream w;
+	json_error_t je;
+	json_t *j;
+	char *url;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&w, 0, sizeof(w));
+	*status = 0;
+	if (c->token_file != NULL &&
+	    mono_now() - c->token_read_at >= K8S_TOKEN_REREAD_SEC)
+		(void)token_reread(c);
+	if (asprintf(&url, "%s%s", c->api_server, path) == -1)
+		fatal("asprintf");
+	w.on_event = on_event;
+	w.arg = arg;
+	memset(&req, 0, sizeof(req));
+	req.method = HTTP_GET;
+	req.url = url;
+	req.headers = hdrs;
+	req.bearer_token = c->token;
+	req.timeout_ms = timeout_ms;
+	req.on_data = watch_data;
+	req.on_data_arg = &w;
+	req.abort_flag = abort;
+	rc = http_request(&r, c->http, &req, err, errlen);
+	if (rc == 0) {
+		*status = r.status;
+		http_resp_fini(&r);
+	} else if (w.stopped && !w.too_long) {
+		rc = 0;		/* on_event ended it */
+		*status = w.status;
+	} else if (w.too_long)
+		curlc_seterr(err, errlen, "watch %s: an event over %u bytes",
+		    path, K8S_WATCH_LINE_MAX);
+	if (rc == 0 && *status != 200 && w.len > 0 &&
+	    (j = json_loadb(w.buf, w.len, 0, &je)) != NULL) {
+		if (k8s_status_parse(st, j) == 0)
+			curlc_scrub(st->message, sizeof(st->message), c->token);
+		json_decref(j);
+	}
+	if (rc == 0 && *status == 401 && c->token_file != NULL)
+		(void)token_reread(c);
+	free(w.buf);
+	free(url);
+	return rc;
+}

@@ -26,6 +26,7 @@
 #ifndef VTW_K8S_CLIENT_H
 #define VTW_K8S_CLIENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -84,6 +85,23 @@ void	k8s_client_free(struct k8s_client *);
 int	k8s_get(struct k8s_client *, const char *path, struct k8s_resp *out,
 	    char *err, size_t errlen);
 void	k8s_resp_fini(struct k8s_resp *);
+
+/*
+ * A watch (spec/backends-http-ha.md §2.2): GET {api_server}{path} (path
+ * with its query: watch=1, fieldSelector, resourceVersion, ...) streamed
+ * for at most timeout_ms; each newline-terminated event (at most
+ * K8S_WATCH_LINE_MAX bytes, else the stream is ended as an error) is
+ * given to on_event as JSON (-1 from it ends the watch, 0 goes on). abort
+ * set by another thread ends it within about a second. 0 when the
+ * stream ended (the server closed it), *status its HTTP status (not 200:
+ * st filled when the body was a Status); -1 with err (no response, an
+ * abort, a line too long). Same token handling as k8s_get.
+ */
+#define K8S_WATCH_LINE_MAX	(2u * 1024 * 1024)
+int	k8s_watch(struct k8s_client *, const char *path, long timeout_ms,
+	    int (*on_event)(json_t *, void *), void *arg,
+	    const atomic_int *abort, long *status, struct k8s_status *st,
+	    char *err, size_t errlen);
 
 /* "GET path: 403 Forbidden: <message>" (or "HTTP 502" when the body is
  * no Status) into out, the token scrubbed. */

@@ -59,6 +59,7 @@
 #ifndef VTW_HTTP_H
 #define VTW_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS	10000L
@@ -122,6 +123,15 @@ struct http_req {
 	const void		*body;
 	size_t			 body_len;
 	long			 timeout_ms;	/* 0: the client's */
+	/* streamed (a Kubernetes watch): the body goes to on_data piece by
+	 * piece, with the response's status, instead of out->body (no body
+	 * cap: on_data bounds what it keeps); it returns the bytes taken,
+	 * fewer ends the transfer. abort_flag, when not NULL, is read at
+	 * least once a second: non-zero ends it (another thread sets it). */
+	size_t			(*on_data)(long status, const char *,
+				    size_t, void *);
+	void			*on_data_arg;
+	const atomic_int	*abort_flag;
 };
 
 struct http_header {
