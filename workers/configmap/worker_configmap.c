@@ -56,6 +56,8 @@ struct cm_watch {
 	char			*ns, *name;
 	char			 rv[64];
 	atomic_int		 stop;
+	int			 failed;	/* an ERROR event (not 410) */
+	int			 expired;	/* a 410 ERROR event */
 	pthread_t		 th;
 	struct k8s_client	*k8s;	/* the thread's own */
 };
@@ -148,10 +150,13 @@ watch_event(json_t *ev, void *arg)
 			    "watching again from now", w->rule_id, w->ns,
 			    w->name);
 			w->rv[0] = '\0';
+			w->expired = 1;
 			notify_rule(w->rule_id);
-		} else
+		} else {
 			log_info("rule %u: watch of %s/%s: ERROR event %ld",
 			    w->rule_id, w->ns, w->name, code);
+			w->failed = 1;
+		}
 		return -1;
 	}
 	if (rv != NULL && strlen(rv) < sizeof(w->rv) &&
@@ -190,9 +195,12 @@ watch_main(void *arg)
 	unsigned backoff = 1, seed = (unsigned)time(NULL) ^ w->rule_id;
 	long status, tmo_s;
 	char *path, err[512];
+	time_t t0;
 	int rc;
 
 	while (!atomic_load(&w->stop)) {
+		w->failed = w->expired = 0;
+		t0 = time(NULL);
 		tmo_s = 300 + rand_r(&seed) % 301;	/* 5-10 min */
 		if (asprintf(&path, "/api/v1/namespaces/%s/configmaps?watch=1"
 		    "&fieldSelector=metadata.name%%3D%s&allowWatchBookmarks="
@@ -204,16 +212,25 @@ watch_main(void *arg)
 		free(path);
 		if (atomic_load(&w->stop))
 			break;
-		if (rc == 0 && status == 200) {
-			backoff = 1;	/* ended by the server or an ERROR */
+		/* ended by the server (timeoutSeconds) or a 410: at once;
+		 * an ERROR event or a stream closed at once: backing off */
+		if (rc == 0 && status == 200 && !w->failed &&
+		    time(NULL) - t0 >= 2) {
+			backoff = 1;
 			continue;
 		}
+		if (rc == 0 && status == 200 && w->expired)
+			continue;	/* the 410 event: from now */
 		if (rc == 0 && status == 410) {
 			w->rv[0] = '\0';
 			notify_rule(w->rule_id);
 			continue;
 		}
-		if (rc == 0)
+		if (rc == 0 && status == 200)
+			log_info("rule %u: watch of %s/%s: the stream ended "
+			    "early; again in %u s", w->rule_id, w->ns, w->name,
+			    backoff);
+		else if (rc == 0)
 			log_info("rule %u: watch of %s/%s: %ld %s: %s; again in "
 			    "%u s", w->rule_id, w->ns, w->name, status,
 			    st.reason, st.message, backoff);
