@@ -23,7 +23,6 @@
  * ends is re-opened, after a failure with a backoff of 1 s doubling to
  * 30 s. The poll timer stays the safety net.
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,7 +44,6 @@
 #define CM_MARKER_VALUE		"vartrack"
 
 #define CM_WATCH_MAX		256	/* watched rules per datasource */
-#define CM_MAX_PENDING_NOTIFY	1024
 #define CM_WATCH_BACKOFF_MAX_S	30
 
 struct cm_ds;
@@ -72,62 +70,7 @@ struct cm_ds {
 	size_t			 nw;
 };
 
-/* rules whose watch fired, under nmu; evpipe wakes the main loop */
-static pthread_mutex_t	 nmu = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t		 notify_rules[CM_MAX_PENDING_NOTIFY];
-static size_t		 nnotify;
-static int		 evpipe[2] = { -1, -1 };
-
 static void	pem_free(char *);
-
-static void
-notify_rule(uint32_t rule)
-{
-	size_t i;
-	int wake;
-
-	pthread_mutex_lock(&nmu);
-	for (i = 0; i < nnotify; i++)
-		if (notify_rules[i] == rule)
-			break;
-	wake = nnotify == 0;
-	if (i == nnotify && nnotify < CM_MAX_PENDING_NOTIFY)
-		notify_rules[nnotify++] = rule;
-	pthread_mutex_unlock(&nmu);
-	if (wake && evpipe[1] != -1)
-		(void)!write(evpipe[1], "w", 1);
-}
-
-static int
-cm_event_fd(void)
-{
-	return evpipe[0];
-}
-
-static void
-cm_event(struct ipc_chan *chan)
-{
-	uint32_t rules[CM_MAX_PENDING_NOTIFY];
-	struct ipc_msg m;
-	char buf[64];
-	size_t n, i;
-
-	while (read(evpipe[0], buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&nmu);
-	n = nnotify;
-	memcpy(rules, notify_rules, n * sizeof(*rules));
-	nnotify = 0;
-	pthread_mutex_unlock(&nmu);
-	for (i = 0; i < n; i++) {
-		memset(&m, 0, sizeof(m));
-		m.type = IPC_NOTIFY;
-		m.u.notify.rule_id = rules[i];
-		if (ipc_chan_send(chan, &m, 1) == -1)
-			log_warnx("rule %u: cannot send the notification",
-			    rules[i]);
-	}
-}
 
 /* one event of a watch stream (the watch thread) */
 static int
@@ -151,7 +94,7 @@ watch_event(json_t *ev, void *arg)
 			    w->name);
 			w->rv[0] = '\0';
 			w->expired = 1;
-			notify_rule(w->rule_id);
+			ds_notify(w->rule_id);
 		} else {
 			log_info("rule %u: watch of %s/%s: ERROR event %ld",
 			    w->rule_id, w->ns, w->name, code);
@@ -166,7 +109,7 @@ watch_event(json_t *ev, void *arg)
 	    strcmp(type, "DELETED") == 0) {
 		log_debug("rule %u: watch of %s/%s: %s", w->rule_id, w->ns,
 		    w->name, type);
-		notify_rule(w->rule_id);
+		ds_notify(w->rule_id);
 	}
 	return 0;
 }
@@ -223,7 +166,7 @@ watch_main(void *arg)
 			continue;	/* the 410 event: from now */
 		if (rc == 0 && status == 410) {
 			w->rv[0] = '\0';
-			notify_rule(w->rule_id);
+			ds_notify(w->rule_id);
 			continue;
 		}
 		if (rc == 0 && status == 200)
@@ -275,7 +218,7 @@ watch_ensure(struct cm_ds *d, uint32_t rule, const char *ns,
 			d->w[i] = d->w[--d->nw];
 			break;
 		}
-	if (d->nw == CM_WATCH_MAX || evpipe[1] == -1)
+	if (d->nw == CM_WATCH_MAX || !ds_notify_ready())
 		return;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("calloc");
@@ -314,8 +257,8 @@ cm_init(void)
 		log_warnx("%s", err);
 		return -1;
 	}
-	if (pipe2(evpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		log_warn("pipe2: no watches");
+	if (ds_notify_init() == -1)
+		log_warnx("no watches");
 	return 0;
 }
 
@@ -559,8 +502,8 @@ static const struct dsw_kind cm_kind = {
 	.open = cm_open,
 	.close = cm_close,
 	.poll = cm_poll,
-	.event_fd = cm_event_fd,
-	.event = cm_event,
+	.event_fd = ds_notify_fd,
+	.event = ds_notify_flush,
 };
 
 int
