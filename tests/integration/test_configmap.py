@@ -387,7 +387,15 @@ class Kubeconfig(ConfigMapTest):
 
 class Watch(ConfigMapTest):
     """Event-assisted detection: with a 60 s poll interval, a change is
-    seen within 1 s through the watch; without it (watch: false) not."""
+    seen within 1 s through the watch; without it (watch: false) not. The
+    worker's watch threads run in its sandbox: no worker is lost."""
+
+    def tearDown(self):
+        if getattr(self, "w", None) is not None:
+            self.assertIsNone(self.w.proc.poll(), "the supervisor exited")
+            self.assertEqual(self.w.find(lambda l: "lost child" in l.get("msg", "") or
+                                         "SIGSYS" in l.get("msg", "")), [])
+        super().tearDown()
 
     def start_watched(self, extra=""):
         self.g = self.repo({"config/app.yaml": flat_yaml(FLAT)})
@@ -461,3 +469,4 @@ class Watch(ConfigMapTest):
         mark = w.mark()
         self.kube.update(NS, NAME, set_={"log_level": "debug"})
         w.wait_log(rule_drift("app"), 5, start=mark, what="drift through the re-opened watch")
+        self.assertTrue(w.find(lambda l: "ended early" in l.get("msg", "")))
