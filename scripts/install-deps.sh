@@ -15,7 +15,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev libexpat1-dev \
  redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
  zookeeper openssh-server python3-kazoo python3-pymongo \
- clang libfuzzer-14-dev libclang-rt-14-dev"
+ clang libfuzzer-14-dev libclang-rt-14-dev kubernetes-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -10,7 +10,8 @@
 #include "kinds.h"
 
 extern const struct ds_kind ds_kind_redis, ds_kind_mongo, ds_kind_zookeeper,
-    ds_kind_linux_server, ds_kind_s3, ds_kind_vercel, ds_kind_testkv;
+    ds_kind_linux_server, ds_kind_s3, ds_kind_vercel, ds_kind_configmap,
+    ds_kind_testkv;
 
 static const struct ds_kind *const kinds[] = {
 #ifdef VTW_KIND_REDIS
@@ -31,6 +32,9 @@ static const struct ds_kind *const kinds[] = {
 #ifdef VTW_KIND_VERCEL
 	&ds_kind_vercel,
 #endif
+#ifdef VTW_KIND_CONFIGMAP
+	&ds_kind_configmap,
+#endif
 #ifdef VTW_KIND_TESTKV
 	&ds_kind_testkv,	/* test builds only (VTW_TEST_HOOKS) */
 #endif
@@ -43,7 +47,7 @@ static const struct {
 	const char	*name;
 	int		 left_out;
 } unsupported[] = {
-	{ "configmap", 0 }, { "helm", 0 },
+	{ "helm", 0 },
 #ifndef VTW_KIND_REDIS
 	{ "redis", 1 },
 #endif
@@ -61,6 +65,9 @@ static const struct {
 #endif
 #ifndef VTW_KIND_VERCEL
 	{ "vercel", 1 },
+#endif
+#ifndef VTW_KIND_CONFIGMAP
+	{ "configmap", 1 },
 #endif
 	{ NULL, 0 }
 };

@@ -281,7 +281,7 @@ class Config(WatcherTest):
     def test_check_mode_accepts_examples(self):
         ex = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../conf/examples"))
         env = dict(os.environ, REDIS_PASSWORD="x", GITHUB_TOKEN="t", GITEA_TOKEN="t",
-                   ZK_PASSWORD="x", VERCEL_TOKEN="t")
+                   ZK_PASSWORD="x", VERCEL_TOKEN="t", K8S_TOKEN="x")
         # linux-server.yaml names its key and known_hosts relative to the cwd
         os.makedirs(os.path.join(self.tmp, "ssh"), exist_ok=True)
         for f in ("id_ed25519", "known_hosts"):

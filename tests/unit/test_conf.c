@@ -512,6 +512,7 @@ examples_env(void)
 	setenv("REDIS_PASSWORD", "redis_example", 1);
 	setenv("ZK_PASSWORD", "zk_example", 1);
 	setenv("VERCEL_TOKEN", "vercel_example", 1);
+	setenv("K8S_TOKEN", "k8s_example", 1);
 	cr_assert_not_null(mkdtemp(dir));
 	cr_assert_eq(chdir(dir), 0);
 	cr_assert_eq(mkdir("ssh", 0700), 0);
@@ -895,7 +896,7 @@ Test(conf, malformed_several_errors)
 	    "    connect_timeout: 5\n"
 	    "    db: 16\n"
 	    "  - name: cm\n"
-	    "    type: configmap\n"
+	    "    type: helm\n"
 	    "rules:\n"
 	    "  - platform: github\n"
 	    "    datasource: redsi\n"
@@ -923,7 +924,7 @@ Test(conf, malformed_several_errors)
 	    "t.yaml:14:22: connect_timeout: invalid duration '5' (missing "
 	    "unit: ms, s, m or h)",
 	    "t.yaml:15:9: db: expected an integer 0..15, got '16'",
-	    "t.yaml:17:11: datasource type 'configmap' is not supported yet",
+	    "t.yaml:17:11: datasource type 'helm' is not supported yet",
 	    "t.yaml:20:5: undefined datasource 'redsi'; did you mean "
 	    "'redis'?",
 	    "t.yaml:23:16: self_heal: expected a bool (true or false), got "
@@ -1054,8 +1055,8 @@ Test(conf, platform_and_datasource_errors)
 	    /* the kinds built (registry order), then the sinks no kind
 	     * serves */
 	    "t.yaml:21:11: unknown datasource type 'memcached' (expected one "
-	    "of: redis, mongo, zookeeper, linux_server, s3, vercel" AND_TESTKV ", "
-	    "configmap, helm)",
+	    "of: redis, mongo, zookeeper, linux_server, s3, vercel, configmap"
+	    AND_TESTKV ", helm)",
 	    "t.yaml:22:5: missing required key 'name' in datasource",
 	    "t.yaml:24:5: duplicate datasource name 'redis' (first at 12:5)",
 	    "t.yaml:26:12: hosts: expected exactly one \"host:port\" for "
@@ -1231,8 +1232,8 @@ Test(conf, all_orchestrator_keys_known)
 	    "    s3_endpoint_url: v\n"
 	    "    k8s_namespace: v\n"
 	    "    k8s_configmap_name: v\n"
-	    "    env_as_namespace: v\n"
-	    "    env_as_name_suffix: v\n"
+	    "    env_as_namespace: true\n"
+	    "    env_as_name_suffix: false\n"
 	    "    k8s_api_server: v\n"
 	    "    k8s_token: v\n"
 	    "    k8s_verify_ssl: v\n"
@@ -1287,12 +1288,13 @@ Test(conf, all_orchestrator_keys_known)
 	    "mongo_tls_ca_file, mongo_tls_insecure, zk_hosts, "
 	    "zk_timeout_secs, zk_username, zk_password, s3_region, "
 	    "s3_access_key_id, s3_secret_access_key, s3_endpoint_url, "
+	    "k8s_api_server, k8s_token, k8s_verify_ssl, k8s_kubeconfig_path, "
 	    "vercel_token, vercel_team_id, vercel_api_url, "
 	    "ssh_host, ssh_port, ssh_user, ssh_password, ssh_key_path, "
 	    "ssh_known_hosts_file"));
-	/* the s3 and vercel layout keys are their kinds'; s3's tags are
-	 * kept */
-	cr_expect_eq(c->rules[0].nlayout_extra, 27);
+	/* the s3, vercel and configmap layout keys are their kinds'; s3's
+	 * tags are kept */
+	cr_expect_eq(c->rules[0].nlayout_extra, 20);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->collection, "v");
 	cr_expect_eq(R_MONGO(&c->rules[0])->env_as_collection, 1);
 	cr_expect_str_eq(R_MONGO(&c->rules[0])->mongo_strategy, "file");

@@ -166,6 +166,21 @@ void	ds_table_clear(struct ds_table *);
 /* The worker of kind k: worker_main() with the table as its conf, handle
  * and fini. */
 int	ds_worker_main(const struct dsw_kind *k, int argc, char **argv);
+/*
+ * Watches (notify.c): another thread calls ds_notify(rule) when a rule's
+ * data changed; the rule is queued once (at most DS_MAX_PENDING_NOTIFY)
+ * and the main loop woken. A kind calls ds_notify_init() in init() and
+ * sets .event_fd = ds_notify_fd, .event = ds_notify_flush, which sends
+ * one IPC_NOTIFY per queued rule (the supervisor polls it at once).
+ * ds_notify_ready(): whether init succeeded.
+ */
+#define DS_MAX_PENDING_NOTIFY	4096
+int	ds_notify_init(void);
+int	ds_notify_ready(void);
+void	ds_notify(uint32_t rule);
+int	ds_notify_fd(void);
+void	ds_notify_flush(struct ipc_chan *);
+
 /* The running worker's table (e.g. for what spans every datasource). */
 const struct ds_table *ds_worker_table(void);
 

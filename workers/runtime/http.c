@@ -26,6 +26,7 @@ struct http_client {
 	char			*proxy;
 	char			*user_agent;
 	int			 insecure_http;
+	int			 insecure_tls;
 	long			 connect_timeout_ms;
 	long			 timeout_ms;
 	size_t			 max_body;
@@ -42,6 +43,7 @@ struct secrets {
 /* One transfer: what the callbacks build. */
 struct xfer {
 	struct http_client	*c;
+	const struct http_req	*req;
 	char			*body;
 	size_t			 body_len, body_cap;
 	int			 too_large;
@@ -113,6 +115,7 @@ http_client_new(struct http_client **out, const struct http_opts *opts,
 	    errlen) == -1)
 		goto fail;
 	c->insecure_http = opts->insecure_http != 0;
+	c->insecure_tls = opts->insecure_tls != 0;
 	c->connect_timeout_ms = opts->connect_timeout_ms ?
 	    opts->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms :
@@ -194,7 +197,14 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t n = size * nmemb, max = x->c->max_body, ncap;
 	char *nb;
+	long status = 0;
 
+	if (x->req->on_data != NULL) {
+		if (x->req->abort_flag != NULL && atomic_load(x->req->abort_flag))
+			return 0;
+		curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &status);
+		return x->req->on_data(status, ptr, n, x->req->on_data_arg);
+	}
 	if (n > max - x->body_len) {
 		x->too_large = 1;
 		return 0;	/* aborts the transfer */
@@ -213,6 +223,20 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	memcpy(x->body + x->body_len, ptr, n);
 	x->body_len += n;
 	return n;
+}
+
+/* a streamed request's abort flag, read by libcurl about once a second */
+static int
+xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct xfer *x = userdata;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return x->req->abort_flag != NULL && atomic_load(x->req->abort_flag);
 }
 
 /* One header line per call; a status line starts a new response. */
@@ -499,6 +523,10 @@ set_options(struct http_client *c, const struct http_req *req,
 
 	bad |= curlc_base_setopt(e, c->proxy, c->errbuf) == -1;
 	bad |= curlc_tls_setopt(e, &c->tls) == -1;
+	if (c->insecure_tls)
+		bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) !=
+		    CURLE_OK || curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+		    0L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->insecure_http ?
 	    "http,https" : "https") != CURLE_OK;
@@ -515,7 +543,13 @@ set_options(struct http_client *c, const struct http_req *req,
 	    CURLE_OK;
 	/* refuses an announced oversize body at once; not on HEAD, whose
 	 * Content-Length is the size of a body that does not come */
-	if (req->method != HTTP_HEAD)
+	if (req->abort_flag != NULL) {
+		bad |= curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION,
+		    xferinfo_cb) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_XFERINFODATA, x) != CURLE_OK;
+	}
+	if (req->method != HTTP_HEAD && req->on_data == NULL)
 		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 		    (curl_off_t)c->max_body) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) !=
@@ -556,6 +590,7 @@ http_request(struct http_resp *out, struct http_client *c,
 	memset(out, 0, sizeof(*out));
 	memset(&x, 0, sizeof(x));
 	x.c = c;
+	x.req = req;
 	if (c == NULL || req == NULL || req->url == NULL) {
 		seterr(err, errlen, "http_request: bad arguments");
 		return -1;

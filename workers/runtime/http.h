@@ -59,6 +59,7 @@
 #ifndef VTW_HTTP_H
 #define VTW_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS	10000L
@@ -80,6 +81,9 @@ struct http_opts {
 	const char	*key_pem;
 	const char	*proxy;		/* proxy URL; NULL/"": none */
 	int		 insecure_http;	/* allow http:// besides https:// */
+	/* the server's certificate and name not verified (kubeconfig's
+	 * insecure-skip-tls-verify); TLS >= 1.2 still */
+	int		 insecure_tls;
 	long		 connect_timeout_ms; /* 0: the default */
 	long		 timeout_ms;	/* whole request; 0: the default */
 	size_t		 max_body;	/* response body cap; 0: default;
@@ -119,6 +123,15 @@ struct http_req {
 	const void		*body;
 	size_t			 body_len;
 	long			 timeout_ms;	/* 0: the client's */
+	/* streamed (a Kubernetes watch): the body goes to on_data piece by
+	 * piece, with the response's status, instead of out->body (no body
+	 * cap: on_data bounds what it keeps); it returns the bytes taken,
+	 * fewer ends the transfer. abort_flag, when not NULL, is read at
+	 * least once a second: non-zero ends it (another thread sets it). */
+	size_t			(*on_data)(long status, const char *,
+				    size_t, void *);
+	void			*on_data_arg;
+	const atomic_int	*abort_flag;
 };
 
 struct http_header {

@@ -49,7 +49,6 @@
 #define ZK_WAKE			128	/* results the reader waits for at once */
 #define ZK_MAX_NODES		200000	/* znodes the extras walk visits */
 #define ZK_MAX_DEPTH		64
-#define ZK_MAX_PENDING_NOTIFY	4096
 #define ZK_DEFAULT_SESSION_MS	10000
 #define ZK_DEFAULT_CONNECT_MS	5000
 #define ZK_DEFAULT_COMMAND_MS	5000
@@ -98,10 +97,6 @@ static pthread_cond_t	 zcv;
 static struct ds_poll			*pp;
 static struct ipc_zookeeper_scope	 psc;
 
-/* rules whose watch fired, under zmu; evpipe wakes the main loop */
-static uint32_t		 notify_rules[ZK_MAX_PENDING_NOTIFY];
-static size_t		 nnotify;
-static int		 evpipe[2] = { -1, -1 };
 
 /* ---- the C client's log, re-emitted as our JSON lines ---- */
 
@@ -160,24 +155,6 @@ zlog_write(void *cookie, const char *buf, size_t size)
 
 /* ---- watchers and completions (completion thread) ---- */
 
-static void
-notify_rule(uint32_t rule)
-{
-	size_t i;
-	int wake;
-
-	pthread_mutex_lock(&zmu);
-	for (i = 0; i < nnotify; i++)
-		if (notify_rules[i] == rule)
-			break;
-	wake = nnotify == 0;
-	if (i == nnotify && nnotify < ZK_MAX_PENDING_NOTIFY)
-		notify_rules[nnotify++] = rule;
-	pthread_mutex_unlock(&zmu);
-	if (wake && evpipe[1] != -1)
-		(void)!write(evpipe[1], "w", 1);
-}
-
 /* per-rule watches: the context is the rule id + 1 */
 static void
 rule_watcher(zhandle_t *zh, int type, int state, const char *path,
@@ -188,7 +165,7 @@ rule_watcher(zhandle_t *zh, int type, int state, const char *path,
 	(void)path;
 	if (type == ZOO_CHANGED_EVENT || type == ZOO_DELETED_EVENT ||
 	    type == ZOO_CREATED_EVENT || type == ZOO_CHILD_EVENT)
-		notify_rule((uint32_t)((uintptr_t)ctx - 1));
+		ds_notify((uint32_t)((uintptr_t)ctx - 1));
 }
 
 static void *
@@ -1074,10 +1051,8 @@ zk_init(void)
 	if (pthread_cond_init(&zcv, &ca) != 0)
 		return -1;
 	pthread_condattr_destroy(&ca);
-	if (pipe2(evpipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warn("pipe2");
+	if (ds_notify_init() == -1)
 		return -1;
-	}
 	/* the client prints plain text on stderr: route it into our log */
 	if ((f = fopencookie(NULL, "w", io)) == NULL) {
 		log_warn("fopencookie");
@@ -1088,38 +1063,6 @@ zk_init(void)
 	zoo_set_debug_level(log_getlevel() >= LOG_LVL_DEBUG ?
 	    ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_ERROR);
 	return 0;
-}
-
-static int
-zk_event_fd(void)
-{
-	return evpipe[0];
-}
-
-static void
-zk_event(struct ipc_chan *chan)
-{
-	uint32_t rules[ZK_MAX_PENDING_NOTIFY];
-	struct ipc_msg m;
-	char buf[64];
-	size_t n, i;
-
-	while (read(evpipe[0], buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&zmu);
-	n = nnotify;
-	memcpy(rules, notify_rules, n * sizeof(*rules));
-	nnotify = 0;
-	pthread_mutex_unlock(&zmu);
-	for (i = 0; i < n; i++) {
-		memset(&m, 0, sizeof(m));
-		m.type = IPC_NOTIFY;
-		m.u.notify.rule_id = rules[i];
-		log_debug("rule %u: zookeeper watch fired", rules[i]);
-		if (ipc_chan_send(chan, &m, 1) == -1)
-			log_warnx("rule %u: cannot send the notification",
-			    rules[i]);
-	}
 }
 
 /*
@@ -1136,8 +1079,8 @@ static const struct dsw_kind zk_kind = {
 	.open = zk_open,
 	.close = zk_close,
 	.poll = zk_poll,
-	.event_fd = zk_event_fd,
-	.event = zk_event,
+	.event_fd = ds_notify_fd,
+	.event = ds_notify_flush,
 };
 
 int
