@@ -15,7 +15,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates curl \
  libyaml-dev libcriterion-dev libgit2-dev libseccomp-dev libjansson-dev libexpat1-dev \
  redis-server redis-tools prometheus python3 python3-grpcio valgrind procps bc openssl \
  zookeeper openssh-server python3-kazoo python3-pymongo \
- clang libfuzzer-14-dev libclang-rt-14-dev kubernetes-client"
+ clang libfuzzer-14-dev libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -26,6 +26,10 @@ done
 # npm package), so only install Debian's when npm is not there at all.
 NODE_PKGS=""
 command -v npm >/dev/null 2>&1 || NODE_PKGS="nodejs npm"
+# kubectl checks the loopback kube-apiserver fake (test_configmap): Debian's
+# kubernetes-client, unless a kubectl is there already (another package's
+# /usr/bin/kubectl, e.g. Google Cloud SDK's, would conflict with it)
+command -v kubectl >/dev/null 2>&1 || NODE_PKGS="$NODE_PKGS kubernetes-client"
 if [ -n "$missing$NODE_PKGS" ]; then
 	$SUDO apt-get update -q
 	# shellcheck disable=SC2086
