@@ -24,14 +24,14 @@ done
 # server (tests/s3rver). Any node with npm will
 # do (e.g. a NodeSource nodejs, which bundles npm and conflicts with Debian's
 # npm package), so only install Debian's when npm is not there at all.
-NODE_PKGS=""
-command -v npm >/dev/null 2>&1 || NODE_PKGS="nodejs npm"
+EXTRA_PKGS=""
+command -v npm >/dev/null 2>&1 || EXTRA_PKGS="nodejs npm"
 # kubectl checks the loopback kube-apiserver fake (test_configmap): Debian's
 # kubernetes-client, unless a kubectl is there already (another package's
 # /usr/bin/kubectl, e.g. Google Cloud SDK's, would conflict with it)
-command -v kubectl >/dev/null 2>&1 || NODE_PKGS="$NODE_PKGS kubernetes-client"
-if [ -n "$missing$NODE_PKGS" ]; then
+command -v kubectl >/dev/null 2>&1 || EXTRA_PKGS="$EXTRA_PKGS kubernetes-client"
+if [ -n "$missing$EXTRA_PKGS" ]; then
 	$SUDO apt-get update -q
 	# shellcheck disable=SC2086
-	$SUDO apt-get install -y -q --no-install-recommends $PKGS $NODE_PKGS
+	$SUDO apt-get install -y -q --no-install-recommends $PKGS $EXTRA_PKGS
 fi
