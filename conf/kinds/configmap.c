@@ -25,36 +25,6 @@
 #define D(f)	offsetof(struct conf_cm_ds, f)
 #define R(f)	offsetof(struct conf_cm_rule, f)
 
-/* An http(s) URL without userinfo, query or fragment; trailing '/'
- * stripped. */
-static void
-h_api_server(struct conf_ctx *c, void *obj, const struct keydef *kd,
-    const struct yn *k, const struct yn *v)
-{
-	const char *s, *host;
-	char sb[128], *u;
-	size_t n;
-
-	if ((s = want_string(c, kd->name, v, "a URL")) == NULL)
-		return;
-	host = strncmp(s, "https://", 8) == 0 ? s + 8 :
-	    strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
-	n = host != NULL ? strcspn(host, "/") : 0;
-	if (host == NULL || n == 0 || memchr(host, '@', n) != NULL ||
-	    strpbrk(s, "?# \t") != NULL) {
-		conf_error_at(c, v->mark, "%s: expected http(s)://host[:port]"
-		    "[/path] without credentials, query or fragment, got '%s'",
-		    kd->name, SHOW(v, sb));
-		return;
-	}
-	u = conf_xstrdup(s);
-	n = strlen(u);
-	while (n > 0 && u[n - 1] == '/')
-		u[--n] = '\0';
-	free(*FIELD(obj, kd->off, char *));
-	*FIELD(obj, kd->off, char *) = u;
-}
-
 int
 conf_cm_name_check(const char *s, size_t maxlen, int dots, char *why,
     size_t whylen)
@@ -102,7 +72,7 @@ h_k8s_name(struct conf_ctx *c, void *obj, const struct keydef *kd,
 }
 
 static const struct keydef ds_keys[] = {
-	{ "api_server", h_api_server, D(api_server), 0, NULL },
+	{ "api_server", h_http_url, D(api_server), 0, NULL },
 	{ "ca_file", h_abs_path, D(ca_file), 0, NULL },
 	{ "client_cert_file", h_abs_path, D(client_cert_file), 0, NULL },
 	{ "client_key_file", h_abs_path, D(client_key_file), 0, NULL },
