@@ -78,10 +78,13 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def process_request(self, request, client_address):
         with self.conns_lock:
-            if self.closing:
-                self.shutdown_request(request)
-                return
-            self.conns.add(request)
+            closing = self.closing
+            if not closing:
+                self.conns.add(request)
+        if closing:
+            # (outside the lock: shutdown_request takes it too)
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request):
