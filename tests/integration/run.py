@@ -1,10 +1,14 @@
 """Runs every integration test and prints 'N passed, N failed'."""
+import faulthandler
 import os
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+TEST_LIMIT_S = 600    # one test, cleanups included
 
 
 class TimedResult(unittest.TextTestResult):
@@ -16,9 +20,14 @@ class TimedResult(unittest.TextTestResult):
 
     def startTest(self, test):
         self._t0 = time.monotonic()
+        # a test that hangs (a deadlock in a fake, a wait without a
+        # deadline) ends the run with every thread's traceback instead of
+        # holding CI until its own timeout
+        faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True)
         super().startTest(test)
 
     def stopTest(self, test):
+        faulthandler.cancel_dump_traceback_later()
         self.took.append((time.monotonic() - self._t0, test.id()))
         super().stopTest(test)
 
