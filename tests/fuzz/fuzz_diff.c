@@ -124,8 +124,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(diff_ndrifted(res) == res->nchanged + res->nmissing +
 	    res->nextra);
 
+	memset(&rd, 0, sizeof(rd));
 	rd.sensitive_keys = (const char *const *)sens;
 	rd.nsensitive = (o & 1) ? nsens : 0;
+	/* a Vercel rule's: every value redacted but the listed ones */
+	rd.redact_values = (o & 2) != 0;
+	rd.show_values = (const char *const *)sens;
+	rd.nshow_values = (o & 1) ? 0 : nsens;
 	jbuf_init(&b);
 	FZ_ASSERT(diff_format_log(res, &rd, &b, max_keys) == 0);
 	FZ_ASSERT(b.len > 0 && b.p[0] == ',');
