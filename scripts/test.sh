@@ -64,7 +64,8 @@ VTW_VALGRIND=1 VTW_BIN="$ROOT/build-test/bin" /usr/bin/python3 tests/integration
 	test_linux.Conformance.test_changed_missing_extra \
 	test_s3.ConformanceJson.test_changed_missing_extra \
 	test_s3.ConformancePerKey.test_changed_missing_extra \
-	test_configmap.Conformance.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
+	test_configmap.Conformance.test_changed_missing_extra \
+	test_vercel.Conformance.test_changed_missing_extra 2>&1 | tee -a "$SUMMARY"
 # libFuzzer (clang, ASan+UBSan; its own build, build-fuzz): every target
 # over its committed corpus (tests/fuzz/<target>/: fixed findings stay
 # fixed), then FUZZ_SECONDS (20) of fuzzing each, two at a time
