@@ -31,6 +31,7 @@ dicts() {
 	baseline | linux) echo yaml json ini ;;
 	s3) echo s3 json ;;
 	vercel) echo vercel json ;;
+	k8s) echo k8s json ;;
 	webhook) echo json ;;
 	grpc) echo grpc ;;
 	diff) echo diff ;;

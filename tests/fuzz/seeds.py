@@ -137,6 +137,26 @@ def s3():
             put('s3', b'\x05\x00' + b)
 
 
+def k8s():
+    for b in literals('tests/unit/test_k8s.c'):
+        if b.count(b'\n') > 1 and b'"type"' in b:
+            for st, piece in ((0, 63), (0, 6), (1, 63)):
+                put('k8s', bytes([0, st, piece]) + b)
+        elif b[:1] in (b'{', b'['):
+            put('k8s', b'\x01' + b)
+            put('k8s', b'\x00\x00\x3f' + b + b'\n')
+        elif len(b) < 40:
+            put('k8s', b'\x02' + b)
+    # a watch stream as kube_fake.py (and kube-apiserver) sends it
+    import json
+    ev = [{'type': t, 'object': {'kind': 'ConfigMap', 'apiVersion': 'v1', 'metadata': {
+        'name': 'app-config-production', 'namespace': 'apps', 'resourceVersion': str(100 + i)},
+        'data': {'max_connections': '50'}}} for i, t in enumerate(('ADDED', 'MODIFIED', 'DELETED'))]
+    ev.append({'type': 'BOOKMARK', 'object': {'kind': 'ConfigMap', 'apiVersion': 'v1',
+                                              'metadata': {'resourceVersion': '200'}}})
+    put('k8s', b'\x00\x00\x3f' + b''.join(json.dumps(e).encode() + b'\n' for e in ev))
+
+
 def vercel():
     for b in literals('tests/unit/test_vercel_parse.c'):
         if b'"envs"' in b or b'"key"' in b:
@@ -246,6 +266,7 @@ if __name__ == '__main__':
     linux()
     s3()
     vercel()
+    k8s()
     webhook()
     grpc()
     diff()

@@ -76,19 +76,15 @@ static void	pem_free(char *);
 static int
 watch_event(json_t *ev, void *arg)
 {
+	static const char *const names[] = { "?", "ADDED", "MODIFIED",
+	    "DELETED", "BOOKMARK", "ERROR" };
 	struct cm_watch *w = arg;
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	json_t *obj = json_object_get(ev, "object");
-	const char *rv = json_string_value(json_object_get(json_object_get(obj,
-	    "metadata"), "resourceVersion"));
+	struct k8s_event e;
 
-	if (type == NULL)
+	if (k8s_event_parse(&e, ev) == -1)
 		return 0;
-	if (strcmp(type, "ERROR") == 0) {
-		long code = (long)json_integer_value(json_object_get(obj,
-		    "code"));
-
-		if (code == 410) {
+	if (e.type == K8S_EV_ERROR) {
+		if (e.st.code == 410) {
 			log_info("rule %u: watch of %s/%s: 410 Expired, "
 			    "watching again from now", w->rule_id, w->ns,
 			    w->name);
@@ -97,18 +93,17 @@ watch_event(json_t *ev, void *arg)
 			ds_notify(w->rule_id);
 		} else {
 			log_info("rule %u: watch of %s/%s: ERROR event %ld",
-			    w->rule_id, w->ns, w->name, code);
+			    w->rule_id, w->ns, w->name, e.st.code);
 			w->failed = 1;
 		}
 		return -1;
 	}
-	if (rv != NULL && strlen(rv) < sizeof(w->rv) &&
-	    strspn(rv, "0123456789") == strlen(rv))
-		snprintf(w->rv, sizeof(w->rv), "%s", rv);
-	if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
-	    strcmp(type, "DELETED") == 0) {
+	if (e.rv[0] != '\0')
+		memcpy(w->rv, e.rv, sizeof(w->rv));
+	if (e.type == K8S_EV_ADDED || e.type == K8S_EV_MODIFIED ||
+	    e.type == K8S_EV_DELETED) {
 		log_debug("rule %u: watch of %s/%s: %s", w->rule_id, w->ns,
-		    w->name, type);
+		    w->name, names[e.type]);
 		ds_notify(w->rule_id);
 	}
 	return 0;

@@ -317,19 +317,9 @@ k8s_resp_error(const struct k8s_client *c, const char *path,
 
 /* ---- watches ---- */
 
-struct wstream {
-	int		(*on_event)(json_t *, void *);
-	void		*arg;
-	char		*buf;
-	size_t		 len, cap;
-	long		 status;
-	int		 too_long, stopped;
-};
-
-static size_t
-watch_data(long status, const char *p, size_t n, void *arg)
+size_t
+k8s_wstream_feed(struct k8s_wstream *w, long status, const char *p, size_t n)
 {
-	struct wstream *w = arg;
 	const char *nl;
 	json_error_t je;
 	json_t *ev;
@@ -367,6 +357,59 @@ watch_data(long status, const char *p, size_t n, void *arg)
 	return n;
 }
 
+void
+k8s_wstream_fini(struct k8s_wstream *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->len = w->cap = 0;
+}
+
+static size_t
+watch_data(long status, const char *p, size_t n, void *arg)
+{
+	return k8s_wstream_feed(arg, status, p, n);
+}
+
+int
+k8s_event_parse(struct k8s_event *out, const json_t *ev)
+{
+	static const struct {
+		const char		*name;
+		enum k8s_ev_type	 type;
+	} types[] = {
+		{ "ADDED", K8S_EV_ADDED },
+		{ "MODIFIED", K8S_EV_MODIFIED },
+		{ "DELETED", K8S_EV_DELETED },
+		{ "BOOKMARK", K8S_EV_BOOKMARK },
+		{ "ERROR", K8S_EV_ERROR },
+	};
+	const json_t *obj;
+	const char *type, *rv;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if ((type = json_string_value(json_object_get(ev, "type"))) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i].name) == 0)
+			out->type = types[i].type;
+	obj = json_object_get(ev, "object");
+	if (out->type == K8S_EV_ERROR) {
+		if (k8s_status_parse(&out->st, obj) == -1 &&
+		    json_is_integer(json_object_get(obj, "code")))
+			out->st.code = (long)json_integer_value(
+			    json_object_get(obj, "code"));
+		return 0;
+	}
+	rv = json_string_value(json_object_get(json_object_get(obj,
+	    "metadata"), "resourceVersion"));
+	if (rv != NULL && *rv != '\0' && strlen(rv) < sizeof(out->rv) &&
+	    strspn(rv, "0123456789") == strlen(rv))
+		memcpy(out->rv, rv, strlen(rv) + 1);
+	return 0;
+}
+
 int
 k8s_watch(struct k8s_client *c, const char *path, long timeout_ms,
     int (*on_event)(json_t *, void *), void *arg, const atomic_int *abort,
@@ -375,7 +418,7 @@ k8s_watch(struct k8s_client *c, const char *path, long timeout_ms,
 	static const char *const hdrs[] = { "Accept: application/json", NULL };
 	struct http_req req;
 	struct http_resp r;
-	struct wstream w;
+	struct k8s_wstream w;
 	json_error_t je;
 	json_t *j;
 	char *url;
@@ -418,7 +461,7 @@ k8s_watch(struct k8s_client *c, const char *path, long timeout_ms,
 	}
 	if (rc == 0 && *status == 401 && c->token_file != NULL)
 		(void)token_reread(c);
-	free(w.buf);
+	k8s_wstream_fini(&w);
 	free(url);
 	return rc;
 }

@@ -103,6 +103,48 @@ int	k8s_watch(struct k8s_client *, const char *path, long timeout_ms,
 	    const atomic_int *abort, long *status, struct k8s_status *st,
 	    char *err, size_t errlen);
 
+/*
+ * The watch stream's pieces, pure (k8s_watch runs them; the fuzzer and
+ * the unit tests feed them bytes):
+ *
+ * k8s_wstream_feed() takes the body as curl hands it over, in pieces of
+ * any size: each newline-terminated line of a 200 response is parsed as
+ * JSON and given to on_event (blank or broken lines skipped); any other
+ * status's body is only gathered (buf, len: the Status, read at the end).
+ * Returns n, or 0 when a line grew over K8S_WATCH_LINE_MAX (too_long) or
+ * on_event returned -1 (stopped): curl then ends the transfer.
+ */
+struct k8s_wstream {
+	int		(*on_event)(json_t *, void *);
+	void		*arg;
+	char		*buf;
+	size_t		 len, cap;
+	long		 status;
+	int		 too_long, stopped;
+};
+size_t	k8s_wstream_feed(struct k8s_wstream *, long status, const char *p,
+	    size_t n);
+void	k8s_wstream_fini(struct k8s_wstream *);
+
+/* One watch event (metav1.WatchEvent) as the workers act on it. */
+enum k8s_ev_type {
+	K8S_EV_OTHER = 0,	/* an unknown type: ignored */
+	K8S_EV_ADDED,
+	K8S_EV_MODIFIED,
+	K8S_EV_DELETED,
+	K8S_EV_BOOKMARK,
+	K8S_EV_ERROR		/* object is a Status: st */
+};
+struct k8s_event {
+	enum k8s_ev_type	 type;
+	/* the object's metadata.resourceVersion when it is digits only
+	 * and fits, else "" (a watch resumes from it) */
+	char			 rv[64];
+	struct k8s_status	 st;	/* K8S_EV_ERROR; st.code 0: none */
+};
+/* 0 with out filled; -1 when ev has no string type (not an event). */
+int	k8s_event_parse(struct k8s_event *out, const json_t *ev);
+
 /* "GET path: 403 Forbidden: <message>" (or "HTTP 502" when the body is
  * no Status) into out, the token scrubbed. */
 void	k8s_resp_error(const struct k8s_client *, const char *path,
