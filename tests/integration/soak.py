@@ -367,20 +367,23 @@ class Soak:
 
     def f_restart(self):
         m = self.rng.choice(self.up_models())
-        iv = m.fault(down=True)
+        iv = m.fault()
         m.up = False
         self.log("restart %s" % m.key)
         m.kind.stop()
+        # down once it has exited (ZooKeeper takes a while), until it is
+        # started again: it answers before restart() has seen it answer
+        down = [time.time(), None]
+        m.down.append(down)
         self.wait(self.rng.uniform(0.5, 2))
-        t0 = time.time()
+        down[1] = t0 = time.time()
         m.kind.restart()
-        iv[1] = time.time()
         # back, maybe empty, until the data is written again: anything goes
         if isinstance(m.kind, conformance.FileKind):
             m.kind.cur = {}
         m.kind.write_baseline(m.live)
         m.loose.append([t0, time.time() + 0.05])
-        m.fault()[1] = time.time()
+        iv[1] = time.time()
         m.up = True
 
     def f_hup(self):
@@ -485,12 +488,14 @@ def main():
             ap.error("unknown kind %r" % k)
     print("soak: seed %d, %.1f minutes, kinds %s (replay: --seed %d)" % (
         args.seed, args.minutes, ",".join(args.kinds), args.seed), flush=True)
+    # a SIGTERM (CI's timeout, kill) still stops every server by PID
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     s = Soak(args)
     rc = 1
     try:
         rc = s.run()
     finally:
-        if args.keep:
+        if args.keep and hasattr(s, "w"):
             import shutil
             shutil.copy(s.w.config, "/tmp/soak-watcher.yaml")
             with open("/tmp/soak-watcher.log", "w") as f:
