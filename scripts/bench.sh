@@ -1,9 +1,11 @@
 #!/bin/bash
 # Benchmark: one full poll cycle (request -> worker read -> diff done) for
 # 100 000 keys in one Redis hash and 100 000 STRING keys, next to the same
-# read done directly with redis-cli (pipelined batches of 1000), and the RSS
+# read done by a plain hiredis program (the reference: pipelined batches of
+# 1000, as the worker) and by redis-cli, and the RSS
 # of supervisor + workers when idle and after a 100 000-key poll; then
-# scripts/bench_{mongo,zookeeper,linux}.sh (10 000 keys each).
+# scripts/bench_{mongo,zookeeper,linux}.sh (10 000 keys each; BENCH_OTHERS=""
+# skips them).
 # Prints figures; asserts nothing. Targets: ratio <= 1.5, idle RSS <= 20 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,10 +127,84 @@ best() { # file -> best of 5 wall times in us of redis-cli reading it
 	echo "$b"
 }
 RAW_H=$(best "$D/hmget.txt"); RAW_S=$(best "$D/mget.txt")
+
+# the reference: a plain hiredis program doing what the worker's read does
+# (every batch of 1000 HMGET / MGET appended, then every reply read, each
+# value touched), best of 7; redis-cli (formatting its output) is slower
+cat > "$D/raw.c" <<'CEOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+
+#define BATCH	1000	/* as the worker: REDIS_BATCH_KEYS */
+
+static double
+us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+int
+main(int argc, char **argv)
+{
+	int port = atoi(argv[1]), n = atoi(argv[2]), hash = argv[3][0] == 'h';
+	const char **av = calloc(BATCH + 2, sizeof(*av));
+	size_t *al = calloc(BATCH + 2, sizeof(*al)), bytes = 0;
+	char (*keys)[32] = calloc((size_t)n, 32);
+	double best = -1, t0;
+	int i, j, b, nb = (n + BATCH - 1) / BATCH, round;
+	redisContext *c = redisConnect("127.0.0.1", port);
+	redisReply *r;
+
+	if (c == NULL || c->err || av == NULL || al == NULL || keys == NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		snprintf(keys[i], 32, hash ? "key_%06d" : "s:kv:key_%06d", i);
+	for (round = 0; round < 7; round++) {
+		t0 = us();
+		for (b = 0; b < nb; b++) {
+			int k = 0, m = n - b * BATCH < BATCH ? n - b * BATCH : BATCH;
+
+			av[k] = hash ? "HMGET" : "MGET";
+			al[k] = strlen(av[k]);
+			k++;
+			if (hash) {
+				av[k] = "b:redis:main:vartrack";
+				al[k] = strlen(av[k]);
+				k++;
+			}
+			for (j = 0; j < m; j++, k++) {
+				av[k] = keys[b * BATCH + j];
+				al[k] = strlen(av[k]);
+			}
+			redisAppendCommandArgv(c, k, av, al);
+		}
+		for (b = 0; b < nb; b++) {
+			if (redisGetReply(c, (void **)&r) != REDIS_OK)
+				return 1;
+			for (j = 0; j < (int)r->elements; j++)
+				bytes += r->element[j]->len;
+			freeReplyObject(r);
+		}
+		t0 = us() - t0;
+		if (best < 0 || t0 < best)
+			best = t0;
+	}
+	printf("%.0f\n", best);
+	return bytes == 0;
+}
+CEOF
+cc -O2 -o "$D/raw" "$D/raw.c" $(pkg-config --cflags --libs hiredis)
+REF_H=$("$D/raw" "$RPORT" "$N" hash); REF_S=$("$D/raw" "$RPORT" "$N" string)
 ms() { echo "scale=1; $1/1000" | bc; }
-printf '%-46s %10s %12s %7s\n' "$N keys" "watcher" "redis-cli" "ratio"
-printf '%-46s %8sms %10sms %7s\n' "HASH poll cycle (HMGET, cached baseline)" "$(ms "$HASH_US")" "$(ms "$RAW_H")" "$(echo "scale=2; $HASH_US/$RAW_H" | bc)"
-printf '%-46s %8sms %10sms %7s\n' "STRING poll cycle (MGET, cached baseline)" "$(ms "$STR_US")" "$(ms "$RAW_S")" "$(echo "scale=2; $STR_US/$RAW_S" | bc)"
+printf '%-46s %10s %12s %7s %12s %7s\n' "$N keys" "watcher" "hiredis" "ratio" "redis-cli" "ratio"
+printf '%-46s %8sms %10sms %7s %10sms %7s\n' "HASH poll cycle (HMGET, cached baseline)" "$(ms "$HASH_US")" "$(ms "$REF_H")" "$(echo "scale=2; $HASH_US/$REF_H" | bc)" "$(ms "$RAW_H")" "$(echo "scale=2; $HASH_US/$RAW_H" | bc)"
+printf '%-46s %8sms %10sms %7s %10sms %7s\n' "STRING poll cycle (MGET, cached baseline)" "$(ms "$STR_US")" "$(ms "$REF_S")" "$(echo "scale=2; $STR_US/$REF_S" | bc)" "$(ms "$RAW_S")" "$(echo "scale=2; $STR_US/$RAW_S" | bc)"
 printf '%-46s %8sms\n' "first HASH cycle (fetch + parse the YAML file)" "$(ms "$HASH_FIRST")"
 printf 'RSS of supervisor + workers: idle %s MB; after %s-key HASH polls %s MB; after STRING polls %s MB\n' \
 	"$(echo "scale=1; $IDLE/1024" | bc)" "$N" "$(echo "scale=1; $AFTER_HASH/1024" | bc)" "$(echo "scale=1; $AFTER_STR/1024" | bc)"
@@ -176,7 +252,7 @@ printf 'supervisor RSS with a heal call in flight: %s kB (supervisor + workers: 
 stop_watcher; kill "$PP"; wait "$PP" 2>/dev/null || true
 
 # --- the other datasources: 10 000 keys each, poll cycle vs native client
-for b in mongo zookeeper linux; do
+for b in ${BENCH_OTHERS-mongo zookeeper linux}; do
 	if [ -f "scripts/bench_$b.sh" ]; then
 		echo "--- $b"
 		bash "scripts/bench_$b.sh" || echo "bench_$b.sh failed"

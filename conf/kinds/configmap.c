@@ -8,8 +8,9 @@
  * read here, at load: the sandboxed worker gets their contents (it
  * re-reads the token file itself, as client-go does, where it can).
  * Without api_server, a kubeconfig (kubeconfig.c) gives the server, the
- * TLS material and the token, read here too. In-cluster configuration is
- * not read yet.
+ * TLS material and the token, read here too; without a kubeconfig, the
+ * in-cluster configuration (KUBERNETES_SERVICE_HOST / _PORT, the service
+ * account's token and CA), as client-go falls back to it.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -248,8 +249,9 @@ from_kubeconfig(struct conf_ctx *c, struct conf_datasource *ds,
 	struct conf_mark at = GIVEN("kubeconfig") ? GIVEN_V("kubeconfig") :
 	    node;
 	struct kubeconfig kc;
-	char err[512], why[128], sb[128];
+	char err[512], err2[512], why[128], sb[128];
 	size_t i, n;
+	int rc;
 
 	for (i = 0; i < NITEMS(own); i++)
 		if (GIVEN(own[i])) {
@@ -258,8 +260,13 @@ from_kubeconfig(struct conf_ctx *c, struct conf_datasource *ds,
 			    "cluster give it)", own[i]);
 			return;
 		}
-	if (conf_kubeconfig_load(&kc, d->kubeconfig, d->context, err,
-	    sizeof(err)) == -1) {
+	/* client-go's order: a kubeconfig, else the in-cluster
+	 * configuration (not with a context: that names a kubeconfig's) */
+	if ((rc = conf_kubeconfig_load(&kc, d->kubeconfig, d->context, err,
+	    sizeof(err))) == 1 && d->context == NULL &&
+	    (rc = conf_kubeconfig_incluster(&kc, err2, sizeof(err2))) == -1)
+		memcpy(err, err2, sizeof(err));
+	if (rc != 0) {
 		conf_error_at(c, at, "datasource '%s': %s", ds->name, err);
 		return;
 	}

@@ -438,9 +438,10 @@ gather(struct kset *s, const char *path, char *err, size_t errlen)
 		fatal("asprintf");
 	if ((rc = kset_add(s, def, err, errlen)) == 1)
 		snprintf(err, errlen, "no api_server and no kubeconfig (no "
-		    "kubeconfig key, KUBECONFIG unset, no %s)", def);
+		    "kubeconfig key, KUBECONFIG unset, no %s, not in a "
+		    "cluster: KUBERNETES_SERVICE_HOST or _PORT unset)", def);
 	free(def);
-	return rc == 0 ? 0 : -1;
+	return rc;	/* 1: none at all (in-cluster may follow) */
 }
 
 int
@@ -456,8 +457,12 @@ conf_kubeconfig_load(struct kubeconfig *kc, const char *path,
 
 	memset(kc, 0, sizeof(*kc));
 	s.n = 0;
-	if (gather(&s, path, err, errlen) == -1)
+	if ((rc = gather(&s, path, err, errlen)) != 0) {
+		if (rc != 1)
+			rc = -1;
 		goto out;
+	}
+	rc = -1;
 	/* the first file to set current-context wins */
 	for (i = 0; cur == NULL && i < s.n; i++) {
 		cur = str_at(&s.d[i].doc, yaml_document_get_root_node(
@@ -498,6 +503,49 @@ conf_kubeconfig_load(struct kubeconfig *kc, const char *path,
 	if (rc == -1)
 		conf_kubeconfig_free(kc);
 	return rc;
+}
+
+int
+conf_kubeconfig_incluster(struct kubeconfig *kc, char *err, size_t errlen)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *dir = K8S_SA_DIR;
+	char *ca, why[128];
+
+	memset(kc, 0, sizeof(*kc));
+	if (host == NULL || *host == '\0' || port == NULL || *port == '\0')
+		return 1;
+#ifdef VTW_TEST_HOOKS
+	/* test builds: a service-account folder of the test's own */
+	if (getenv("VTW_TEST_K8S_SA_DIR") != NULL)
+		dir = getenv("VTW_TEST_K8S_SA_DIR");
+#endif
+	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    strcspn(host, "/@?#[] ") != strlen(host)) {
+		snprintf(err, errlen, "in-cluster configuration: "
+		    "KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT is not "
+		    "a host and a port");
+		return -1;
+	}
+	/* net.JoinHostPort: an IPv6 address in brackets */
+	if (asprintf(&kc->server, strchr(host, ':') != NULL ?
+	    "https://[%s]:%s" : "https://%s:%s", host, port) == -1 ||
+	    asprintf(&kc->token_file, "%s/token", dir) == -1 ||
+	    asprintf(&ca, "%s/ca.crt", dir) == -1)
+		fatal("asprintf");
+	if (read_blob(ca, CONF_CM_MAX_CA_BYTES, &kc->ca.data, &kc->ca.len, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "in-cluster configuration: cannot read "
+		    "'%s': %s", ca, why);
+		free(ca);
+		conf_kubeconfig_free(kc);
+		return -1;
+	}
+	free(ca);
+	kc->context = conf_xstrdup("in-cluster");
+	kc->file = conf_xstrdup("(in-cluster)");
+	return 0;
 }
 
 void

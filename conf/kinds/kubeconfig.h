@@ -33,10 +33,22 @@ struct kubeconfig {
  * resolved against the folder of the file that holds them; *-data over
  * the file; tokenFile over token. exec and auth-provider users are
  * refused naming the user entry, as is basic auth.
- * 0, or -1 with err naming the file, line and entry; no secret in err.
+ * 0, 1 when there is no kubeconfig at all (no path, KUBECONFIG unset or
+ * empty, no ~/.kube/config: err says so), or -1 with err naming the file,
+ * line and entry; no secret in err.
  */
 int	conf_kubeconfig_load(struct kubeconfig *, const char *path,
 	    const char *context, char *err, size_t errlen);
+/*
+ * rest.InClusterConfig: with KUBERNETES_SERVICE_HOST and _PORT set, the
+ * server https://host:port, the service account's token file (its path in
+ * token_file: read by the caller, re-read by the worker) and CA
+ * (K8S_SA_DIR/ca.crt, read here). 0; 1 when not in a cluster (either
+ * variable unset or empty); -1 with err.
+ */
+#define K8S_SA_DIR	"/var/run/secrets/kubernetes.io/serviceaccount"
+int	conf_kubeconfig_incluster(struct kubeconfig *, char *err,
+	    size_t errlen);
 void	conf_kubeconfig_free(struct kubeconfig *);
 
 #endif

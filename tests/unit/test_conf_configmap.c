@@ -31,6 +31,8 @@ setup(void)
 {
 	conf_test_env();
 	unsetenv("KUBECONFIG");
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vtw-test-cm-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 	setenv("HOME", tmpdir, 1);
@@ -193,8 +195,9 @@ Test(kubeconfig, home_default)
 	struct kubeconfig kc;
 	char err[512];
 
+	/* none at all: 1 (the in-cluster configuration may follow) */
 	cr_expect_eq(conf_kubeconfig_load(&kc, NULL, NULL, err, sizeof(err)),
-	    -1);
+	    1);
 	cr_expect(strstr(err, "/.kube/config") != NULL, "%s", err);
 	free(put(".kube/config", ONE));
 	cr_assert_eq(conf_kubeconfig_load(&kc, NULL, NULL, err, sizeof(err)), 0,
@@ -346,6 +349,63 @@ Test(kubeconfig, datasource_from_kubeconfig)
 	conf_errors_free(&errs);
 	free(p);
 }
+
+#ifdef VTW_TEST_HOOKS
+/* no kubeconfig: rest.InClusterConfig (the service-account folder moved
+ * by a test hook) */
+Test(kubeconfig, in_cluster)
+{
+	struct vtw_conf *conf;
+	struct conf_errors errs;
+	const struct conf_cm_ds *d;
+	char *sa, path[128];
+
+	cr_assert_neq(asprintf(&sa, "%s/sa", tmpdir), -1);
+	setenv("VTW_TEST_K8S_SA_DIR", sa, 1);
+	free(put("sa/token", "sa-token-SECRET\n"));
+	free(put("sa/ca.crt", "----SA CA----\n"));
+	/* not in a cluster: the error says what was looked for */
+	cr_expect_eq(load(&conf, &errs, CONF("")), -1);
+	cr_expect(in_any(errs.msgs, errs.n, "not in a cluster: "
+	    "KUBERNETES_SERVICE_HOST or _PORT unset"));
+	conf_errors_free(&errs);
+	setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+	conf = load_ok(CONF(""));
+	d = ds_kconf(&conf->datasources[0], "configmap");
+	cr_expect_str_eq(d->api_server, "https://10.96.0.1:443");
+	cr_expect_str_eq(d->token_file_data.data, "sa-token-SECRET");
+	cr_expect_str_eq(d->ca.data, "----SA CA----\n");
+	conf_free(conf);
+	/* an IPv6 service address in brackets, as net.JoinHostPort */
+	setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+	conf = load_ok(CONF(""));
+	d = ds_kconf(&conf->datasources[0], "configmap");
+	cr_expect_str_eq(d->api_server, "https://[fd00::1]:443");
+	conf_free(conf);
+	/* a kubeconfig comes first */
+	free(put(".kube/config", ONE));
+	conf = load_ok(CONF(""));
+	d = ds_kconf(&conf->datasources[0], "configmap");
+	cr_expect_str_eq(d->api_server, "https://k8s.example:6443");
+	conf_free(conf);
+	snprintf(path, sizeof(path), "%s/.kube/config", tmpdir);
+	cr_assert_eq(unlink(path), 0);
+	/* no CA in the service-account folder: named */
+	snprintf(path, sizeof(path), "%s/ca.crt", sa);
+	cr_assert_eq(unlink(path), 0);
+	cr_expect_eq(load(&conf, &errs, CONF("")), -1);
+	cr_expect(in_any(errs.msgs, errs.n, "in-cluster configuration: "
+	    "cannot read"));
+	conf_errors_free(&errs);
+	/* bad variables */
+	setenv("KUBERNETES_SERVICE_PORT", "44x", 1);
+	cr_expect_eq(load(&conf, &errs, CONF("")), -1);
+	cr_expect(in_any(errs.msgs, errs.n, "is not a host and a port"));
+	conf_errors_free(&errs);
+	free(sa);
+}
+#endif
 
 /* a kubeconfig is bounded: over 4 MiB is an error; aliases share nodes */
 Test(kubeconfig, bounded)
