@@ -46,6 +46,7 @@ Exit status 1 when F > 0, a bound was exceeded or the supervisor died.
 """
 import argparse
 import datetime
+import json
 import os
 import random
 import signal
@@ -137,10 +138,12 @@ class Model:
         self.record(t1)
 
     def restore(self):
-        bad = {k: v for k, v in FLAT.items() if self.live.get(k) != v}
+        # a key that is gone is added again (an update would not create it)
+        bad = {k: v for k, v in FLAT.items() if k in self.live and self.live[k] != v}
+        gone = {k: v for k, v in FLAT.items() if k not in self.live}
         extras = [k for k in self.live if k not in FLAT]
-        if bad or extras:
-            self.write(changed=bad, missing=extras)
+        if bad or gone or extras:
+            self.write(changed=bad, missing=extras, extra=gone)
             return True
         return False
 
@@ -207,10 +210,12 @@ class Soak:
         self.false = []
         self.peak_rss = self.peak_fds = 0
         self.base_rss = self.base_fds = None
-        self.next_line = 0
+        self.seen_lines = 0      # log lines read by note_workers()
+        self.pending = []        # result lines not checked yet
+        self.worker_pids = {}    # worker kind -> pid, from the log
+        self.peer_off = 0        # bytes of the peer's log read
         self.poll_toggle = False
         self.extra_n = 0
-        self.seen_calls = 0
         self.workers_busy = {}   # worker kind -> fault interval until it runs again
 
     def log(self, msg):
@@ -232,7 +237,6 @@ class Soak:
         self.w = self.host.watcher(self.config(), env={"VTW_TEST_RESTART_BACKOFF_MAX_MS": "1000"})
         for m in self.models.values():
             self.w.wait_log(rule_ok(m.rule), 60, what="first OK poll of " + m.rule)
-        self.next_line = self.w.mark()
         self.log("warm: %d rules OK" % len(self.models))
 
     def config(self, poll="1s"):
@@ -257,13 +261,29 @@ class Soak:
             self.base_rss, self.base_fds = rss, fds
 
     def serve_heals(self):
-        calls = self.peer.calls()
-        for c in calls[self.seen_calls:]:
+        # the peer's log, read on from where the last look ended
+        if not os.path.exists(self.peer.log):
+            return
+        with open(self.peer.log) as f:
+            f.seek(self.peer_off)
+            chunk = f.read()
+        end = chunk.rfind("\n") + 1
+        self.peer_off += len(chunk[:end].encode())
+        for raw in chunk[:end].splitlines():
+            c = json.loads(raw)
+            if not c.get("method", "").endswith("SyncDatasource"):
+                continue
             ds = c.get("fields", {}).get("datasource")
             m = next((m for m in self.models.values() if m.kind.datasource == ds), None)
             if m is not None and m.up and c.get("mode") == "ok" and m.restore():
                 self.log("heal: restored %s after SyncDatasource" % m.key)
-        self.seen_calls = len(calls)
+
+    def new_lines(self):
+        """The watcher's log lines not seen yet (without copying it all)."""
+        with self.w.lock:
+            out = self.w.lines[self.seen_lines:]
+        self.seen_lines += len(out)
+        return out
 
     def wait(self, seconds):
         """Sleep in steps, serving heals, noting restarted workers and
@@ -279,31 +299,36 @@ class Soak:
             time.sleep(min(0.1, left))
 
     def note_workers(self):
-        for name, (iv, old) in list(self.workers_busy.items()):
-            pid = self.w.worker_pid(name)
-            if pid is not None and pid != old:
-                iv[1] = time.time()
-                del self.workers_busy[name]
+        """Read new log lines: workers running again, results to check."""
+        for l in self.new_lines():
+            msg = l.get("msg", "")
+            if l.get("result") in ("ok", "drift", "unknown") and l.get("rule"):
+                self.pending.append(l)
+            elif msg.startswith("worker ") and "is sandboxed and running" in msg:
+                name = msg.split()[1]
+                pid = int(msg.split("(pid ")[1].split(")")[0])
+                self.worker_pids[name] = pid
+                busy = self.workers_busy.get(name)
+                if busy is not None and pid != busy[1]:
+                    busy[0][1] = time.time()
+                    del self.workers_busy[name]
 
     def check_lines(self, upto):
         """Check every result line that ended before upto (epoch s)."""
-        lines = self.w.logs()
-        i = self.next_line
-        while i < len(lines):
-            l = lines[i]
-            if l.get("result") in ("ok", "drift", "unknown") and l.get("rule"):
-                if epoch(l["ts"]) > upto:
-                    break
-                m = next((m for m in self.models.values() if m.rule == l["rule"]), None)
-                if m is not None:
-                    self.checked += 1
-                    m.last_result = epoch(l["ts"])
-                    why = m.check(l)
-                    if why is not None:
-                        self.false.append(why)
-                        self.log("FALSE %s at %s: %s" % (m.rule, l["ts"], why))
+        self.note_workers()
+        i = 0
+        while i < len(self.pending) and epoch(self.pending[i]["ts"]) <= upto:
+            l = self.pending[i]
+            m = next((m for m in self.models.values() if m.rule == l["rule"]), None)
+            if m is not None:
+                self.checked += 1
+                m.last_result = epoch(l["ts"])
+                why = m.check(l)
+                if why is not None:
+                    self.false.append(why)
+                    self.log("FALSE %s at %s: %s" % (m.rule, l["ts"], why))
             i += 1
-        self.next_line = i
+        del self.pending[:i]
         now = time.time()
         for m in self.models.values():
             if m.last_result is not None and now - m.last_result > STALL_S + 15:
@@ -341,9 +366,14 @@ class Soak:
         name = m.kind.name
         if name in self.workers_busy:
             return self.f_drift()
-        pid = self.w.worker_pid(name)
+        self.note_workers()
+        pid = self.worker_pids[name]
         iv = m.fault()
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:      # restarting already
+            iv[1] = time.time()
+            return
         self.workers_busy[name] = (iv, pid)
         self.log("kill -9 worker %s (pid %d)" % (name, pid))
 
