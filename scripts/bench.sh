@@ -11,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
 scripts/install-deps.sh >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j2 >/dev/null
+B=${VTW_BUILD:-build}
+[ -d "$B" ] || cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$B" -j2 >/dev/null
 
 D=$(mktemp -d /tmp/vtw-bench.XXXXXX); chmod 755 "$D"
 RP= WP=
@@ -83,7 +84,7 @@ rules:
 YAML
 }
 start_watcher() { # config-file log-file
-	build/bin/vartrack-watcher -f "$1" 2>"$2" & WP=$!
+	"$B"/bin/vartrack-watcher -f "$1" 2>"$2" & WP=$!
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$APORT/health/readiness" >/dev/null && break; sleep 0.1; done
 }
 stop_watcher() { kill "$WP"; wait "$WP" || true; WP=; }
