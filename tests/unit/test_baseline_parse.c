@@ -142,6 +142,11 @@ Test(baseline_yaml, merge_keys)
 	/* merged maps keep their own merges */
 	EXPECT("c.yaml", "a: &a {x: 1}\nb: &b {<<: *a, y: 2}\nc: {<<: *b}\n",
 	    "a.x=1\nb.x=1\nb.y=2\nc.x=1\nc.y=2\n");
+	/* empty mappings merged (once memcpy from a NULL array, a fuzzer
+	 * finding: tests/fuzz/baseline/crash-0854...) */
+	EXPECT("c.yaml", "a: &a {k: a, p: 1}\nb: &b {}\nm: {<<: [*a, *b]}\n"
+	    "n: {<<: *b, z: 1}\n",
+	    "a.k=a\na.p=1\nm.k=a\nm.p=1\nn.z=1\n");
 	/* quoted "<<" is a plain key */
 	EXPECT("c.yaml", "'<<': {x: 1}\n", "<<.x=1\n");
 	EXPECT_ERR("c.yaml", "a: {<<: 1}\n", "expected a mapping or list of "

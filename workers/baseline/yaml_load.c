@@ -489,9 +489,11 @@ finish_map(struct yload *y, struct bl_node *m)
 			if (m->u.m.v[i].k->kind != BLK_MERGE)
 				continue;
 			src = m->u.m.v[i].v;
+			/* (an empty mapping has no array: nothing to copy) */
 			if (src->kind == BLK_MAP) {
-				memcpy(nv + o, src->u.m.v,
-				    src->u.m.n * sizeof(*nv));
+				if (src->u.m.n > 0)
+					memcpy(nv + o, src->u.m.v,
+					    src->u.m.n * sizeof(*nv));
 				o += src->u.m.n;
 				continue;
 			}
@@ -499,8 +501,9 @@ finish_map(struct yload *y, struct bl_node *m)
 			for (q = (int)src->u.q.n - 1; q >= 0; q--) {
 				struct bl_node *sm = src->u.q.v[q];
 
-				memcpy(nv + o, sm->u.m.v,
-				    sm->u.m.n * sizeof(*nv));
+				if (sm->u.m.n > 0)
+					memcpy(nv + o, sm->u.m.v,
+					    sm->u.m.n * sizeof(*nv));
 				o += sm->u.m.n;
 			}
 		}
