@@ -384,13 +384,19 @@ class Soak:
         m = self.rng.choice(cands)
         secs = self.rng.uniform(1, 4)
         proc = m.proc(m.kind)
-        iv = m.fault(down=m.freezes)
+        iv = m.fault()
         m.up = False
         os.kill(proc.pid, signal.SIGSTOP)
+        # down from when it is stopped to just before it goes on (a read
+        # blocked meanwhile is answered after the SIGCONT: not from inside)
+        down = [time.time(), None]
+        if m.freezes:
+            m.down.append(down)
         self.log("SIGSTOP %s for %.1f s" % (m.key, secs))
         try:
             self.wait(secs)
         finally:
+            down[1] = time.time()
             os.kill(proc.pid, signal.SIGCONT)
             iv[1] = time.time()
             m.up = True
