@@ -1,7 +1,9 @@
 """Git at scale: one fetch per (repository, branch) per interval. Ten rules
 read one repository served by a real `git daemon --verbose` (which logs one
 "Connection from" line per upload-pack request: a fetch, or a ref-list
-check); the watcher's git worker must not make a request per poll."""
+check); the watcher's git worker must not make a request per poll. It
+fetches in parallel (watcher.git.max_parallel_fetches), each fetch bounded by
+watcher.git.fetch_timeout: a slow or hung remote delays only its own rules."""
 import datetime
 import os
 import socket

@@ -196,6 +196,10 @@ git_conf(const struct ipc_msg *m)
 {
 	struct platform *p;
 
+	/* the fetch threads read all this: it is set before they start
+	 * (the supervisor configures a worker once, then restarts it) */
+	if (nslots > 0)
+		return -1;
 	switch (m->type) {
 	case IPC_CONF_PLATFORM:
 		if (nplats == GIT_MAX_PLATFORMS)
@@ -213,9 +217,7 @@ git_conf(const struct ipc_msg *m)
 			max_file_bytes = m->u.conf_git.max_file_bytes;
 		if (m->u.conf_git.max_keys)
 			max_keys = m->u.conf_git.max_keys;
-		/* the pool starts with the first request */
-		if (m->u.conf_git.max_parallel_fetches && threads_ok &&
-		    nslots == 0)
+		if (m->u.conf_git.max_parallel_fetches && threads_ok)
 			max_parallel = m->u.conf_git.max_parallel_fetches >
 			    GIT_MAX_PARALLEL ? GIT_MAX_PARALLEL :
 			    m->u.conf_git.max_parallel_fetches;
@@ -298,8 +300,8 @@ git_timed_out(void)
 	    strstr(e->message, "timeout") != NULL);
 }
 
-/* Close a cache repository (after a failed fetch: start afresh); what its
- * branches' fetches said stays. Only its thread, or under mtx when idle. */
+/* Close a cache repository (after a failed fetch: start afresh); the last
+ * failure of each branch stays. Only its thread, or under mtx when idle. */
 static void
 repo_close(struct repo_cache *c)
 {
@@ -414,7 +416,8 @@ static void
 deadline_start(struct slot *sl)
 {
 	pthread_mutex_lock(&mtx);
-	sl->deadline_ms = mono_ms() + fetch_timeout_ms;
+	/* stopping: interrupted at once */
+	sl->deadline_ms = stopping ? 1 : mono_ms() + fetch_timeout_ms;
 	sl->kicked_ms = 0;
 	sl->timed_out = 0;
 	pthread_cond_signal(&dog_cv);
