@@ -286,4 +286,5 @@ class HungRemote(GitDaemonTest):
         app = polls(w, "app")
         self.assertTrue(all(l["result"] == "ok" for l in app), app)
         self.assertGreater(ts(app[-1]), ts(opened))
-        self.assertLess(max_gap(app), 0.75, [l["ts"] for l in app])
+        self.assertLess(max_gap(app, started), 0.75, [(l["ts"], took(l)) for l in app])
+        self.assertLess(max(took(l) for l in app), 0.5, [(l["ts"], took(l)) for l in app])
