@@ -595,6 +595,11 @@ sup_worker_pop_req(struct sup_worker *w, struct sup_req *q)
 	}
 	if (w->hung) {
 		w->hung = 0;
+		/* in any order: the others given up on get a whole wait
+		 * again (their replies may come after this one's) */
+		for (q = w->reqs; SUP_WORKER_UNORDERED(w) && q != NULL;
+		    q = q->next)
+			q->deadline_ms = now_ms() + q->bound_ms;
 		metrics_set(w->sup->metrics, METRIC_WORKER_UP, lbl, 1);
 		log_fields(LOG_LVL_INFO, NULL, "worker %s (pid %d) answers "
 		    "again", w->name, (int)w->pid);
