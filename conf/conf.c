@@ -566,6 +566,8 @@ conf_new_defaults(const char *name)
 	c->ha.zk_session_timeout_ms = 0;	/* not set: ha.lease */
 	c->ha.standbys_poll = 1;
 	c->cache_dir = conf_xstrdup(CONF_DEFAULT_CACHE_DIR);
+	c->git_max_parallel = CONF_DEFAULT_GIT_PARALLEL;
+	c->git_fetch_timeout_ms = CONF_DEFAULT_GIT_FETCH_TIMEOUT_MS;
 	return c;
 }
 

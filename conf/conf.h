@@ -44,6 +44,13 @@
 #define CONF_DEFAULT_DS_BREAKER_BACKOFF_MS	5000
 #define CONF_DEFAULT_DS_BREAKER_MAX_MS		300000
 #define CONF_DEFAULT_COMMAND_TIMEOUT_MS	5000
+/* watcher.git: Git fetches at once (each repository one at a time), and
+ * how long one fetch (ref list and pack) may take */
+#define CONF_DEFAULT_GIT_PARALLEL	4
+#define CONF_GIT_PARALLEL_MAX		64
+#define CONF_DEFAULT_GIT_FETCH_TIMEOUT_MS 30000
+#define CONF_GIT_FETCH_TIMEOUT_MIN_MS	1000
+#define CONF_GIT_FETCH_TIMEOUT_MAX_MS	600000
 
 struct conf_pair {
 	char	*key;
@@ -217,6 +224,8 @@ struct vtw_conf {
 	struct conf_ha		 ha;	/* line 0: the default */
 	struct conf_webhooks	 webhooks;
 	char			*cache_dir;
+	unsigned int		 git_max_parallel;	/* watcher.git.max_parallel_fetches */
+	uint64_t		 git_fetch_timeout_ms;	/* watcher.git.fetch_timeout */
 	char			*worker_dir;		/* NULL = the supervisor's own dir */
 	struct conf_platform	*platforms;
 	size_t			 nplatforms;

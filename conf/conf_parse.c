@@ -1398,6 +1398,56 @@ static const struct keytab ha_tab = {
 	"watcher.ha", ha_keys, NITEMS(ha_keys), 0
 };
 
+/* watcher.git.max_parallel_fetches: an integer 1..CONF_GIT_PARALLEL_MAX */
+static void
+h_git_parallel(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+	char sb[128];
+
+	if (v->type != YN_SCALAR || !v->plain || !all_digits(v->str) ||
+	    v->len > 2 || atoi(v->str) < 1 ||
+	    atoi(v->str) > CONF_GIT_PARALLEL_MAX) {
+		conf_error_at(c, v->mark, "%s: expected an integer 1..%d, "
+		    "got %s%s%s", kd->name, CONF_GIT_PARALLEL_MAX,
+		    v->type == YN_SCALAR ? "'" : "",
+		    v->type == YN_SCALAR ? SHOW(v, sb) : yn_kind(v),
+		    v->type == YN_SCALAR ? "'" : "");
+		return;
+	}
+	conf->git_max_parallel = (unsigned int)atoi(v->str);
+}
+
+/* watcher.git.fetch_timeout: a duration 1s..10m (the supervisor's wait for
+ * a baseline grows with it) */
+static void
+h_git_fetch_timeout(struct conf_ctx *c, void *obj, const struct keydef *kd,
+    const struct yn *k, const struct yn *v)
+{
+	struct vtw_conf *conf = obj;
+	uint64_t was = conf->git_fetch_timeout_ms;
+	char db[32];
+
+	h_duration(c, obj, kd, k, v);
+	if (conf->git_fetch_timeout_ms > CONF_GIT_FETCH_TIMEOUT_MAX_MS) {
+		conf_error_at(c, v->mark, "%s: must be at most %s", kd->name,
+		    conf_format_duration(db, sizeof(db),
+		    CONF_GIT_FETCH_TIMEOUT_MAX_MS));
+		conf->git_fetch_timeout_ms = was;
+	}
+}
+
+static const struct keydef git_keys[] = {
+	{ "fetch_timeout", h_git_fetch_timeout, offsetof(struct vtw_conf,
+	    git_fetch_timeout_ms), 0,
+	    (const void *)(uintptr_t)CONF_GIT_FETCH_TIMEOUT_MIN_MS },
+	{ "max_parallel_fetches", h_git_parallel, 0, 0, NULL },
+};
+static const struct keytab git_tab = {
+	"watcher.git", git_keys, NITEMS(git_keys), 0
+};
+
 /* watcher.webhooks.<provider>.secret: a key anyone could sign with is no
  * key, so an empty one is refused */
 static void
@@ -1442,6 +1492,7 @@ static const struct keydef watcher_keys[] = {
 	    "admin" },
 	{ "app_env", h_app_env, 0, 0, NULL },
 	{ "cache_dir", h_str, offsetof(struct vtw_conf, cache_dir), 0, NULL },
+	{ "git", h_section, 0, 0, &git_tab },
 	{ "ha", h_section, 0, 0, &ha_tab },
 	{ "log_level", h_log_level, 0, 0, NULL },
 	{ "orchestrator", h_section, 0, 0, &orch_tab },
@@ -2604,6 +2655,7 @@ keytabs_check(void)
 {
 	static const struct keytab *const all[] = {
 		&top_tab, &watcher_tab, &orch_tab, &tls_tab, &sandbox_tab,
+		&git_tab,
 		&ha_tab, &ha_redis_tab, &ha_zk_tab,
 		&webhooks_tab, &webhook_gitea_tab, &webhook_github_tab,
 		&webhook_gitlab_tab,

@@ -333,6 +333,13 @@ conf_print(FILE *fp, const struct vtw_conf *c)
 		}
 	}
 	kv_str(&b, "  ", "cache_dir", c->cache_dir);
+	if (c->git_max_parallel != CONF_DEFAULT_GIT_PARALLEL ||
+	    c->git_fetch_timeout_ms != CONF_DEFAULT_GIT_FETCH_TIMEOUT_MS) {
+		jbuf_cat(&b, "  git:\n");
+		jbuf_printf(&b, "%smax_parallel_fetches: %u\n", ind,
+		    c->git_max_parallel);
+		kv_dur(&b, ind, "fetch_timeout", c->git_fetch_timeout_ms);
+	}
 	kv_str(&b, "  ", "worker_dir", c->worker_dir);
 
 	jbuf_cat(&b, c->nplatforms ? "platforms:\n" : "platforms: []\n");

@@ -357,6 +357,8 @@ enc_conf_git(Envelope *env, struct enc *e, const struct ipc_msg *m)
 	pb->cache_dir = ipc_pb_str(m->u.conf_git.cache_dir);
 	pb->max_file_bytes = m->u.conf_git.max_file_bytes;
 	pb->max_keys = m->u.conf_git.max_keys;
+	pb->max_parallel_fetches = m->u.conf_git.max_parallel_fetches;
+	pb->fetch_timeout_ms = m->u.conf_git.fetch_timeout_ms;
 	env->conf_git = pb;
 	return 0;
 }
@@ -369,6 +371,8 @@ dec_conf_git(struct ipc_msg *m, const Envelope *env, char *err, size_t errlen)
 	m->u.conf_git.cache_dir = pb->cache_dir;
 	m->u.conf_git.max_file_bytes = pb->max_file_bytes;
 	m->u.conf_git.max_keys = pb->max_keys;
+	m->u.conf_git.max_parallel_fetches = pb->max_parallel_fetches;
+	m->u.conf_git.fetch_timeout_ms = pb->fetch_timeout_ms;
 	return 0;
 }
 

@@ -84,6 +84,8 @@ struct ipc_conf_datasource {
 struct ipc_conf_git {
 	const char	*cache_dir;
 	uint64_t	 max_file_bytes, max_keys;
+	uint32_t	 max_parallel_fetches;	/* 0: the worker's default */
+	uint64_t	 fetch_timeout_ms;	/* 0: the worker's default */
 };
 
 struct ipc_baseline_request {

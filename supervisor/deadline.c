@@ -25,7 +25,10 @@ deadline_poll_ms(uint64_t connect_timeout_ms, uint64_t command_timeout_ms,
 }
 
 uint64_t
-deadline_baseline_ms(void)
+deadline_baseline_ms(uint64_t fetch_timeout_ms)
 {
-	return (uint64_t)DEADLINE_GIT_FETCH_MS + DEADLINE_MARGIN_MS;
+	uint64_t t = sat_mul(DEADLINE_GIT_FETCH_ROUNDS, fetch_timeout_ms);
+
+	return sat_add(t > DEADLINE_GIT_FETCH_MS ? t : DEADLINE_GIT_FETCH_MS,
+	    DEADLINE_MARGIN_MS);
 }

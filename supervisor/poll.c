@@ -996,6 +996,13 @@ rule_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		rule_unknown(r, "baseline", "worker not answering");
 		return;
 	}
+	if (sup_worker_awaits(git, cr->id)) {
+		/* a request of this rule id given up on (a hung worker, a
+		 * reload) is still out: the git worker answers in any order,
+		 * so its reply must come first (then it is dropped) */
+		rule_schedule(r, RULE_WORKER_WAIT_MS);
+		return;
+	}
 	{
 		struct sup_gitrepo *g = gitrepo_get(r->sup, r->repo_name);
 		char why[160];

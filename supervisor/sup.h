@@ -54,9 +54,14 @@ struct sup_req {
 	struct sup_req	*next;
 	unsigned int	 rule_id;
 	uint64_t	 bound_ms;	/* deadline.h */
-	uint64_t	 deadline_ms;	/* while at the head of the queue */
+	uint64_t	 deadline_ms;	/* while at the head of the queue (the
+					 * git worker's: from when sent) */
 	int		 abandoned;	/* given up on: its reply is dropped */
 };
+
+/* The git worker answers baseline requests in any order (parallel
+ * fetches); a datasource worker answers in order. */
+#define SUP_WORKER_UNORDERED(w)	((w)->kind == NULL)
 
 struct sup_worker {
 	struct sup		*sup;
@@ -217,6 +222,8 @@ void	sup_workers_tick(struct sup *);
 int	sup_workers_all_running(const struct sup *, const char **why);
 /* the first worker that let a request's deadline pass, or NULL */
 const char *sup_workers_hung(const struct sup *);
+/* Whether a request of that rule is waiting for w's reply. */
+int	sup_worker_awaits(const struct sup_worker *, unsigned int rule_id);
 int	sup_worker_send(struct sup_worker *, struct ipc_msg *, unsigned int rule_id,
 	    int expect_reply);
 void	sup_worker_violation(struct sup_worker *, const char *fmt, ...)

@@ -46,6 +46,10 @@ worker_fingerprint(const struct vtw_conf *c, const struct sup_worker *w,
 	vtw_digest_str(&d, c->worker_dir);
 	if (w->kind == NULL) {
 		vtw_digest_str(&d, c->cache_dir);
+		vtw_digest_update(&d, &c->git_max_parallel,
+		    sizeof(c->git_max_parallel));
+		vtw_digest_update(&d, &c->git_fetch_timeout_ms,
+		    sizeof(c->git_fetch_timeout_ms));
 		for (i = 0; i < c->nplatforms; i++) {
 			vtw_digest_str(&d, c->platforms[i].name);
 			vtw_digest_str(&d, c->platforms[i].type);
@@ -416,7 +420,7 @@ sup_request_bound(const struct sup_worker *w, const struct ipc_msg *m)
 	    w->sup->conf, m->u.poll_request.datasource)) != NULL)
 		return deadline_poll_ms(d->connect_timeout_ms,
 		    d->command_timeout_ms, m->u.poll_request.total);
-	return deadline_baseline_ms();
+	return deadline_baseline_ms(w->sup->conf->git_fetch_timeout_ms);
 }
 
 int
@@ -502,6 +506,8 @@ sup_worker_configure(struct sup_worker *w)
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_CONF_GIT;
 		m.u.conf_git.cache_dir = c->cache_dir;
+		m.u.conf_git.max_parallel_fetches = c->git_max_parallel;
+		m.u.conf_git.fetch_timeout_ms = c->git_fetch_timeout_ms;
 		sup_worker_send(w, &m, 0, 0);
 		for (i = 0; i < c->nplatforms; i++) {
 			const struct conf_platform *p = &c->platforms[i];
@@ -528,9 +534,12 @@ sup_worker_configure(struct sup_worker *w)
 }
 
 /*
- * The request a reply is for. A worker answers in order: requests queued
- * before it were passed over without a reply, and only their own rules are
- * unknown. NULL when no request of that rule is waiting (unsolicited).
+ * The request a reply is for. A datasource worker answers in order:
+ * requests queued before it were passed over without a reply, and only
+ * their own rules are unknown. The git worker fetches in parallel and
+ * answers each request when its repository's fetch is done, so in any
+ * order (each rule's own requests in order): the oldest request of that
+ * rule. NULL when no request of that rule is waiting (unsolicited).
  */
 static struct sup_req *
 sup_worker_match(struct sup_worker *w, unsigned int rule_id)
@@ -539,6 +548,8 @@ sup_worker_match(struct sup_worker *w, unsigned int rule_id)
 
 	for (q = w->reqs; q != NULL && q->rule_id != rule_id; q = q->next)
 		;
+	if (SUP_WORKER_UNORDERED(w))
+		return q;
 	while (q != NULL && (skip = w->reqs) != q) {
 		w->reqs = skip->next;
 		/* an abandoned request's rule is unknown already */
@@ -553,22 +564,42 @@ sup_worker_match(struct sup_worker *w, unsigned int rule_id)
 	return q;
 }
 
-/* The head request is answered: the next one's wait starts now. */
-static void
-sup_worker_pop_req(struct sup_worker *w)
+int
+sup_worker_awaits(const struct sup_worker *w, unsigned int rule_id)
 {
-	struct sup_req *q = w->reqs;
+	const struct sup_req *q;
+
+	for (q = w->reqs; q != NULL; q = q->next)
+		if (q->rule_id == rule_id)
+			return 1;
+	return 0;
+}
+
+/* Request q is answered. In order: q is the head, the next one's wait
+ * starts now; in any order, every request's wait started when it was
+ * sent. */
+static void
+sup_worker_pop_req(struct sup_worker *w, struct sup_req *q)
+{
+	struct sup_req **pp;
 	const char *lbl[] = { w->name };
 
-	w->reqs = q->next;
+	for (pp = &w->reqs; *pp != q; pp = &(*pp)->next)
+		;
+	*pp = q->next;
 	free(q);
-	if (w->reqs != NULL) {
+	if (!SUP_WORKER_UNORDERED(w) && w->reqs != NULL) {
 		w->reqs->deadline_ms = now_ms() + w->reqs->bound_ms;
 		if (w->reqs->abandoned)
 			return;
 	}
 	if (w->hung) {
 		w->hung = 0;
+		/* in any order: the others given up on get a whole wait
+		 * again (their replies may come after this one's) */
+		for (q = w->reqs; SUP_WORKER_UNORDERED(w) && q != NULL;
+		    q = q->next)
+			q->deadline_ms = now_ms() + q->bound_ms;
 		metrics_set(w->sup->metrics, METRIC_WORKER_UP, lbl, 1);
 		log_fields(LOG_LVL_INFO, NULL, "worker %s (pid %d) answers "
 		    "again", w->name, (int)w->pid);
@@ -657,7 +688,7 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 		/* a late reply to a request given up on: its rule has moved
 		 * on, the reply is dropped; the worker answers again */
 		if (last)
-			sup_worker_pop_req(w);
+			sup_worker_pop_req(w, q);
 		return;
 	}
 	if ((m->type == IPC_BASELINE_REPLY &&
@@ -669,7 +700,7 @@ sup_worker_dispatch(struct sup_worker *w, struct ipc_msg *m, int peer_pid)
 		return;
 	}
 	if (last)
-		sup_worker_pop_req(w);
+		sup_worker_pop_req(w, q);
 	else
 		q->deadline_ms = now_ms() + q->bound_ms;
 	return;
@@ -810,23 +841,25 @@ sup_workers_reap(struct sup *sup)
  * dropped and the worker is up again (a SIGSTOPped worker SIGCONTed).
  */
 static void
-sup_worker_hung(struct sup_worker *w, uint64_t now)
+sup_worker_hung(struct sup_worker *w, const struct sup_req *late,
+    uint64_t now)
 {
 	struct sup *sup = w->sup;
 	struct sup_req *q;
 	const char *lbl[] = { w->name };
 	char why[128], fields[160];
-	unsigned int id = w->reqs->rule_id;
+	unsigned int id = late->rule_id;
+	uint64_t bound = late->bound_ms;
 
 	snprintf(why, sizeof(why), "worker not answering (no reply within "
-	    "%llu ms)", (unsigned long long)w->reqs->bound_ms);
+	    "%llu ms)", (unsigned long long)bound);
 	snprintf(fields, sizeof(fields), ",\"worker\":\"%s\",\"pid\":%d",
 	    w->name, (int)w->pid);
 	log_fields(LOG_LVL_WARN, fields, "worker %s (pid %d) not answering: no "
 	    "reply for rule %s within %llu ms; killed in %d ms unless it "
 	    "answers", w->name, (int)w->pid, id < sup->nrules ?
 	    sup->rules[id].conf->name : "?",
-	    (unsigned long long)w->reqs->bound_ms, WORKER_HUNG_KILL_MS);
+	    (unsigned long long)bound, WORKER_HUNG_KILL_MS);
 	w->hung = 1;
 	w->hung_kill_ms = now + WORKER_HUNG_KILL_MS;
 	for (q = w->reqs; q != NULL; q = q->next)
@@ -855,8 +888,16 @@ sup_workers_tick(struct sup *sup)
 			    (int)w->pid, WORKER_HUNG_KILL_MS);
 			w->kill_sent = 1;
 			kill(w->pid, SIGKILL);	/* SIGCHLD brings the restart */
-		} else if (w->state == WS_RUNNING && !w->hung &&
-		    w->reqs != NULL && now > w->reqs->deadline_ms)
-			sup_worker_hung(w, now);
+		} else if (w->state == WS_RUNNING && !w->hung) {
+			struct sup_req *q;
+
+			/* in order: only the head's wait runs */
+			for (q = w->reqs; q != NULL; q = SUP_WORKER_UNORDERED(w) ?
+			    q->next : NULL)
+				if (now > q->deadline_ms) {
+					sup_worker_hung(w, q, now);
+					break;
+				}
+		}
 	}
 }

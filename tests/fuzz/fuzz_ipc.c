@@ -211,6 +211,8 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 		m->u.conf_git.cache_dir = "/var/cache/vtw";
 		m->u.conf_git.max_file_bytes = 1u << 20;
 		m->u.conf_git.max_keys = 5000;
+		m->u.conf_git.max_parallel_fetches = 8;
+		m->u.conf_git.fetch_timeout_ms = 45000;
 		break;
 	case IPC_BASELINE_REQUEST:
 		m->u.baseline_request.rule_id = 9;

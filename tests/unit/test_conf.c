@@ -1935,6 +1935,69 @@ Test(conf, rule_id_errors_name_their_place)
 	    "t.yaml:19:9: duplicate rule id 'x' (first at 14:9)");
 }
 
+Test(conf, watcher_git_fetch_settings)
+{
+	struct vtw_conf *c;
+	char *p;
+
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	c = load_ok(PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->git_max_parallel, 4);
+	cr_expect_eq(c->git_fetch_timeout_ms, 30000);
+	p = printed(c);
+	cr_expect_null(strstr(p, "  git:\n"), "the defaults are not printed");
+	free(p);
+	conf_free(c);
+	c = load_ok("watcher:\n"
+	    "  git:\n"
+	    "    max_parallel_fetches: 64\n"
+	    "    fetch_timeout: 1m\n"
+	    PLATFORMS DATASOURCES RULE);
+	cr_expect_eq(c->git_max_parallel, 64);
+	cr_expect_eq(c->git_fetch_timeout_ms, 60000);
+	p = printed(c);
+	cr_expect_not_null(strstr(p, "  git:\n    max_parallel_fetches: 64\n"
+	    "    fetch_timeout: 1m0s\n"), "%s", p);
+	free(p);
+	conf_free(c);
+	round_trip("watcher:\n"
+	    "  git: {max_parallel_fetches: 1, fetch_timeout: 1s}\n"
+	    PLATFORMS DATASOURCES RULE);
+}
+
+Test(conf, watcher_git_fetch_settings_out_of_range)
+{
+	setenv("T_GITHUB_TOKEN", "tok", 1);
+	EXPECT_ERRORS("watcher:\n"
+	    "  git:\n"
+	    "    max_parallel_fetches: 0\n"
+	    "    fetch_timeout: 999ms\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:27: max_parallel_fetches: expected an integer 1..64, "
+	    "got '0'",
+	    "t.yaml:4:20: fetch_timeout: must be at least 1s");
+	EXPECT_ERRORS("watcher:\n"
+	    "  git:\n"
+	    "    max_parallel_fetches: 65\n"
+	    "    fetch_timeout: 11m\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:27: max_parallel_fetches: expected an integer 1..64, "
+	    "got '65'",
+	    "t.yaml:4:20: fetch_timeout: must be at most 10m0s");
+	EXPECT_ERRORS("watcher:\n"
+	    "  git:\n"
+	    "    max_parallel_fetches: \"4\"\n"
+	    "    fetch_timeout: 30\n"
+	    "    max_paralel_fetches: 2\n"
+	    PLATFORMS DATASOURCES RULE,
+	    "t.yaml:3:27: max_parallel_fetches: expected an integer 1..64, "
+	    "got '4'",
+	    "t.yaml:4:20: fetch_timeout: invalid duration '30' (missing "
+	    "unit: ms, s, m or h)",
+	    "t.yaml:5:5: unknown key 'max_paralel_fetches' in watcher.git; "
+	    "did you mean 'max_parallel_fetches'?");
+}
+
 Test(conf, git_refresh_interval_is_a_duration_of_the_rule)
 {
 	struct vtw_conf *c;

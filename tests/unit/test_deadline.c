@@ -30,5 +30,10 @@ Test(deadline, poll_bound_saturates)
 
 Test(deadline, baseline_bound)
 {
-	cr_expect_eq(deadline_baseline_ms(), 122000);
+	/* the default 30 s fetch timeout: the fixed bound */
+	cr_expect_eq(deadline_baseline_ms(30000), 122000);
+	/* a request may wait for its repository's fetch, then a free fetch
+	 * slot, then make its own: three timeouts */
+	cr_expect_eq(deadline_baseline_ms(60000), 182000);
+	cr_expect_eq(deadline_baseline_ms(UINT64_MAX), UINT64_MAX);
 }

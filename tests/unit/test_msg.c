@@ -101,6 +101,8 @@ sample(struct ipc_msg *m, enum ipc_msg_type t)
 		m->u.conf_git.cache_dir = "/var/cache/vtw";
 		m->u.conf_git.max_file_bytes = 1u << 20;
 		m->u.conf_git.max_keys = 5000;
+		m->u.conf_git.max_parallel_fetches = 8;
+		m->u.conf_git.fetch_timeout_ms = 45000;
 		break;
 	case IPC_BASELINE_REQUEST:
 		m->u.baseline_request.rule_id = 9;
@@ -214,6 +216,8 @@ Test(msg, conf_git_roundtrip)
 	cr_assert_str_eq(o.u.conf_git.cache_dir, "/var/cache/vtw");
 	cr_assert_eq(o.u.conf_git.max_file_bytes, 1u << 20);
 	cr_assert_eq(o.u.conf_git.max_keys, 5000);
+	cr_assert_eq(o.u.conf_git.max_parallel_fetches, 8);
+	cr_assert_eq(o.u.conf_git.fetch_timeout_ms, 45000);
 	ipc_msg_release(&o);
 }
 

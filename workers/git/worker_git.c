@@ -10,13 +10,31 @@
  * commit it already holds).
  * Files are parsed by the baseline library (workers/baseline), exactly as
  * the orchestrator turns them into key/value pairs.
+ *
+ * Requests are served by a pool of max_parallel_fetches threads (the
+ * supervisor's watcher.git.max_parallel_fetches), one repository's
+ * requests one at a time and in order: a slow or hung remote holds up only
+ * the rules on it. A thread takes the oldest queued request whose
+ * repository is idle, computes the baseline and queues the result; the
+ * main thread sends every reply (git_event), so replies come in any order
+ * (the supervisor matches them by rule). Each remote round (the ref list,
+ * then the fetch) must be done within fetch_timeout_ms: libgit2 1.5 has no
+ * timeout of its own, so a watchdog thread interrupts a thread past its
+ * deadline with GIT_SIG_TIMEOUT (a handler without SA_RESTART: the
+ * blocked connect() or recv() fails with EINTR, libgit2 gives up), again
+ * every GIT_KICK_MS until it has. The requests that waited for a failed
+ * fetch of their branch share its failure rather than ask again.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <git2.h>
 #include <seccomp.h>
@@ -41,23 +59,75 @@ struct fetched {
 	char		*branch;
 	git_oid		 oid;
 	uint64_t	 at_ms;		/* monotonic */
+	/* the last failed fetch: when it ended, what it said */
+	uint64_t	 fail_us;
+	char		 fail_err[1024];
 };
+/* Everything but url and busy belongs to the thread that set busy. */
 struct repo_cache {
 	char		*url;
-	git_repository	*repo;
+	int		 busy;		/* a thread serves a request of it */
+	uint64_t	 used_ms;
+	git_repository	*repo;		/* NULL: (re)open before use */
 	git_remote	*remote;
 	struct fetched	 fetched[GIT_MAX_BRANCHES];
 	size_t		 nfetched;
 };
-static struct repo_cache repos[GIT_MAX_REPOS];
-static size_t		nrepos;
 
-/* what the request being served asked the remote, sent with its last
- * reply (the supervisor's vartrack_watcher_git_fetch_* metrics) */
-static struct {
-	enum ipc_fetch_result	 res;
-	uint64_t		 us;
-} fetch_note;
+#define GIT_DEFAULT_PARALLEL	4
+#define GIT_MAX_PARALLEL	64
+#define GIT_DEFAULT_TIMEOUT_MS	30000
+#define GIT_MAX_QUEUED		4096	/* requests waiting for a thread */
+#define GIT_KICK_MS		50	/* a thread past its deadline is
+					 * interrupted again this often */
+#define GIT_SIG_TIMEOUT		SIGUSR1
+
+/* One request, from its arrival to its reply; the request's strings are
+ * copies (the message is released when git_handle returns). */
+struct job {
+	struct job		*next;
+	struct ipc_baseline_request r;
+	uint64_t		 queued_us;
+	/* the result */
+	enum ipc_baseline_status st;
+	char			 hex[GIT_OID_HEXSZ + 1];
+	char			 err[1024];
+	struct kvmap		*map;		/* IPC_BL_OK */
+	/* what the remote was asked and how long it took, sent with the
+	 * last reply (the supervisor's vartrack_watcher_git_fetch_*) */
+	enum ipc_fetch_result	 fres;
+	uint64_t		 fus;
+};
+
+struct jobq {
+	struct job	*head, **tail;
+	size_t		 n;
+};
+
+/* one fetch thread */
+struct slot {
+	pthread_t	 tid;
+	int		 started;
+	uint64_t	 deadline_ms;	/* 0: not asking a remote */
+	uint64_t	 kicked_ms;
+	int		 timed_out;	/* the deadline passed */
+};
+
+/* mtx guards everything below, and each repo_cache's url, busy, used_ms */
+static pthread_mutex_t	mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	work_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	dog_cv;			/* CLOCK_MONOTONIC */
+static struct repo_cache *repos[GIT_MAX_REPOS];
+static size_t		nrepos;
+static struct jobq	todo, done;
+static struct slot	slots[GIT_MAX_PARALLEL];
+static size_t		nslots;
+static pthread_t	dog;
+static int		dog_started, stopping;
+static int		done_fd = -1;		/* eventfd: results to send */
+static size_t		max_parallel = GIT_DEFAULT_PARALLEL;
+static int		threads_ok = 1;	/* libgit2 is thread-safe */
+static uint64_t		fetch_timeout_ms = GIT_DEFAULT_TIMEOUT_MS;
 
 static struct platform	plats[GIT_MAX_PLATFORMS];
 static size_t		nplats;
@@ -65,11 +135,40 @@ static char		*cache_dir;
 static uint64_t		max_file_bytes = BL_DEFAULT_MAX_FILE_BYTES;
 static uint64_t		max_keys = BL_DEFAULT_MAX_KEYS;
 
+static void
+timeout_sig(int sig)
+{
+	(void)sig;	/* only to interrupt a blocked system call */
+}
+
 static int
 git_init(void)
 {
+	struct sigaction sa;
+	pthread_condattr_t ca;
+
 	if (git_libgit2_init() < 0)
 		return -1;
+	if (!(git_libgit2_features() & GIT_FEATURE_THREADS)) {
+		log_warnx("libgit2 built without thread support: one fetch "
+		    "at a time");
+		max_parallel = 1;
+		threads_ok = 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = timeout_sig;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(GIT_SIG_TIMEOUT, &sa, NULL) == -1)
+		return -1;
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&dog_cv, &ca) != 0)
+		return -1;
+	pthread_condattr_destroy(&ca);
+	if ((done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return -1;
+	todo.tail = &todo.head;
+	done.tail = &done.head;
 	/* cache repos belong to the sandbox user, sources to anyone: we only
 	 * read them, and libgit2 runs no hooks */
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
@@ -97,6 +196,10 @@ git_conf(const struct ipc_msg *m)
 {
 	struct platform *p;
 
+	/* the fetch threads read all this: it is set before they start
+	 * (the supervisor configures a worker once, then restarts it) */
+	if (nslots > 0)
+		return -1;
 	switch (m->type) {
 	case IPC_CONF_PLATFORM:
 		if (nplats == GIT_MAX_PLATFORMS)
@@ -114,6 +217,12 @@ git_conf(const struct ipc_msg *m)
 			max_file_bytes = m->u.conf_git.max_file_bytes;
 		if (m->u.conf_git.max_keys)
 			max_keys = m->u.conf_git.max_keys;
+		if (m->u.conf_git.max_parallel_fetches && threads_ok)
+			max_parallel = m->u.conf_git.max_parallel_fetches >
+			    GIT_MAX_PARALLEL ? GIT_MAX_PARALLEL :
+			    m->u.conf_git.max_parallel_fetches;
+		if (m->u.conf_git.fetch_timeout_ms)
+			fetch_timeout_ms = m->u.conf_git.fetch_timeout_ms;
 		return 0;
 	default:
 		return -1;
@@ -131,17 +240,23 @@ plat_byname(const char *name)
 	return NULL;
 }
 
+/* the credential callback's payload: per request */
+struct cred_ctx {
+	const struct platform	*p;
+	int			 tries;
+};
+
 static int
 cred_cb(git_credential **out, const char *url, const char *user,
     unsigned int allowed, void *payload)
 {
-	const struct platform *p = payload;
-	static int tries;
+	struct cred_ctx *cc = payload;
+	const struct platform *p = cc->p;
 
 	(void)url;
 	(void)user;
 	if (p == NULL || p->token[0] == '\0' ||
-	    !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) || ++tries > 3)
+	    !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) || ++cc->tries > 3)
 		return GIT_PASSTHROUGH;
 	/* as the orchestrator does: https://oauth2:<token>@host/... */
 	return git_credential_userpass_plaintext_new(out,
@@ -185,51 +300,90 @@ git_timed_out(void)
 	    strstr(e->message, "timeout") != NULL);
 }
 
+/* Close a cache repository (after a failed fetch: start afresh); the last
+ * failure of each branch stays. Only its thread, or under mtx when idle. */
 static void
-repo_cache_drop(struct repo_cache *c)
+repo_close(struct repo_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->nfetched; i++)
-		free(c->fetched[i].branch);
 	git_remote_free(c->remote);
 	git_repository_free(c->repo);
+	c->remote = NULL;
+	c->repo = NULL;
+	for (i = 0; i < c->nfetched; i++)
+		c->fetched[i].at_ms = 0;
+}
+
+/* Forget repos[i] (idle); the last one takes its place. Under mtx. */
+static void
+repo_forget(size_t i)
+{
+	struct repo_cache *c = repos[i];
+	size_t k;
+
+	repo_close(c);
+	for (k = 0; k < c->nfetched; k++)
+		free(c->fetched[k].branch);
 	free(c->url);
-	*c = repos[--nrepos];
-	memset(&repos[nrepos], 0, sizeof(repos[nrepos]));
+	free(c);
+	repos[i] = repos[--nrepos];
+	repos[nrepos] = NULL;
+}
+
+/*
+ * The cache entry of url, made when new (the least recently used idle one
+ * goes when GIT_MAX_REPOS are open); NULL when every entry is busy. Under
+ * mtx: the repository itself is opened by the thread (repo_open).
+ */
+static struct repo_cache *
+repo_get(const char *url)
+{
+	struct repo_cache *c;
+	size_t i, old = GIT_MAX_REPOS;
+
+	for (i = 0; i < nrepos; i++)
+		if (strcmp(repos[i]->url, url) == 0)
+			return repos[i];
+	if (nrepos == GIT_MAX_REPOS) {
+		for (i = 0; i < nrepos; i++)
+			if (!repos[i]->busy && (old == GIT_MAX_REPOS ||
+			    repos[i]->used_ms < repos[old]->used_ms))
+				old = i;
+		if (old == GIT_MAX_REPOS)
+			return NULL;
+		repo_forget(old);
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("calloc");
+	c->url = xstrdup(url);
+	repos[nrepos++] = c;
+	return c;
 }
 
 /* file:// URLs and plain paths both work with libgit2's local transport */
-static struct repo_cache *
-open_cache(const char *url, char *err, size_t errlen)
+static int
+repo_open(struct repo_cache *c, char *err, size_t errlen)
 {
-	struct repo_cache *c;
 	char path[4096];
-	uint64_t h = kv_fnv1a64(url, strlen(url));
-	size_t i;
+	uint64_t h = kv_fnv1a64(c->url, strlen(c->url));
 
-	for (i = 0; i < nrepos; i++)
-		if (strcmp(repos[i].url, url) == 0)
-			return &repos[i];
-	if (nrepos == GIT_MAX_REPOS)
-		repo_cache_drop(&repos[0]);
-	c = &repos[nrepos];
 	snprintf(path, sizeof(path), "%s/%016llx.git", cache_dir,
 	    (unsigned long long)h);
 	if (git_repository_open_bare(&c->repo, path) < 0 &&
 	    git_repository_init(&c->repo, path, 1) < 0) {
+		c->repo = NULL;
 		giterr(err, errlen, "init cache repository");
-		return NULL;
+		return -1;
 	}
-	if (git_remote_create_anonymous(&c->remote, c->repo, url) < 0) {
+	if (git_remote_create_anonymous(&c->remote, c->repo, c->url) < 0) {
 		giterr(err, errlen, "remote");
 		git_repository_free(c->repo);
 		c->repo = NULL;
-		return NULL;
+		c->remote = NULL;
+		return -1;
 	}
-	c->url = xstrdup(url);
-	nrepos++;
-	return c;
+	return 0;
 }
 
 static struct fetched *
@@ -257,6 +411,94 @@ fetched_get(struct repo_cache *c, const char *branch)
 	return f;
 }
 
+/* The thread asks the remote from now on, for at most fetch_timeout_ms. */
+static void
+deadline_start(struct slot *sl)
+{
+	pthread_mutex_lock(&mtx);
+	/* stopping: interrupted at once */
+	sl->deadline_ms = stopping ? 1 : mono_ms() + fetch_timeout_ms;
+	sl->kicked_ms = 0;
+	sl->timed_out = 0;
+	pthread_cond_signal(&dog_cv);
+	pthread_mutex_unlock(&mtx);
+}
+
+/* Whether the deadline passed (the watchdog said so). */
+static int
+deadline_passed(struct slot *sl)
+{
+	int t;
+
+	pthread_mutex_lock(&mtx);
+	t = sl->timed_out;
+	pthread_mutex_unlock(&mtx);
+	return t;
+}
+
+/* Done asking: no more interruptions. Whether the deadline had passed. */
+static int
+deadline_end(struct slot *sl)
+{
+	int t;
+
+	pthread_mutex_lock(&mtx);
+	sl->deadline_ms = 0;
+	t = sl->timed_out;
+	sl->timed_out = 0;
+	pthread_mutex_unlock(&mtx);
+	return t;
+}
+
+/*
+ * The watchdog: a thread past its deadline gets GIT_SIG_TIMEOUT, again
+ * every GIT_KICK_MS (a signal that came while it was not blocked
+ * interrupted nothing) until it is done asking.
+ */
+static void *
+dog_main(void *arg)
+{
+	struct timespec ts;
+	uint64_t now, next, t;
+	size_t i;
+	int quit = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&mtx);
+	while (!quit) {
+		now = mono_ms();
+		next = 0;
+		for (i = 0; i < nslots; i++) {
+			struct slot *sl = &slots[i];
+
+			if (sl->deadline_ms == 0)
+				continue;
+			if (now >= sl->deadline_ms) {
+				sl->timed_out = 1;
+				if (now >= sl->kicked_ms + GIT_KICK_MS) {
+					pthread_kill(sl->tid, GIT_SIG_TIMEOUT);
+					sl->kicked_ms = now;
+				}
+				t = sl->kicked_ms + GIT_KICK_MS;
+			} else
+				t = sl->deadline_ms;
+			if (next == 0 || t < next)
+				next = t;
+		}
+		if (next == 0 && stopping == 2)
+			quit = 1;
+		else if (next == 0)
+			pthread_cond_wait(&dog_cv, &mtx);
+		else {
+			ts.tv_sec = (time_t)(next / 1000);
+			ts.tv_nsec = (long)(next % 1000) * 1000000;
+			pthread_cond_timedwait(&dog_cv, &mtx, &ts);
+		}
+	}
+	pthread_mutex_unlock(&mtx);
+	return NULL;
+}
+
 /*
  * The remote's ref list only (git ls-remote): 1 when the branch is still
  * at the commit fetched last, so no pack negotiation is needed; 0 when it
@@ -268,13 +510,14 @@ remote_unchanged(struct repo_cache *c, const struct ipc_baseline_request *r,
 {
 	git_remote_callbacks cb;
 	const git_remote_head **heads;
+	struct cred_ctx cc = { plat_byname(r->platform), 0 };
 	char ref[1024];
 	size_t n, i;
 	int same = 0;
 
 	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
 	cb.credentials = cred_cb;
-	cb.payload = (void *)(uintptr_t)plat_byname(r->platform);
+	cb.payload = &cc;
 	if (git_remote_connect(c->remote, GIT_DIRECTION_FETCH, &cb, NULL,
 	    NULL) < 0)
 		return 0;	/* the fetch says why */
@@ -291,14 +534,14 @@ remote_unchanged(struct repo_cache *c, const struct ipc_baseline_request *r,
 
 /* Fetch branch into refs/remotes/origin/<branch>; resolve its commit. */
 static int
-fetch_branch(struct repo_cache *c, const struct ipc_baseline_request *r,
-    git_oid *oid, char *err, size_t errlen)
+fetch_branch(struct repo_cache *c, struct job *j, git_oid *oid)
 {
+	const struct ipc_baseline_request *r = &j->r;
 	git_fetch_options fo;
 	char spec[1024], ref[1024];
 	char *specs[1];
 	git_strarray refspecs;
-	const struct platform *p = plat_byname(r->platform);
+	struct cred_ctx cc = { plat_byname(r->platform), 0 };
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
@@ -308,23 +551,24 @@ fetch_branch(struct repo_cache *c, const struct ipc_baseline_request *r,
 	refspecs.strings = specs;
 	refspecs.count = 1;
 	fo.callbacks.credentials = cred_cb;
-	fo.callbacks.payload = (void *)(uintptr_t)p;
+	fo.callbacks.payload = &cc;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	if (git_remote_fetch(c->remote, &refspecs, &fo, NULL) < 0) {
-		fetch_note.res = git_timed_out() ? IPC_FETCH_TIMEOUT :
+		j->fres = git_timed_out() ? IPC_FETCH_TIMEOUT :
 		    IPC_FETCH_ERROR;
-		giterr(err, errlen, "fetch");
+		giterr(j->err, sizeof(j->err), "fetch");
 		return -1;
 	}
 	if (git_reference_name_to_id(oid, c->repo, ref) < 0) {
-		snprintf(err, errlen, "branch '%s' not found", r->branch);
+		snprintf(j->err, sizeof(j->err), "branch '%s' not found",
+		    r->branch);
 		return -1;
 	}
 	return 0;
 }
 
 static int
-send_reply(struct ipc_chan *chan, uint32_t rule_id,
+send_reply(struct ipc_chan *chan, const struct job *j,
     enum ipc_baseline_status st, const char *commit, const char *error,
     struct ipc_pair *ents, size_t nents, int last, uint64_t total)
 {
@@ -332,7 +576,7 @@ send_reply(struct ipc_chan *chan, uint32_t rule_id,
 
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_BASELINE_REPLY;
-	m.u.baseline_reply.rule_id = rule_id;
+	m.u.baseline_reply.rule_id = j->r.rule_id;
 	m.u.baseline_reply.status = st;
 	m.u.baseline_reply.commit = commit;
 	m.u.baseline_reply.error = error;
@@ -341,8 +585,8 @@ send_reply(struct ipc_chan *chan, uint32_t rule_id,
 	m.u.baseline_reply.last = last;
 	m.u.baseline_reply.total = total;
 	if (last) {
-		m.u.baseline_reply.fetch = fetch_note.res;
-		m.u.baseline_reply.fetch_us = fetch_note.us;
+		m.u.baseline_reply.fetch = j->fres;
+		m.u.baseline_reply.fetch_us = j->fus;
 	}
 	return ipc_chan_send(chan, &m, 1);
 }
@@ -362,7 +606,7 @@ struct trunc_val {
  * IPC_MAX_KEY_BYTES: checked before anything is sent) or a send failed.
  */
 static int
-send_map(struct ipc_chan *chan, uint32_t rule_id, const char *commit,
+send_map(struct ipc_chan *chan, const struct job *j, const char *commit,
     const struct kvmap *map, char *err, size_t errlen)
 {
 	struct ipc_pair *ents;
@@ -405,7 +649,7 @@ send_map(struct ipc_chan *chan, uint32_t rule_id, const char *commit,
 		c = ipc_value_cost(e->keylen, plen) +
 		    (p.truncated ? VTW_DIGEST_LEN : 0);
 		if (n > 0 && cost + c > IPC_CHUNK_BYTES) {
-			if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL,
+			if (send_reply(chan, j, IPC_BL_OK, commit, NULL,
 			    ents, n, 0, total) == -1)
 				goto out;
 			n = 0;
@@ -414,7 +658,7 @@ send_map(struct ipc_chan *chan, uint32_t rule_id, const char *commit,
 		ents[n++] = p;
 		cost += c;
 	}
-	if (send_reply(chan, rule_id, IPC_BL_OK, commit, NULL, ents, n, 1,
+	if (send_reply(chan, j, IPC_BL_OK, commit, NULL, ents, n, 1,
 	    total) == -1)
 		goto out;
 	rc = 0;
@@ -519,16 +763,18 @@ build_baseline(git_repository *repo, const git_oid *oid,
 /*
  * The branch's commit: from a fetch within refresh_ms (unless a push was
  * announced: refetch), else from the remote's ref list when the branch has
- * not moved, else fetched. fetch_note says which, and how long the remote
- * took.
+ * not moved, else fetched; both within fetch_timeout_ms. j->fres says
+ * which, and j->fus how long the remote took. A failure is remembered for
+ * the requests that waited for it (branch_shared_failure).
  */
 static int
-branch_commit(struct repo_cache *c, const struct ipc_baseline_request *r,
-    git_oid *oid, char *err, size_t errlen)
+branch_commit(struct slot *sl, struct repo_cache *c, struct job *j,
+    git_oid *oid)
 {
+	const struct ipc_baseline_request *r = &j->r;
 	struct fetched *f = fetched_get(c, r->branch);
 	uint64_t now = mono_ms(), t0;
-	int rc = 0;
+	int rc = 0, unchanged;
 
 	if (f->at_ms != 0 && r->refresh_ms != 0 && !r->refetch &&
 	    now - f->at_ms < r->refresh_ms) {
@@ -536,26 +782,54 @@ branch_commit(struct repo_cache *c, const struct ipc_baseline_request *r,
 		return 0;
 	}
 	t0 = mono_us();
-	if (f->at_ms != 0 && remote_unchanged(c, r, &f->oid)) {
+	deadline_start(sl);
+	unchanged = f->at_ms != 0 && remote_unchanged(c, r, &f->oid);
+	if (unchanged) {
 		log_debug("rule %u: branch %s unchanged (ref list only)",
 		    r->rule_id, r->branch);
 		f->at_ms = now;
 		git_oid_cpy(oid, &f->oid);
-		fetch_note.res = IPC_FETCH_UNCHANGED;
-		goto out;
+		j->fres = IPC_FETCH_UNCHANGED;
+	} else {
+		f->at_ms = 0;
+		j->fres = IPC_FETCH_OK;
+		if (deadline_passed(sl))	/* in the ref list */
+			rc = -1;
+		else if ((rc = fetch_branch(c, j, oid)) == 0) {
+			git_oid_cpy(&f->oid, oid);
+			f->at_ms = now;
+		} else if (j->fres == IPC_FETCH_OK)	/* the ref is missing */
+			j->fres = IPC_FETCH_ERROR;
 	}
-	f->at_ms = 0;
-	fetch_note.res = IPC_FETCH_OK;
-	if ((rc = fetch_branch(c, r, oid, err, errlen)) == -1) {
-		if (fetch_note.res == IPC_FETCH_OK)	/* the ref is missing */
-			fetch_note.res = IPC_FETCH_ERROR;
-		goto out;
+	if (deadline_end(sl)) {
+		rc = -1;
+		j->fres = IPC_FETCH_TIMEOUT;
+		snprintf(j->err, sizeof(j->err), "fetch: no answer from the "
+		    "remote within %llu ms (watcher.git.fetch_timeout)",
+		    (unsigned long long)fetch_timeout_ms);
 	}
-	git_oid_cpy(&f->oid, oid);
-	f->at_ms = now;
- out:
-	fetch_note.us = mono_us() - t0;
+	j->fus = mono_us() - t0;
+	if (rc == -1) {
+		f->fail_us = mono_us();
+		snprintf(f->fail_err, sizeof(f->fail_err), "%s", j->err);
+	}
 	return rc;
+}
+
+/*
+ * A request queued before the last fetch of its branch failed waited for
+ * that fetch: its failure is the request's too (the remote is not asked
+ * again, nor counted: j->fres stays IPC_FETCH_NONE). 1 when so.
+ */
+static int
+branch_shared_failure(struct repo_cache *c, struct job *j)
+{
+	struct fetched *f = fetched_get(c, j->r.branch);
+
+	if (f->fail_us == 0 || j->queued_us > f->fail_us)
+		return 0;
+	snprintf(j->err, sizeof(j->err), "%s", f->fail_err);
+	return 1;
 }
 
 /*
@@ -582,51 +856,329 @@ want_commit(git_repository *repo, git_oid *oid,
 	git_oid_cpy(oid, &want);
 }
 
-static int
-git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
+/* Compute the result of j in the thread that holds c (busy). */
+static void
+job_run(struct slot *sl, struct repo_cache *c, struct job *j)
 {
-	const struct ipc_baseline_request *r = &m->u.baseline_request;
-	struct repo_cache *c = NULL;
-	struct kvmap *map = NULL;
+	const struct ipc_baseline_request *r = &j->r;
 	git_oid oid;
-	char hex[GIT_OID_HEXSZ + 1] = "", err[1024] = "";
 
-	if (m->type != IPC_BASELINE_REQUEST)
-		return -1;
-	fetch_note.res = IPC_FETCH_NONE;
-	fetch_note.us = 0;
+	j->st = IPC_BL_ERROR;
 	if (cache_dir == NULL) {
-		snprintf(err, sizeof(err), "no cache directory configured");
+		snprintf(j->err, sizeof(j->err), "no cache directory "
+		    "configured");
 		goto fail;
 	}
-	if ((c = open_cache(r->repo_url, err, sizeof(err))) == NULL)
+	if (branch_shared_failure(c, j))
 		goto fail;
-	if (branch_commit(c, r, &oid, err, sizeof(err)) == -1) {
-		repo_cache_drop(c);	/* start afresh next time */
+	if (c->repo == NULL && repo_open(c, j->err, sizeof(j->err)) == -1)
+		goto fail;
+	if (branch_commit(sl, c, j, &oid) == -1) {
+		repo_close(c);	/* start afresh next time */
 		goto fail;
 	}
 	want_commit(c->repo, &oid, r);
-	git_oid_tostr(hex, sizeof(hex), &oid);
-	if (r->known_commit[0] != '\0' && strcmp(hex, r->known_commit) == 0)
-		return send_reply(chan, r->rule_id, IPC_BL_UNCHANGED, hex,
-		    NULL, NULL, 0, 1, 0);
-	if ((map = kvmap_new()) == NULL)
+	git_oid_tostr(j->hex, sizeof(j->hex), &oid);
+	if (r->known_commit[0] != '\0' && strcmp(j->hex, r->known_commit) == 0) {
+		j->st = IPC_BL_UNCHANGED;
+		return;
+	}
+	if ((j->map = kvmap_new()) == NULL)
 		fatal("kvmap_new");
-	if (build_baseline(c->repo, &oid, r, map, err, sizeof(err)) == -1)
+	if (build_baseline(c->repo, &oid, r, j->map, j->err,
+	    sizeof(j->err)) == -1) {
+		kvmap_free(j->map);
+		j->map = NULL;
 		goto fail;
-	log_debug("rule %u: baseline %s with %zu keys", r->rule_id, hex,
-	    kvmap_count(map));
-	if (send_map(chan, r->rule_id, hex, map, err, sizeof(err)) == 0) {
-		kvmap_free(map);
+	}
+	log_debug("rule %u: baseline %s with %zu keys", r->rule_id, j->hex,
+	    kvmap_count(j->map));
+	j->st = IPC_BL_OK;
+	return;
+ fail:
+	ipc_utf8_scrub(j->err);	/* it may quote a Git server */
+}
+
+static void
+jobq_put(struct jobq *q, struct job *j)
+{
+	j->next = NULL;
+	*q->tail = j;
+	q->tail = &j->next;
+	q->n++;
+}
+
+/*
+ * The oldest queued request whose repository no thread serves, with its
+ * repository marked busy; NULL when there is none. Under mtx.
+ */
+static struct job *
+job_take(struct repo_cache **cp)
+{
+	struct job **pp, *j;
+	struct repo_cache *c;
+
+	for (pp = &todo.head; (j = *pp) != NULL; pp = &j->next) {
+		if ((c = repo_get(j->r.repo_url)) == NULL || c->busy)
+			continue;
+		if ((*pp = j->next) == NULL)
+			todo.tail = pp;
+		todo.n--;
+		c->busy = 1;
+		*cp = c;
+		return j;
+	}
+	return NULL;
+}
+
+static void
+done_notify(void)
+{
+	uint64_t one = 1;
+
+	if (write(done_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		fatal("eventfd write");
+}
+
+static void *
+fetch_main(void *arg)
+{
+	struct slot *sl = arg;
+	struct repo_cache *c = NULL;
+	struct job *j;
+
+	pthread_mutex_lock(&mtx);
+	while (!stopping) {
+		if ((j = job_take(&c)) == NULL) {
+			pthread_cond_wait(&work_cv, &mtx);
+			continue;
+		}
+		pthread_mutex_unlock(&mtx);
+		job_run(sl, c, j);
+		pthread_mutex_lock(&mtx);
+		c->busy = 0;
+		c->used_ms = mono_ms();
+		jobq_put(&done, j);
+		done_notify();
+		/* a request of that repository may be waiting */
+		pthread_cond_broadcast(&work_cv);
+	}
+	pthread_mutex_unlock(&mtx);
+	return NULL;
+}
+
+/* The watchdog and max_parallel fetch threads, at the first request (after
+ * the configuration and the sandbox: new threads inherit its filter). */
+static void
+pool_start(void)
+{
+	size_t i;
+	int e;
+
+	if ((e = pthread_create(&dog, NULL, dog_main, NULL)) != 0) {
+		errno = e;
+		fatal("pthread_create");
+	}
+	dog_started = 1;
+	pthread_mutex_lock(&mtx);
+	for (i = 0; i < max_parallel; i++) {
+		if ((e = pthread_create(&slots[i].tid, NULL, fetch_main,
+		    &slots[i])) != 0) {
+			if (i == 0) {
+				errno = e;
+				fatal("pthread_create");
+			}
+			log_warnx("%zu fetch threads of %zu: %s", i,
+			    max_parallel, strerror(e));
+			break;
+		}
+		slots[i].started = 1;
+		nslots = i + 1;
+	}
+	pthread_mutex_unlock(&mtx);
+	log_debug("%zu fetch threads, %llu ms per fetch", nslots,
+	    (unsigned long long)fetch_timeout_ms);
+}
+
+static char **
+strv_dup(const char *const *v, size_t n)
+{
+	char **d;
+	size_t i;
+
+	if ((d = calloc(n ? n : 1, sizeof(*d))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++)
+		d[i] = xstrdup(v[i]);
+	return d;
+}
+
+static struct job *
+job_new(const struct ipc_baseline_request *q)
+{
+	struct job *j;
+	struct ipc_baseline_request *r;
+	struct ipc_pair *vm;
+	size_t i;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatal("calloc");
+	r = &j->r;
+	*r = *q;
+	r->platform = xstrdup(q->platform);
+	r->repo_url = xstrdup(q->repo_url);
+	r->branch = xstrdup(q->branch);
+	r->files = (const char *const *)strv_dup(q->files, q->nfiles);
+	r->root_key = q->root_key != NULL ? xstrdup(q->root_key) : NULL;
+	r->env = xstrdup(q->env);
+	r->key_format = xstrdup(q->key_format);
+	r->key_prefix = xstrdup(q->key_prefix);
+	r->known_commit = xstrdup(q->known_commit);
+	r->want_commit = q->want_commit != NULL ? xstrdup(q->want_commit) :
+	    NULL;
+	if ((vm = calloc(q->nvariables_map ? q->nvariables_map : 1,
+	    sizeof(*vm))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < q->nvariables_map; i++) {
+		vm[i].key = xstrdup(q->variables_map[i].key);
+		vm[i].val = xstrdup(q->variables_map[i].val);
+	}
+	r->variables_map = vm;
+	j->queued_us = mono_us();
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	struct ipc_baseline_request *r = &j->r;
+	size_t i;
+
+	free((char *)r->platform);
+	free((char *)r->repo_url);
+	free((char *)r->branch);
+	for (i = 0; i < r->nfiles; i++)
+		free((char *)r->files[i]);
+	free((char **)r->files);
+	free((char *)r->root_key);
+	free((char *)r->env);
+	free((char *)r->key_format);
+	free((char *)r->key_prefix);
+	free((char *)r->known_commit);
+	free((char *)r->want_commit);
+	for (i = 0; i < r->nvariables_map; i++) {
+		free((char *)r->variables_map[i].key);
+		free((char *)r->variables_map[i].val);
+	}
+	free((struct ipc_pair *)r->variables_map);
+	kvmap_free(j->map);
+	free(j);
+}
+
+/* A request: queued for the fetch threads (answered by git_event). */
+static int
+git_handle(struct ipc_chan *chan, const struct ipc_msg *m)
+{
+	struct job *j;
+
+	if (m->type != IPC_BASELINE_REQUEST)
+		return -1;
+	j = job_new(&m->u.baseline_request);
+	if (nslots == 0)
+		pool_start();
+	pthread_mutex_lock(&mtx);
+	if (todo.n >= GIT_MAX_QUEUED) {
+		pthread_mutex_unlock(&mtx);
+		j->fres = IPC_FETCH_NONE;
+		snprintf(j->err, sizeof(j->err), "%d baseline requests "
+		    "already waiting for a fetch", GIT_MAX_QUEUED);
+		send_reply(chan, j, IPC_BL_ERROR, "", j->err, NULL, 0, 1, 0);
+		job_free(j);
 		return 0;
 	}
-	/* chunks may have gone: the error reply ends the request all the
-	 * same (the supervisor drops what it received) */
- fail:
-	kvmap_free(map);
-	ipc_utf8_scrub(err);	/* it may quote a Git server */
-	return send_reply(chan, r->rule_id, IPC_BL_ERROR, hex, err, NULL, 0, 1,
-	    0);
+	jobq_put(&todo, j);
+	pthread_cond_signal(&work_cv);
+	pthread_mutex_unlock(&mtx);
+	return 0;
+}
+
+/* Send the reply of every request the threads are done with. */
+static void
+git_event(struct ipc_chan *chan)
+{
+	struct job *j, *next;
+	uint64_t n;
+
+	if (read(done_fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		fatal("eventfd read");
+	pthread_mutex_lock(&mtx);
+	j = done.head;
+	done.head = NULL;
+	done.tail = &done.head;
+	done.n = 0;
+	pthread_mutex_unlock(&mtx);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (j->st == IPC_BL_UNCHANGED)
+			send_reply(chan, j, IPC_BL_UNCHANGED, j->hex, NULL,
+			    NULL, 0, 1, 0);
+		else if (j->st == IPC_BL_OK && send_map(chan, j, j->hex,
+		    j->map, j->err, sizeof(j->err)) == 0)
+			;
+		else
+			/* after chunks of a map that could not be sent, the
+			 * error reply ends the request all the same (the
+			 * supervisor drops what it received) */
+			send_reply(chan, j, IPC_BL_ERROR, j->hex, j->err,
+			    NULL, 0, 1, 0);
+		job_free(j);
+	}
+}
+
+static int
+git_event_fd(void)
+{
+	return done_fd;
+}
+
+static void
+jobq_free(struct jobq *q)
+{
+	struct job *j;
+
+	while ((j = q->head) != NULL) {
+		q->head = j->next;
+		job_free(j);
+	}
+	q->tail = &q->head;
+	q->n = 0;
+}
+
+/* Stop the threads: a fetch in progress is interrupted at once. */
+static void
+pool_stop(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mtx);
+	stopping = 1;
+	for (i = 0; i < nslots; i++)
+		if (slots[i].deadline_ms != 0)
+			slots[i].deadline_ms = 1;
+	pthread_cond_broadcast(&work_cv);
+	pthread_cond_signal(&dog_cv);
+	pthread_mutex_unlock(&mtx);
+	for (i = 0; i < nslots; i++)
+		if (slots[i].started)
+			pthread_join(slots[i].tid, NULL);
+	if (dog_started) {
+		pthread_mutex_lock(&mtx);
+		stopping = 2;
+		pthread_cond_signal(&dog_cv);
+		pthread_mutex_unlock(&mtx);
+		pthread_join(dog, NULL);
+	}
+	nslots = 0;
 }
 
 static void
@@ -634,6 +1186,9 @@ git_fini(void)
 {
 	size_t i;
 
+	pool_stop();
+	jobq_free(&todo);
+	jobq_free(&done);
 	for (i = 0; i < nplats; i++) {
 		free(plats[i].name);
 		free(plats[i].type);
@@ -644,9 +1199,12 @@ git_fini(void)
 	}
 	nplats = 0;
 	while (nrepos > 0)
-		repo_cache_drop(&repos[0]);
+		repo_forget(0);
 	free(cache_dir);
 	cache_dir = NULL;
+	if (done_fd != -1)
+		close(done_fd);
+	done_fd = -1;
 	git_libgit2_shutdown();
 }
 
@@ -657,6 +1215,8 @@ static const struct worker_ops git_ops = {
 	.conf = git_conf,
 	.handle = git_handle,
 	.fini = git_fini,
+	.event_fd = git_event_fd,
+	.event = git_event,
 };
 
 int
