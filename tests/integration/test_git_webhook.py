@@ -13,7 +13,7 @@ import json
 import socket
 
 from fixtures import APP_YAML
-from harness import redis_datasource, rule_drift, rule_ok, watcher_config
+from harness import redis_datasource, rule_drift, rule_ok, wait_until, watcher_config
 from test_git_fetch import GitDaemonTest
 from test_redis import hash_rule
 
@@ -139,8 +139,11 @@ class Webhooks(GitDaemonTest):
         # not a POST
         self.assertEqual(w.http("/hooks/github")[0], 405)
         # the refusals were logged, none with a secret, signature or body
-        refused = w.find(lambda l: "refused" in l.get("msg", "") and "webhook" in l["msg"])
-        self.assertGreaterEqual(len(refused), 14, refused)
+        # the log reaches the test after the reply: wait for all 14 refusals
+        refused = wait_until(lambda: (lambda r: r if len(r) >= 14 else None)(w.find(
+            lambda l: "refused" in l.get("msg", "") and "webhook" in l["msg"])), 5,
+            what="14 logged refusals")
+        self.assertEqual(len(refused), 14, refused)
         text = "\n".join(w.raw)
         for s in list(SECRETS.values()) + sent + ["SECRETBODYWORD"]:
             self.assertNotIn(s, text)
