@@ -620,6 +620,8 @@ elapsed_ms(const struct timespec *start)
  * A plaintext call that got no HTTP response, only a connection that ended
  * or bytes nghttp2 could not frame, is what a TLS port answers (an alert,
  * 0x15 0x03, or a handshake record, 0x16 0x03, then the close): say so.
+ * The close can also come while curl is still writing the preface or the
+ * request (EPIPE, a send error): the same answer, seen a little earlier.
  */
 static const char *
 grpc_plaintext_hint(int tls, CURLcode rc, long http_status)
@@ -631,6 +633,7 @@ grpc_plaintext_hint(int tls, CURLcode rc, long http_status)
 	case CURLE_HTTP2_STREAM:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_WEIRD_SERVER_REPLY:
 		return " (the server may want TLS: set watcher.tls.ca_file or "
